@@ -1,0 +1,19 @@
+// Only registration lives here.
+#include "addon_data.h"
+
+namespace binding {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  env.SetInstanceData<AddonData>(data);  // deleted by Node at environment teardown
+  register_runtime(env, exports);
+  register_recurrent(env, exports, data);
+  register_clip(env, exports);
+  return exports;
+}
+
+}  // namespace binding
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return binding::Init(env, exports); }
+
+NODE_API_MODULE(rnn_native, InitAddon)

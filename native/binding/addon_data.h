@@ -1,0 +1,17 @@
+// Per-environment state of the addon (one per main thread or worker_thread), freed by
+// Node when that environment is torn down.
+#pragma once
+#include <napi.h>
+
+namespace binding {
+
+struct AddonData {
+  Napi::FunctionReference recurrent_stack_f32;
+  Napi::FunctionReference recurrent_stack_f64;
+};
+
+void register_recurrent(Napi::Env env, Napi::Object exports, AddonData* data);
+void register_clip(Napi::Env env, Napi::Object exports);
+void register_runtime(Napi::Env env, Napi::Object exports);
+
+}  // namespace binding

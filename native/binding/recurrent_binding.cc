@@ -1,0 +1,154 @@
+// RecurrentStack (float32) and RecurrentStack64 (float64, for gradient checks): the N-API
+// face of rnn::RecurrentStack. Weights and gradients stay in JS-owned typed arrays and are
+// passed on every call in PyTorch's parameter order: per layer, per direction,
+// weight_ih, weight_hh[, bias_ih, bias_hh].
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "addon_data.h"
+#include "args.h"
+#include "kernels/blas.h"
+#include "kernels/recurrent_stack.h"
+
+namespace binding {
+namespace {
+
+template <typename F>
+class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
+ public:
+  static Napi::Function Define(Napi::Env env, const char* name) {
+    return Napi::ObjectWrap<RecurrentStackWrap<F>>::DefineClass(
+        env, name,
+        {
+            Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("forward", &RecurrentStackWrap::Forward),
+            Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("backward", &RecurrentStackWrap::Backward),
+            Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("savedShape", &RecurrentStackWrap::SavedShape),
+        });
+  }
+
+  // new RecurrentStack(cell, inputSize, hiddenSize, numLayers, bidirectional, bias, batchFirst, dropout)
+  explicit RecurrentStackWrap(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<RecurrentStackWrap<F>>(info) {
+    Napi::Env env = info.Env();
+    rnn::StackConfig cfg;
+    cfg.cell = static_cast<rnn::CellType>(int_arg(env, info[0], "cell", 0, 3));
+    cfg.I = int_arg(env, info[1], "inputSize", 1, INT32_MAX);
+    cfg.H = int_arg(env, info[2], "hiddenSize", 1, INT32_MAX);
+    cfg.L = int_arg(env, info[3], "numLayers", 1, 1 << 20);
+    cfg.bidirectional = bool_arg(env, info[4], "bidirectional");
+    cfg.bias = bool_arg(env, info[5], "bias");
+    cfg.batch_first = bool_arg(env, info[6], "batchFirst");
+    cfg.dropout = number_arg(env, info[7], "dropout");
+    if (!(cfg.dropout >= 0 && cfg.dropout <= 1)) throw_range(env, "dropout must be in [0, 1]");
+    stack_ = std::make_unique<rnn::RecurrentStack<F>>(cfg);
+  }
+
+ private:
+  size_t slots() const { return static_cast<size_t>(stack_->config().L) * stack_->directions(); }
+  size_t arrays_per_slot() const { return stack_->config().bias ? 4 : 2; }
+
+  // Reads the parameter arrays (data or gradients) into per-slot pointer structs.
+  template <typename Out, typename Ptr>
+  std::vector<Out> read_params(Napi::Env env, const Napi::Value& v, const char* what) {
+    const auto& cfg = stack_->config();
+    const size_t per = arrays_per_slot();
+    Napi::Array arr = array_arg(env, v, slots() * per, what);
+    const size_t GH = static_cast<size_t>(stack_->gates()) * cfg.H;
+    std::vector<Out> out(slots());
+    for (size_t s = 0; s < slots(); ++s) {
+      const int layer = static_cast<int>(s / stack_->directions());
+      const size_t in = stack_->layer_input_size(layer);
+      const std::string base = std::string(what) + "[" + std::to_string(s * per);
+      Ptr p[4] = {nullptr, nullptr, nullptr, nullptr};
+      p[0] = typed_data<F>(env, arr.Get(s * per), GH * in, base + "]");
+      p[1] = typed_data<F>(env, arr.Get(s * per + 1), GH * cfg.H, std::string(what) + "[" + std::to_string(s * per + 1) + "]");
+      if (per == 4) {
+        p[2] = typed_data<F>(env, arr.Get(s * per + 2), GH, std::string(what) + "[" + std::to_string(s * per + 2) + "]");
+        p[3] = typed_data<F>(env, arr.Get(s * per + 3), GH, std::string(what) + "[" + std::to_string(s * per + 3) + "]");
+      }
+      out[s] = Out{p[0], p[1], p[2], p[3]};
+    }
+    return out;
+  }
+
+  // forward(T, B, input, h0, c0, lengths, weights, training, seedLo, seedHi, output, hN, cN)
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const auto& cfg = stack_->config();
+    const int T = int_arg(env, info[0], "T", 1, INT32_MAX);
+    const int B = int_arg(env, info[1], "B", 1, INT32_MAX);
+    const size_t TB = static_cast<size_t>(T) * B;
+    const size_t DH = static_cast<size_t>(stack_->directions()) * cfg.H;
+    const size_t state = slots() * B * cfg.H;
+    const bool lstm = cfg.cell == rnn::CellType::Lstm;
+    const F* input = typed_data<F>(env, info[2], TB * cfg.I, "input");
+    const F* h0 = optional_typed_data<F>(env, info[3], state, "h0");
+    const F* c0 = lstm ? optional_typed_data<F>(env, info[4], state, "c0") : nullptr;
+    const int32_t* lengths = optional_typed_data<int32_t>(env, info[5], B, "lengths");
+    if (lengths)
+      for (int b = 0; b < B; ++b)
+        if (lengths[b] < 1 || lengths[b] > T)
+          throw_range(env, "lengths[" + std::to_string(b) + "] must be in [1, " + std::to_string(T) +
+                               "], received " + std::to_string(lengths[b]));
+    auto weights = read_params<rnn::LayerWeights<F>, const F*>(env, info[6], "weights");
+    const bool training = bool_arg(env, info[7], "training");
+    const double lo = number_arg(env, info[8], "seedLo"), hi = number_arg(env, info[9], "seedHi");
+    const uint64_t seed = (static_cast<uint64_t>(static_cast<uint32_t>(hi)) << 32) | static_cast<uint32_t>(lo);
+    F* output = typed_data<F>(env, info[10], TB * DH, "output");
+    F* hN = typed_data<F>(env, info[11], state, "hN");
+    F* cN = lstm ? typed_data<F>(env, info[12], state, "cN") : nullptr;
+    std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+    stack_->forward(T, B, input, h0, c0, lengths, weights.data(), training, seed, output, hN, cN);
+    return env.Undefined();
+  }
+
+  // backward(dOutput, dhN, dcN, weights, grads, dInput, dh0, dc0)
+  Napi::Value Backward(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!stack_->can_backward())
+      throw Napi::Error::New(env, "backward called without a preceding forward in training mode");
+    const auto& cfg = stack_->config();
+    const size_t T = stack_->saved_T(), B = stack_->saved_B();
+    const size_t DH = static_cast<size_t>(stack_->directions()) * cfg.H;
+    const size_t state = slots() * B * cfg.H;
+    const bool lstm = cfg.cell == rnn::CellType::Lstm;
+    const F* dOutput = optional_typed_data<F>(env, info[0], T * B * DH, "gradOutput");
+    const F* dhN = optional_typed_data<F>(env, info[1], state, "gradState.h");
+    const F* dcN = lstm ? optional_typed_data<F>(env, info[2], state, "gradState.c") : nullptr;
+    auto weights = read_params<rnn::LayerWeights<F>, const F*>(env, info[3], "weights");
+    auto grads = read_params<rnn::LayerGrads<F>, F*>(env, info[4], "grads");
+    F* dInput = typed_data<F>(env, info[5], T * B * cfg.I, "gradInput");
+    F* dh0 = typed_data<F>(env, info[6], state, "gradH0");
+    F* dc0 = lstm ? typed_data<F>(env, info[7], state, "gradC0") : nullptr;
+    std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+    stack_->backward(dOutput, dhN, dcN, weights.data(), grads.data(), dInput, dh0, dc0);
+    return env.Undefined();
+  }
+
+  // [T, B] of what the last training forward saved, or null.
+  Napi::Value SavedShape(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!stack_->can_backward()) return env.Null();
+    Napi::Array a = Napi::Array::New(env, 2);
+    a.Set(0u, Napi::Number::New(env, stack_->saved_T()));
+    a.Set(1u, Napi::Number::New(env, stack_->saved_B()));
+    return a;
+  }
+
+  std::unique_ptr<rnn::RecurrentStack<F>> stack_;
+};
+
+}  // namespace
+
+void register_recurrent(Napi::Env env, Napi::Object exports, AddonData* data) {
+  Napi::Function f32 = RecurrentStackWrap<float>::Define(env, "RecurrentStack");
+  Napi::Function f64 = RecurrentStackWrap<double>::Define(env, "RecurrentStack64");
+  data->recurrent_stack_f32 = Napi::Persistent(f32);
+  data->recurrent_stack_f64 = Napi::Persistent(f64);
+  exports.Set("RecurrentStack", f32);
+  exports.Set("RecurrentStack64", f64);
+}
+
+}  // namespace binding

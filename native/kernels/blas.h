@@ -1,0 +1,44 @@
+// Thin, type-generic wrappers over CBLAS so the kernels can be templates over float
+// (production) and double (finite-difference gradient checks). Row-major throughout.
+#pragma once
+#include <cblas.h>
+#include <cstddef>
+
+namespace rnn {
+
+// C (M,N) = alpha * op(A) (M,K) * op(B) (K,N) + beta * C, row-major with leading dims.
+inline void gemm(bool transA, bool transB, int M, int N, int K, float alpha, const float* A,
+                 int lda, const float* B, int ldb, float beta, float* C, int ldc) {
+  cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+              M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+inline void gemm(bool transA, bool transB, int M, int N, int K, double alpha, const double* A,
+                 int lda, const double* B, int ldb, double beta, double* C, int ldc) {
+  cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+              M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+// y (M) = alpha * A (M,N) x (N) + beta * y, or with A transposed: y (N) = alpha * A^T x (M).
+inline void gemv(bool transA, int M, int N, float alpha, const float* A, int lda, const float* x,
+                 float beta, float* y) {
+  cblas_sgemv(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, M, N, alpha, A, lda, x, 1, beta, y, 1);
+}
+inline void gemv(bool transA, int M, int N, double alpha, const double* A, int lda, const double* x,
+                 double beta, double* y) {
+  cblas_dgemv(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, M, N, alpha, A, lda, x, 1, beta, y, 1);
+}
+
+// Number of OpenBLAS threads (process-wide) and its build description.
+void blas_set_num_threads(int n);
+int blas_get_num_threads();
+const char* blas_config();
+
+}  // namespace rnn
+
+#include <mutex>
+namespace rnn {
+// The process-wide lock every BLAS-using entry point holds (see docs/threading.md):
+// Debian's OpenBLAS 0.3.21 can corrupt results when multithreaded level-3 calls of
+// different transpose variants run concurrently from two threads.
+std::mutex& blas_mutex();
+}  // namespace rnn

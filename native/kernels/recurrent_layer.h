@@ -1,0 +1,82 @@
+// One direction of one recurrent layer: forward and backward through time.
+//
+// Letters: T time steps, B batch, I input size, H hidden size, G gates (RNN 1, LSTM 4 in
+// PyTorch's order i,f,g,o; GRU 3 in order r,z,n). Everything is row-major and time-major.
+// The speed recipe (DESIGN.md): the input projection of all T steps is one GEMM; each step
+// is one GEMM of h_{t-1} against the stacked (G*H, H) recurrent weights plus one fused
+// elementwise pass; backward loops over time for dgates and dh only, then the weight
+// gradients are one GEMM each over all T*B rows.
+//
+// Variable lengths (pack_padded_sequence semantics) are handled by masking: at time t row
+// b is active when t < lengths[b]. An inactive row keeps its state unchanged and outputs 0,
+// so the forward direction ends with each row's state at its last valid step and the
+// reverse direction starts each row from h0 at its own last valid step.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace rnn {
+
+enum class CellType : int { RnnTanh = 0, RnnRelu = 1, Lstm = 2, Gru = 3 };
+
+inline int gate_count(CellType cell) {
+  switch (cell) {
+    case CellType::Lstm: return 4;
+    case CellType::Gru: return 3;
+    default: return 1;
+  }
+}
+
+struct LayerDims {
+  CellType cell;
+  int T, B, I, H;
+  bool reverse;  // the backward direction of a bidirectional layer
+};
+
+template <typename F>
+struct LayerWeights {
+  const F* w_ih;  // (G*H, I)
+  const F* w_hh;  // (G*H, H)
+  const F* b_ih;  // (G*H), nullptr when the layer has no bias
+  const F* b_hh;  // (G*H), nullptr when the layer has no bias
+};
+
+template <typename F>
+struct LayerGrads {  // backward ADDS into these
+  F* dw_ih;  // (G*H, I)
+  F* dw_hh;  // (G*H, H)
+  F* db_ih;  // (G*H) or nullptr
+  F* db_hh;  // (G*H) or nullptr
+};
+
+// What one direction keeps between forward and backward. Buffers are owned by the caller.
+template <typename F>
+struct DirectionBuffers {
+  F* gates;   // (T, B, G*H): input projection, then the activated gates after forward
+  F* ghn;     // (T, B, H), GRU only: W_hn h_{t-1} + b_hn, needed for dr
+  F* hist_h;  // training (T+1, B, H): hist[t] -> hist[t+1] forward, hist[t+1] -> hist[t] reverse;
+              // eval (2, B, H): the same indices taken modulo 2
+  F* hist_c;  // like hist_h, LSTM only
+  bool full_history;  // true in training
+};
+
+// Forward through time for one direction.
+// x (T, B, I) contiguous; y (T, B, ldy) pre-offset to this direction's columns;
+// h0/c0 (B, H) or nullptr for zeros; hN/cN (B, H); scratch (B, G*H).
+template <typename F>
+void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, const int32_t* lengths,
+                   const F* h0, const F* c0, F* y, int ldy, F* hN, F* cN,
+                   DirectionBuffers<F>& buf, F* scratch);
+
+// Backward through time for one direction, using what a training forward saved.
+// dy (T, B, ldy) pre-offset, or nullptr; dhN/dcN (B, H) or nullptr.
+// dx (T, B, I): ADDED into. dh0/dc0 (B, H): written.
+// dgates and dgates_hh (T, B, G*H) are scratch (dgates_hh is used by GRU only);
+// dh (2, B, H) and dc (2, B, H) are scratch.
+template <typename F>
+void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGrads<F>& g,
+                    const F* x, const int32_t* lengths, const F* dy, int ldy, const F* dhN,
+                    const F* dcN, F* dx, F* dh0, F* dc0, const DirectionBuffers<F>& buf,
+                    F* dgates, F* dgates_hh, F* dh, F* dc);
+
+}  // namespace rnn

@@ -1,0 +1,163 @@
+#include "recurrent_stack.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "random.h"
+
+namespace rnn {
+namespace {
+
+// (B, T, W) <-> (T, B, W); the same loop serves both ways with the two leading dims swapped.
+template <typename F>
+void swap_leading_dims(F* dst, const F* src, int A, int Bdim, int W) {
+  for (int a = 0; a < A; ++a)
+    for (int b = 0; b < Bdim; ++b)
+      std::memcpy(dst + (static_cast<size_t>(b) * A + a) * W,
+                  src + (static_cast<size_t>(a) * Bdim + b) * W, sizeof(F) * W);
+}
+
+}  // namespace
+
+template <typename F>
+void RecurrentStack<F>::allocate(int T, int B, bool training) {
+  const size_t D = directions(), G = gates(), H = cfg_.H, L = cfg_.L;
+  const size_t TB = static_cast<size_t>(T) * B, DH = D * H;
+  const size_t sets = training ? L * D : D;  // direction buffer sets kept
+  x0_.resize(TB * cfg_.I);
+  y_.resize((training ? L : std::min<size_t>(L, 2)) * TB * DH);
+  const bool drop = training && cfg_.dropout > 0 && L > 1;
+  dropped_.resize(drop ? (L - 1) * TB * DH : 0);
+  mask_.resize(drop ? (L - 1) * TB * DH : 0);
+  gates_.resize(sets * TB * G * H);
+  ghn_.resize(cfg_.cell == CellType::Gru ? sets * TB * H : 0);
+  const size_t hist_rows = training ? static_cast<size_t>(T) + 1 : 2;
+  hist_h_.resize(sets * hist_rows * B * H);
+  hist_c_.resize(cfg_.cell == CellType::Lstm ? sets * hist_rows * B * H : 0);
+  scratch_.resize(D * B * G * H);
+  if (training) {  // backward's buffers too, so that backward never allocates
+    dgates_.resize(TB * G * H);
+    dgates_hh_.resize(cfg_.cell == CellType::Gru ? TB * G * H : 0);
+    dh_.resize(2 * B * H);
+    dc_.resize(2 * B * H);
+    const size_t width = std::max<size_t>(cfg_.I, DH);
+    dy_.resize(TB * width);
+    dx_.resize(TB * width);
+  }
+}
+
+template <typename F>
+DirectionBuffers<F> RecurrentStack<F>::direction_buffers(int layer, int dir) {
+  const size_t TB = static_cast<size_t>(T_) * B_, H = cfg_.H, G = gates();
+  const bool full = saved_;
+  const size_t set = full ? static_cast<size_t>(layer) * directions() + dir : dir;
+  const size_t hist_rows = full ? static_cast<size_t>(T_) + 1 : 2;
+  DirectionBuffers<F> buf;
+  buf.gates = gates_.data() + set * TB * G * H;
+  buf.ghn = ghn_.empty() ? nullptr : ghn_.data() + set * TB * H;
+  buf.hist_h = hist_h_.data() + set * hist_rows * B_ * H;
+  buf.hist_c = hist_c_.empty() ? nullptr : hist_c_.data() + set * hist_rows * B_ * H;
+  buf.full_history = full;
+  return buf;
+}
+
+template <typename F>
+void RecurrentStack<F>::forward(int T, int B, const F* input, const F* h0, const F* c0,
+                                const int32_t* lengths, const LayerWeights<F>* weights,
+                                bool training, uint64_t seed, F* output, F* hN, F* cN) {
+  const int D = directions(), H = cfg_.H, L = cfg_.L, G = gates();
+  const size_t TB = static_cast<size_t>(T) * B, DH = static_cast<size_t>(D) * H;
+  const size_t BH = static_cast<size_t>(B) * H;
+  T_ = T;
+  B_ = B;
+  saved_ = training;
+  allocate(T, B, training);
+  has_lengths_ = lengths != nullptr;
+  if (lengths) lengths_.assign(lengths, lengths + B);
+  const int32_t* lens = has_lengths_ ? lengths_.data() : nullptr;
+
+  if (cfg_.batch_first) swap_leading_dims(x0_.data(), input, B, T, cfg_.I);
+  else std::memcpy(x0_.data(), input, sizeof(F) * TB * cfg_.I);
+
+  const bool drop = training && cfg_.dropout > 0 && L > 1;
+  const F keep_scale = cfg_.dropout >= 1 ? F(0) : static_cast<F>(1.0 / (1.0 - cfg_.dropout));
+  const F* x = x0_.data();
+  F* y = nullptr;
+  for (int l = 0; l < L; ++l) {
+    y = y_.data() + (training ? static_cast<size_t>(l) : static_cast<size_t>(l & 1)) * TB * DH;
+    for (int d = 0; d < D; ++d) {
+      const size_t slot = static_cast<size_t>(l) * D + d;
+      LayerDims dims{cfg_.cell, T, B, layer_input_size(l), H, d == 1};
+      DirectionBuffers<F> buf = direction_buffers(l, d);
+      layer_forward(dims, weights[slot], x, lens, h0 ? h0 + slot * BH : nullptr,
+                    c0 ? c0 + slot * BH : nullptr, y + static_cast<size_t>(d) * H,
+                    static_cast<int>(DH), hN + slot * BH, cN ? cN + slot * BH : nullptr, buf,
+                    scratch_.data() + static_cast<size_t>(d) * B * G * H);
+    }
+    if (drop && l < L - 1) {
+      F* mask = mask_.data() + static_cast<size_t>(l) * TB * DH;
+      F* dropped = dropped_.data() + static_cast<size_t>(l) * TB * DH;
+      const uint64_t stream = seed + 0x632BE59BD9B4E019ull * static_cast<uint64_t>(l + 1);
+      for (size_t k = 0; k < TB * DH; ++k) {
+        mask[k] = uniform_at(stream, k) < cfg_.dropout ? F(0) : keep_scale;
+        dropped[k] = y[k] * mask[k];
+      }
+      x = dropped;
+    } else {
+      x = y;
+    }
+  }
+  if (cfg_.batch_first) swap_leading_dims(output, y, T, B, static_cast<int>(DH));
+  else std::memcpy(output, y, sizeof(F) * TB * DH);
+}
+
+template <typename F>
+void RecurrentStack<F>::backward(const F* dOutput, const F* dhN, const F* dcN,
+                                 const LayerWeights<F>* weights, const LayerGrads<F>* grads,
+                                 F* dInput, F* dh0, F* dc0) {
+  const int T = T_, B = B_, D = directions(), H = cfg_.H, L = cfg_.L;
+  const size_t TB = static_cast<size_t>(T) * B, DH = static_cast<size_t>(D) * H;
+  const size_t BH = static_cast<size_t>(B) * H;
+  const bool lstm = cfg_.cell == CellType::Lstm;
+  const bool drop = cfg_.dropout > 0 && L > 1;
+  const int32_t* lens = has_lengths_ ? lengths_.data() : nullptr;
+
+  // dy_ holds the gradient of the current layer's output, time-major (T, B, D*H).
+  if (!dOutput) std::memset(dy_.data(), 0, sizeof(F) * TB * DH);
+  else if (cfg_.batch_first) swap_leading_dims(dy_.data(), dOutput, B, T, static_cast<int>(DH));
+  else std::memcpy(dy_.data(), dOutput, sizeof(F) * TB * DH);
+
+  for (int l = L - 1; l >= 0; --l) {
+    const int I_l = layer_input_size(l);
+    const F* x = l == 0 ? x0_.data()
+                 : drop ? dropped_.data() + static_cast<size_t>(l - 1) * TB * DH
+                        : y_.data() + static_cast<size_t>(l - 1) * TB * DH;
+    std::memset(dx_.data(), 0, sizeof(F) * TB * I_l);
+    for (int d = 0; d < D; ++d) {
+      const size_t slot = static_cast<size_t>(l) * D + d;
+      LayerDims dims{cfg_.cell, T, B, I_l, H, d == 1};
+      DirectionBuffers<F> buf = direction_buffers(l, d);
+      layer_backward(dims, weights[slot], grads[slot], x, lens, dy_.data() + static_cast<size_t>(d) * H,
+                     static_cast<int>(DH), dhN ? dhN + slot * BH : nullptr,
+                     dcN && lstm ? dcN + slot * BH : nullptr, dx_.data(), dh0 + slot * BH,
+                     lstm ? dc0 + slot * BH : nullptr, buf, dgates_.data(),
+                     dgates_hh_.empty() ? nullptr : dgates_hh_.data(), dh_.data(),
+                     lstm ? dc_.data() : nullptr);
+    }
+    if (l > 0) {  // the previous layer's output gradient, through the dropout mask
+      if (drop) {
+        const F* mask = mask_.data() + static_cast<size_t>(l - 1) * TB * DH;
+        for (size_t k = 0; k < TB * DH; ++k) dy_[k] = dx_[k] * mask[k];
+      } else {
+        std::memcpy(dy_.data(), dx_.data(), sizeof(F) * TB * DH);
+      }
+    }
+  }
+  if (cfg_.batch_first) swap_leading_dims(dInput, dx_.data(), T, B, cfg_.I);
+  else std::memcpy(dInput, dx_.data(), sizeof(F) * TB * cfg_.I);
+}
+
+template class RecurrentStack<float>;
+template class RecurrentStack<double>;
+
+}  // namespace rnn

@@ -1,0 +1,71 @@
+// A stack of recurrent layers (numLayers x directions), PyTorch's nn.RNN/LSTM/GRU:
+// layer k > 0 reads the concatenated outputs of layer k-1, dropout between layers in
+// training only, variable lengths by masking. Owns its workspaces: they grow with the
+// largest (T, B) seen and are never allocated inside a time loop.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "recurrent_layer.h"
+
+namespace rnn {
+
+struct StackConfig {
+  CellType cell;
+  int I, H, L;
+  bool bidirectional, bias, batch_first;
+  double dropout;  // probability of zeroing, between layers, training only
+};
+
+template <typename F>
+class RecurrentStack {
+ public:
+  explicit RecurrentStack(const StackConfig& cfg) : cfg_(cfg) {}
+
+  int directions() const { return cfg_.bidirectional ? 2 : 1; }
+  int gates() const { return gate_count(cfg_.cell); }
+  int layer_input_size(int layer) const { return layer == 0 ? cfg_.I : directions() * cfg_.H; }
+  const StackConfig& config() const { return cfg_; }
+
+  // input (T, B, I) or (B, T, I) with batch_first; h0, c0 (L*D, B, H) or nullptr;
+  // lengths (B) each in 1..T, or nullptr; weights: L*D entries, layer-major then direction.
+  // output (T, B, D*H) or (B, T, D*H); hN, cN (L*D, B, H) (cN LSTM only).
+  // training saves what backward needs; seed drives the dropout masks.
+  void forward(int T, int B, const F* input, const F* h0, const F* c0, const int32_t* lengths,
+               const LayerWeights<F>* weights, bool training, uint64_t seed, F* output, F* hN,
+               F* cN);
+
+  bool can_backward() const { return saved_; }
+  int saved_T() const { return T_; }
+  int saved_B() const { return B_; }
+
+  // dOutput like output (or nullptr), dhN/dcN like hN/cN (or nullptr). Adds the parameter
+  // gradients into grads (L*D entries); writes dInput like input and dh0/dc0 like h0/c0.
+  void backward(const F* dOutput, const F* dhN, const F* dcN, const LayerWeights<F>* weights,
+                const LayerGrads<F>* grads, F* dInput, F* dh0, F* dc0);
+
+ private:
+  void allocate(int T, int B, bool training);
+  DirectionBuffers<F> direction_buffers(int layer, int dir);
+
+  StackConfig cfg_;
+  int T_ = 0, B_ = 0;
+  bool saved_ = false;        // the last forward was a training forward
+  bool has_lengths_ = false;
+  std::vector<int32_t> lengths_;  // (B)
+  std::vector<F> x0_;             // (T, B, I): the input, time-major
+  std::vector<F> y_;              // training: (L, T, B, D*H) every layer's output; eval: (2, T, B, D*H)
+  std::vector<F> dropped_;        // training with dropout: (L-1, T, B, D*H) inputs of layers 1..L-1
+  std::vector<F> mask_;           // training with dropout: (L-1, T, B, D*H) scale 0 or 1/(1-p)
+  std::vector<F> gates_;          // training: (L*D, T, B, G*H); eval: (D, T, B, G*H)
+  std::vector<F> ghn_;            // GRU, like gates_ with H instead of G*H
+  std::vector<F> hist_h_;         // training: (L*D, T+1, B, H); eval: (D, 2, B, H)
+  std::vector<F> hist_c_;         // LSTM, like hist_h_
+  std::vector<F> scratch_;        // (D, B, G*H)
+  // backward only
+  std::vector<F> dgates_, dgates_hh_;  // (T, B, G*H) each
+  std::vector<F> dh_, dc_;             // (2, B, H) each
+  std::vector<F> dy_, dx_;             // (T, B, max(I, D*H)) each
+};
+
+}  // namespace rnn
