@@ -1,0 +1,52 @@
+import { native } from './native';
+import { Parameter } from './tensor';
+import { checkBoolean, checkNumber, checkOptions, typeError } from './validate';
+
+function checkParams(ctx: string, params: unknown): Parameter[] {
+  if (params instanceof Parameter) return [params];
+  if (!Array.isArray(params)) throw typeError(ctx, 'params', 'an array of Parameter', params);
+  params.forEach((p, i) => {
+    if (!(p instanceof Parameter)) throw typeError(ctx, `params[${i}]`, 'a Parameter', p);
+  });
+  return params as Parameter[];
+}
+
+/**
+ * Scales all gradients together so that their joint norm is at most `maxNorm`, as
+ * `torch.nn.utils.clip_grad_norm_`: every gradient is multiplied by
+ * min(1, maxNorm / (total + 1e-6)). Returns the total norm before clipping.
+ *
+ * @example
+ * const total = clipGradNorm(model.parameters(), 1.0);            // L2
+ * clipGradNorm(model.parameters(), 5, { normType: 'inf' });         // max-abs
+ */
+export function clipGradNorm(
+  params: Parameter[],
+  maxNorm: number,
+  opts?: { normType?: number | 'inf'; errorIfNonfinite?: boolean },
+): number {
+  const ctx = 'clipGradNorm';
+  const list = checkParams(ctx, params);
+  checkNumber(ctx, 'maxNorm', maxNorm, { min: 0, finite: false });
+  const o = checkOptions<{ normType: number | 'inf'; errorIfNonfinite: boolean }>(ctx, 'opts', opts);
+  let p: number;
+  const nt = o.normType ?? 2;
+  if (nt === 'inf' || nt === Infinity) p = Infinity;
+  else if (typeof nt === 'number') p = checkNumber(ctx, 'opts.normType', nt, { min: 0, minExclusive: true });
+  else throw typeError(ctx, 'opts.normType', "a positive number or 'inf'", nt);
+  const errorIfNonfinite = checkBoolean(ctx, 'opts.errorIfNonfinite', o.errorIfNonfinite ?? false);
+  return native.clipGradNorm(list.map((x) => x.grad), maxNorm, p, errorIfNonfinite);
+}
+
+/**
+ * Clamps every gradient element into [−clipValue, clipValue], as
+ * `torch.nn.utils.clip_grad_value_`.
+ *
+ * @example clipGradValue(model.parameters(), 0.5);
+ */
+export function clipGradValue(params: Parameter[], clipValue: number): void {
+  const ctx = 'clipGradValue';
+  const list = checkParams(ctx, params);
+  checkNumber(ctx, 'clipValue', clipValue, { min: 0 });
+  native.clipGradValue(list.map((x) => x.grad), clipValue);
+}

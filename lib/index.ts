@@ -1,0 +1,11 @@
+/**
+ * rnn-native: recurrent neural networks for Node.js on native kernels.
+ * The public surface; see API.md / README.md.
+ */
+export { Tensor, Parameter } from './tensor';
+export { Module } from './module';
+export { RNN, LSTM, GRU, RecurrentBase } from './recurrent';
+export type { RecurrentOptions, RNNOptions, RecurrentState, RecurrentOutput, RecurrentGradients } from './recurrent';
+export { clipGradNorm, clipGradValue } from './clip';
+export { setNumThreads, getNumThreads, version } from './runtime';
+export { Generator, manualSeed, defaultGenerator } from './random';

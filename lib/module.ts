@@ -1,0 +1,113 @@
+import { Parameter, Tensor } from './tensor';
+import { checkOptions, shapeString, typeError } from './validate';
+
+/**
+ * The base of every layer and model: parameter registration in PyTorch's order, dotted
+ * names for children, state dicts, gradients and the train/eval switch.
+ *
+ * @example
+ * class Affine extends Module {
+ *   readonly weight = this.registerParameter('weight', new Parameter(new Float32Array(4), [2, 2]));
+ * }
+ */
+export abstract class Module {
+  private readonly ownParameters: Array<[string, Parameter]> = [];
+  private readonly children: Array<[string, Module]> = [];
+  private isTraining = true;
+
+  /** True in training mode (the default), false after eval(). */
+  get training(): boolean {
+    return this.isTraining;
+  }
+
+  protected registerParameter(name: string, p: Parameter): Parameter {
+    this.ownParameters.push([name, p]);
+    return p;
+  }
+
+  protected registerModule<M extends Module>(name: string, m: M): M {
+    this.children.push([name, m]);
+    return m;
+  }
+
+  /** All parameters, PyTorch registration order (own first, then children's). */
+  parameters(): Parameter[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  /** [name, parameter] pairs with PyTorch names, dotted for children. */
+  namedParameters(): Array<[string, Parameter]> {
+    const out: Array<[string, Parameter]> = [...this.ownParameters];
+    for (const [prefix, child] of this.children)
+      for (const [name, p] of child.namedParameters()) out.push([`${prefix}.${name}`, p]);
+    return out;
+  }
+
+  /**
+   * Name → tensor. The tensors share memory with the parameters (as PyTorch's state_dict):
+   * save them before training on, or copy them.
+   */
+  stateDict(): Record<string, Tensor> {
+    const sd: Record<string, Tensor> = {};
+    for (const [name, p] of this.namedParameters()) sd[name] = new Tensor(p.data, p.shape.slice());
+    return sd;
+  }
+
+  /**
+   * Copies values from a state dict, checking every shape. With `strict` (the default) a
+   * missing or unexpected key is a RangeError. Nothing is copied unless all checks pass.
+   */
+  loadStateDict(sd: Record<string, Tensor>, opts?: { strict?: boolean }): void {
+    const ctx = `${this.constructor.name}.loadStateDict`;
+    if (sd === null || typeof sd !== 'object' || Array.isArray(sd)) throw typeError(ctx, 'stateDict', 'an object of name → Tensor', sd);
+    const { strict = true } = checkOptions<{ strict: boolean }>(ctx, 'opts', opts);
+    if (typeof strict !== 'boolean') throw typeError(ctx, 'opts.strict', 'a boolean', strict);
+    const named = this.namedParameters();
+    const known = new Set(named.map(([n]) => n));
+    if (strict) {
+      const missing = named.map(([n]) => n).filter((n) => !(n in sd));
+      const unexpected = Object.keys(sd).filter((k) => !known.has(k));
+      if (missing.length || unexpected.length)
+        throw new RangeError(
+          `${ctx}: the state dict does not match this ${this.constructor.name}` +
+            (missing.length ? `; missing keys: ${missing.join(', ')}` : '') +
+            (unexpected.length ? `; unexpected keys: ${unexpected.join(', ')}` : ''),
+        );
+    }
+    const plan: Array<[Parameter, Tensor]> = [];
+    for (const [name, p] of named) {
+      if (!(name in sd)) continue;
+      const t = sd[name];
+      if (!(t instanceof Tensor)) throw typeError(ctx, `stateDict["${name}"]`, 'a Tensor', t);
+      const same = t.shape.length === p.shape.length && t.shape.every((d, i) => d === p.shape[i]);
+      if (!same)
+        throw new RangeError(
+          `${ctx}: shape mismatch for "${name}": expected ${shapeString(p.shape)}, received ${shapeString(t.shape)}`,
+        );
+      plan.push([p, t]);
+    }
+    for (const [p, t] of plan) p.data.set(t.data);
+    this.onParametersLoaded();
+  }
+
+  /** Hook for modules that cache something derived from their parameters. */
+  protected onParametersLoaded(): void {}
+
+  /** Sets every parameter's gradient to zero. */
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad.fill(0);
+  }
+
+  /** Training mode (dropout active, activations saved for backward). */
+  train(mode = true): this {
+    if (typeof mode !== 'boolean') throw typeError(`${this.constructor.name}.train`, 'mode', 'a boolean', mode);
+    this.isTraining = mode;
+    for (const [, child] of this.children) child.train(mode);
+    return this;
+  }
+
+  /** Evaluation mode: no dropout, nothing saved for backward. */
+  eval(): this {
+    return this.train(false);
+  }
+}

@@ -1,0 +1,260 @@
+import type { CellCode, RecurrentStackHandle } from '../binding';
+import { Module } from './module';
+import { native } from './native';
+import { defaultGenerator } from './random';
+import { checkTensorShape, Parameter, Tensor } from './tensor';
+import {
+  checkBoolean,
+  checkedProduct,
+  checkInt32Array,
+  checkInteger,
+  checkNumber,
+  checkOneOf,
+  checkOptions,
+  rangeError,
+  shapeString,
+  typeError,
+} from './validate';
+
+/** Options shared by RNN, LSTM and GRU (PyTorch's names in camelCase). */
+export interface RecurrentOptions {
+  inputSize: number;
+  hiddenSize: number;
+  numLayers?: number;
+  bias?: boolean;
+  batchFirst?: boolean;
+  dropout?: number;
+  bidirectional?: boolean;
+}
+export interface RNNOptions extends RecurrentOptions {
+  nonlinearity?: 'tanh' | 'relu';
+}
+
+/** Initial or final state: h (numLayers·D, B, H); c the same, LSTM only. */
+export interface RecurrentState {
+  h: Tensor;
+  c?: Tensor;
+}
+export interface RecurrentOutput {
+  output: Tensor;
+  h: Tensor;
+  c?: Tensor;
+}
+export interface RecurrentGradients {
+  gradInput: Tensor;
+  gradState: { h: Tensor; c?: Tensor };
+}
+
+type Kind = 'RNN' | 'LSTM' | 'GRU';
+const KNOWN_OPTIONS = ['inputSize', 'hiddenSize', 'numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional'];
+
+/**
+ * The shared machinery of RNN, LSTM and GRU: options, PyTorch-named parameters and the
+ * native stack that runs forward and backward through time.
+ */
+export abstract class RecurrentBase extends Module {
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly bias: boolean;
+  readonly batchFirst: boolean;
+  readonly dropout: number;
+  readonly bidirectional: boolean;
+  /** Gates per cell: 1 (RNN), 4 (LSTM), 3 (GRU). */
+  readonly gateCount: number;
+  private readonly kind: Kind;
+  private readonly handle: RecurrentStackHandle<Float32Array>;
+  /** Shape of the last training forward's input, for checking gradOutput. */
+  private saved: { T: number; B: number; outputShape: number[] } | null = null;
+
+  protected constructor(kind: Kind, cell: CellCode, options: RNNOptions, extraOptions: string[] = []) {
+    super();
+    const ctx = `${kind}`;
+    if (options === undefined) throw typeError(ctx, 'options', 'an options object with inputSize and hiddenSize', options);
+    const o = checkOptions<RNNOptions>(ctx, 'options', options);
+    for (const key of Object.keys(o))
+      if (!KNOWN_OPTIONS.includes(key) && !extraOptions.includes(key))
+        throw new RangeError(`${ctx}: unknown option "${key}" (known: ${[...KNOWN_OPTIONS, ...extraOptions].join(', ')})`);
+    this.kind = kind;
+    this.inputSize = checkInteger(ctx, 'inputSize', o.inputSize, 1);
+    this.hiddenSize = checkInteger(ctx, 'hiddenSize', o.hiddenSize, 1);
+    this.numLayers = checkInteger(ctx, 'numLayers', o.numLayers ?? 1, 1, 1 << 16);
+    this.bias = checkBoolean(ctx, 'bias', o.bias ?? true);
+    this.batchFirst = checkBoolean(ctx, 'batchFirst', o.batchFirst ?? false);
+    this.dropout = checkNumber(ctx, 'dropout', o.dropout ?? 0, { min: 0, max: 1 });
+    this.bidirectional = checkBoolean(ctx, 'bidirectional', o.bidirectional ?? false);
+    this.gateCount = cell === 2 ? 4 : cell === 3 ? 3 : 1;
+    const G = this.gateCount, H = this.hiddenSize, D = this.directions;
+    // Every buffer the kernels touch must stay addressable with 32-bit BLAS dimensions.
+    checkedProduct(ctx, 'weight_ih_l0', [G, H, this.inputSize]);
+    checkedProduct(ctx, 'weight_hh_l0', [G, H, H]);
+    if (this.numLayers > 1) checkedProduct(ctx, 'weight_ih_l1', [G, H, D * H]);
+
+    const bound = 1 / Math.sqrt(H);  // PyTorch: every parameter ~ U(-1/sqrt(H), 1/sqrt(H))
+    for (let layer = 0; layer < this.numLayers; layer++) {
+      const inSize = layer === 0 ? this.inputSize : D * H;
+      for (let dir = 0; dir < D; dir++) {
+        const sfx = `_l${layer}${dir === 1 ? '_reverse' : ''}`;
+        const make = (shape: number[]) =>
+          new Parameter(defaultGenerator.fillUniform(new Float32Array(checkedProduct(ctx, 'a parameter', shape)), -bound, bound), shape);
+        this.registerParameter(`weight_ih${sfx}`, make([G * H, inSize]));
+        this.registerParameter(`weight_hh${sfx}`, make([G * H, H]));
+        if (this.bias) {
+          this.registerParameter(`bias_ih${sfx}`, make([G * H]));
+          this.registerParameter(`bias_hh${sfx}`, make([G * H]));
+        }
+      }
+    }
+    this.handle = new native.RecurrentStack(
+      cell, this.inputSize, H, this.numLayers, this.bidirectional, this.bias, this.batchFirst, this.dropout,
+    );
+  }
+
+  /** 2 when bidirectional, else 1. */
+  get directions(): number {
+    return this.bidirectional ? 2 : 1;
+  }
+
+  private stateShape(B: number): number[] {
+    return [this.numLayers * this.directions, B, this.hiddenSize];
+  }
+
+  /**
+   * Runs the whole sequence. `input` is (T, B, I), or (B, T, I) with batchFirst; a missing
+   * state is zeros; `lengths` (B values in 1..T, any order) gives pack_padded_sequence
+   * semantics. In training mode what backward needs is saved; in eval mode nothing is.
+   */
+  forward(input: Tensor, state?: RecurrentState, opts?: { lengths?: Int32Array }): RecurrentOutput {
+    const ctx = `${this.kind}.forward`;
+    if (!(input instanceof Tensor)) throw typeError(ctx, 'input', 'a Tensor', input);
+    const layout = this.batchFirst ? '(B, T, I)' : '(T, B, I)';
+    if (input.shape.length !== 3)
+      throw new RangeError(`${ctx}: input must have 3 dimensions ${layout}, received shape ${shapeString(input.shape)}`);
+    const [d0, d1, I] = input.shape;
+    const T = this.batchFirst ? d1 : d0;
+    const B = this.batchFirst ? d0 : d1;
+    if (I !== this.inputSize)
+      throw new RangeError(`${ctx}: input must have ${this.inputSize} features in its last dimension ${layout}, received shape ${shapeString(input.shape)}`);
+    if (T < 1 || B < 1)
+      throw new RangeError(`${ctx}: input must have at least one time step and one batch row ${layout}, received shape ${shapeString(input.shape)}`);
+    const stateShape = this.stateShape(B);
+    let h0: Float32Array | null = null;
+    let c0: Float32Array | null = null;
+    if (state !== undefined && state !== null) {
+      if (typeof state !== 'object') throw typeError(ctx, 'state', 'an object { h, c? }', state);
+      h0 = checkTensorShape(ctx, 'state.h', state.h, stateShape, '(numLayers·D, B, H)').data;
+      if (state.c !== undefined) {
+        if (this.kind !== 'LSTM') throw new RangeError(`${ctx}: state.c is only for LSTM; ${this.kind} has no cell state`);
+        c0 = checkTensorShape(ctx, 'state.c', state.c, stateShape, '(numLayers·D, B, H)').data;
+      }
+    }
+    const o = checkOptions<{ lengths: Int32Array }>(ctx, 'opts', opts);
+    let lengths: Int32Array | null = null;
+    if (o.lengths !== undefined) {
+      lengths = checkInt32Array(ctx, 'opts.lengths', o.lengths, B);
+      for (let b = 0; b < B; b++)
+        if (lengths[b] < 1 || lengths[b] > T) throw rangeError(ctx, `opts.lengths[${b}]`, `an integer in [1, ${T}] (T)`, lengths[b]);
+    }
+    const DH = this.directions * this.hiddenSize;
+    const outputShape = this.batchFirst ? [B, T, DH] : [T, B, DH];
+    const output = new Float32Array(checkedProduct(ctx, 'output', outputShape));
+    checkedProduct(ctx, 'the gate buffer', [T, B, this.gateCount * this.hiddenSize]);
+    const hN = new Float32Array(checkedProduct(ctx, 'h', stateShape));
+    const cN = this.kind === 'LSTM' ? new Float32Array(hN.length) : null;
+    const dropping = this.training && this.dropout > 0 && this.numLayers > 1;
+    const seedLo = dropping ? defaultGenerator.nextUint32() : 0;
+    const seedHi = dropping ? defaultGenerator.nextUint32() : 0;
+    this.saved = null;
+    this.handle.forward(T, B, input.data, h0, c0, lengths, this.weightArrays(), this.training, seedLo, seedHi, output, hN, cN);
+    if (this.training) this.saved = { T, B, outputShape };
+    const result: RecurrentOutput = { output: new Tensor(output, outputShape), h: new Tensor(hN, stateShape) };
+    if (cN) result.c = new Tensor(cN, stateShape);
+    return result;
+  }
+
+  /**
+   * Backpropagates through the last training forward: returns the gradients of the input
+   * and of the initial state, and ADDS the parameter gradients into each `.grad`.
+   * `gradOutput` may be null when only the final state carries a gradient.
+   */
+  backward(gradOutput: Tensor | null, gradState?: { h?: Tensor; c?: Tensor }): RecurrentGradients {
+    const ctx = `${this.kind}.backward`;
+    if (!this.saved)
+      throw new RangeError(
+        `${ctx}: there is nothing to backpropagate: call forward() in training mode first (eval mode saves no activations)`,
+      );
+    const { T, B, outputShape } = this.saved;
+    const stateShape = this.stateShape(B);
+    const dOut = gradOutput === null ? null : checkTensorShape(ctx, 'gradOutput', gradOutput, outputShape, 'like the forward output').data;
+    let dh: Float32Array | null = null;
+    let dc: Float32Array | null = null;
+    if (gradState !== undefined && gradState !== null) {
+      if (typeof gradState !== 'object') throw typeError(ctx, 'gradState', 'an object { h?, c? }', gradState);
+      if (gradState.h !== undefined) dh = checkTensorShape(ctx, 'gradState.h', gradState.h, stateShape, '(numLayers·D, B, H)').data;
+      if (gradState.c !== undefined) {
+        if (this.kind !== 'LSTM') throw new RangeError(`${ctx}: gradState.c is only for LSTM; ${this.kind} has no cell state`);
+        dc = checkTensorShape(ctx, 'gradState.c', gradState.c, stateShape, '(numLayers·D, B, H)').data;
+      }
+    }
+    const inputShape = this.batchFirst ? [B, T, this.inputSize] : [T, B, this.inputSize];
+    const gradInput = new Float32Array(T * B * this.inputSize);
+    const gradH0 = new Float32Array(stateShape[0] * B * this.hiddenSize);
+    const gradC0 = this.kind === 'LSTM' ? new Float32Array(gradH0.length) : null;
+    const params = this.parameters();
+    this.handle.backward(dOut, dh, dc, params.map((p) => p.data), params.map((p) => p.grad), gradInput, gradH0, gradC0);
+    const gs: { h: Tensor; c?: Tensor } = { h: new Tensor(gradH0, stateShape) };
+    if (gradC0) gs.c = new Tensor(gradC0, stateShape);
+    return { gradInput: new Tensor(gradInput, inputShape), gradState: gs };
+  }
+
+  private weightArrays(): Float32Array[] {
+    return this.parameters().map((p) => p.data);
+  }
+}
+
+function rnnCell(options: RNNOptions | undefined): CellCode {
+  const nl = options && typeof options === 'object' ? options.nonlinearity : undefined;
+  return checkOneOf('RNN', 'nonlinearity', nl ?? 'tanh', ['tanh', 'relu'] as const) === 'relu' ? 1 : 0;
+}
+
+/**
+ * Elman RNN, PyTorch's nn.RNN: h_t = act(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh), act tanh or relu.
+ *
+ * @example
+ * const rnn = new RNN({ inputSize: 8, hiddenSize: 16, nonlinearity: 'relu' });
+ * const { output, h } = rnn.forward(Tensor.zeros([5, 2, 8])); // output (5, 2, 16), h (1, 2, 16)
+ */
+export class RNN extends RecurrentBase {
+  readonly nonlinearity: 'tanh' | 'relu';
+  constructor(options: RNNOptions) {
+    super('RNN', rnnCell(options), options, ['nonlinearity']);
+    this.nonlinearity = rnnCell(options) === 1 ? 'relu' : 'tanh';
+  }
+}
+
+/**
+ * Long short-term memory, PyTorch's nn.LSTM (gates i, f, g, o).
+ *
+ * @example
+ * const lstm = new LSTM({ inputSize: 8, hiddenSize: 16, numLayers: 2, bidirectional: true });
+ * const { output, h, c } = lstm.forward(Tensor.zeros([5, 2, 8])); // output (5, 2, 32)
+ * lstm.backward(Tensor.zeros([5, 2, 32]));
+ */
+export class LSTM extends RecurrentBase {
+  constructor(options: RecurrentOptions) {
+    super('LSTM', 2, options);
+  }
+}
+
+/**
+ * Gated recurrent unit, PyTorch's nn.GRU (gates r, z, n; n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))).
+ *
+ * @example
+ * const gru = new GRU({ inputSize: 8, hiddenSize: 16, batchFirst: true });
+ * const { output } = gru.forward(Tensor.zeros([2, 5, 8])); // output (2, 5, 16)
+ */
+export class GRU extends RecurrentBase {
+  constructor(options: RecurrentOptions) {
+    super('GRU', 3, options);
+  }
+}
