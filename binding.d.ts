@@ -37,7 +37,9 @@ export interface NativeBinding {
   readonly napiVersion: number;
   RecurrentStack: RecurrentStackConstructor<Float32Array>;
   RecurrentStack64: RecurrentStackConstructor<Float64Array>;
-  /** normType: Infinity for the max norm. Returns the total norm before clipping. */
-  clipGradNorm(grads: Float32Array[], maxNorm: number, normType: number, errorIfNonfinite: boolean): number;
+  /** The norm of all gradients taken as one vector (accumulated in double); normType Infinity = max |g|. */
+  gradNorm(grads: Float32Array[], normType: number): number;
+  /** Multiplies every element by factor (rounded to float32). */
+  scaleGrads(grads: Float32Array[], factor: number): void;
   clipGradValue(grads: Float32Array[], clipValue: number): void;
 }

@@ -35,7 +35,17 @@ export function clipGradNorm(
   else if (typeof nt === 'number') p = checkNumber(ctx, 'opts.normType', nt, { min: 0, minExclusive: true });
   else throw typeError(ctx, 'opts.normType', "a positive number or 'inf'", nt);
   const errorIfNonfinite = checkBoolean(ctx, 'opts.errorIfNonfinite', o.errorIfNonfinite ?? false);
-  return native.clipGradNorm(list.map((x) => x.grad), maxNorm, p, errorIfNonfinite);
+  const grads = list.map((x) => x.grad);
+  // torch computes the norm in the gradients' dtype: round the double accumulation to float32.
+  const total = Math.fround(native.gradNorm(grads, p));
+  if (errorIfNonfinite && !Number.isFinite(total))
+    throw new RangeError(
+      `${ctx}: the total norm of order ${p === Infinity ? "'inf'" : p} of the gradients is non-finite (${total}), ` +
+        'so they cannot be clipped; pass errorIfNonfinite: false to scale them by it anyway',
+    );
+  const coef = Math.fround(maxNorm / Math.fround(total + 1e-6));
+  if (!(coef >= 1)) native.scaleGrads(grads, coef); // NaN scales too, as torch
+  return total;
 }
 
 /**

@@ -46,6 +46,8 @@ export interface RecurrentGradients {
 }
 
 type Kind = 'RNN' | 'LSTM' | 'GRU';
+/** Only undefined takes the default: null is a wrong type, as any other non-value. */
+const orDefault = <T>(v: T | undefined, d: T): T => (v === undefined ? d : v);
 const KNOWN_OPTIONS = ['inputSize', 'hiddenSize', 'numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional'];
 
 /**
@@ -78,11 +80,11 @@ export abstract class RecurrentBase extends Module {
     this.kind = kind;
     this.inputSize = checkInteger(ctx, 'inputSize', o.inputSize, 1);
     this.hiddenSize = checkInteger(ctx, 'hiddenSize', o.hiddenSize, 1);
-    this.numLayers = checkInteger(ctx, 'numLayers', o.numLayers ?? 1, 1, 1 << 16);
-    this.bias = checkBoolean(ctx, 'bias', o.bias ?? true);
-    this.batchFirst = checkBoolean(ctx, 'batchFirst', o.batchFirst ?? false);
-    this.dropout = checkNumber(ctx, 'dropout', o.dropout ?? 0, { min: 0, max: 1 });
-    this.bidirectional = checkBoolean(ctx, 'bidirectional', o.bidirectional ?? false);
+    this.numLayers = checkInteger(ctx, 'numLayers', orDefault(o.numLayers, 1), 1, 1 << 16);
+    this.bias = checkBoolean(ctx, 'bias', orDefault(o.bias, true));
+    this.batchFirst = checkBoolean(ctx, 'batchFirst', orDefault(o.batchFirst, false));
+    this.dropout = checkNumber(ctx, 'dropout', orDefault(o.dropout, 0), { min: 0, max: 1 });
+    this.bidirectional = checkBoolean(ctx, 'bidirectional', orDefault(o.bidirectional, false));
     this.gateCount = cell === 2 ? 4 : cell === 3 ? 3 : 1;
     const G = this.gateCount, H = this.hiddenSize, D = this.directions;
     // Every buffer the kernels touch must stay addressable with 32-bit BLAS dimensions.
@@ -214,7 +216,7 @@ export abstract class RecurrentBase extends Module {
 
 function rnnCell(options: RNNOptions | undefined): CellCode {
   const nl = options && typeof options === 'object' ? options.nonlinearity : undefined;
-  return checkOneOf('RNN', 'nonlinearity', nl ?? 'tanh', ['tanh', 'relu'] as const) === 'relu' ? 1 : 0;
+  return checkOneOf('RNN', 'nonlinearity', orDefault(nl, 'tanh'), ['tanh', 'relu'] as const) === 'relu' ? 1 : 0;
 }
 
 /**

@@ -1,5 +1,4 @@
 // clipGradNorm / clipGradValue over a JS array of Float32Array gradients.
-#include <cmath>
 #include <mutex>
 #include <vector>
 
@@ -30,24 +29,22 @@ GradList grad_list(Napi::Env env, const Napi::Value& v) {
   return list;
 }
 
-// (grads, maxNorm, normType (Infinity for inf), errorIfNonfinite) -> total norm
-Napi::Value ClipGradNorm(const Napi::CallbackInfo& info) {
+// (grads, normType (Infinity for the max norm)) -> the norm of all gradients as one vector
+Napi::Value GradNorm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   GradList list = grad_list(env, info[0]);
-  const double max_norm = number_arg(env, info[1], "maxNorm");
-  const double p = number_arg(env, info[2], "normType");
-  const bool error_if_nonfinite = bool_arg(env, info[3], "errorIfNonfinite");
-  // torch computes the norm in the gradients' dtype: round the double accumulation to float.
-  const float total = static_cast<float>(rnn::total_norm(list.bufs.data(), list.sizes.data(), list.bufs.size(), p));
-  if (error_if_nonfinite && !std::isfinite(total))
-    throw Napi::Error::New(env, "clipGradNorm: the total norm of order " + std::to_string(p) +
-                                    " of the gradients is non-finite, so it cannot be clipped. "
-                                    "To disable this error and scale the gradients by the "
-                                    "non-finite norm anyway, set errorIfNonfinite: false");
-  const float coef = static_cast<float>(max_norm) / (total + 1e-6f);
-  if (coef < 1.0f || std::isnan(coef))
-    rnn::scale_all(list.bufs.data(), list.sizes.data(), list.bufs.size(), coef);
-  return Napi::Number::New(env, total);
+  const double p = number_arg(env, info[1], "normType");
+  if (!(p > 0)) throw_range(env, "normType must be positive");
+  return Napi::Number::New(env, rnn::total_norm(list.bufs.data(), list.sizes.data(), list.bufs.size(), p));
+}
+
+// (grads, factor): multiplies every gradient element by factor
+Napi::Value ScaleGrads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GradList list = grad_list(env, info[0]);
+  const float factor = static_cast<float>(number_arg(env, info[1], "factor"));
+  rnn::scale_all(list.bufs.data(), list.sizes.data(), list.bufs.size(), factor);
+  return env.Undefined();
 }
 
 Napi::Value ClipGradValue(const Napi::CallbackInfo& info) {
@@ -61,7 +58,8 @@ Napi::Value ClipGradValue(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_clip(Napi::Env env, Napi::Object exports) {
-  exports.Set("clipGradNorm", Napi::Function::New(env, ClipGradNorm, "clipGradNorm"));
+  exports.Set("gradNorm", Napi::Function::New(env, GradNorm, "gradNorm"));
+  exports.Set("scaleGrads", Napi::Function::New(env, ScaleGrads, "scaleGrads"));
   exports.Set("clipGradValue", Napi::Function::New(env, ClipGradValue, "clipGradValue"));
 }
 
