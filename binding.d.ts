@@ -42,4 +42,33 @@ export interface NativeBinding {
   /** Multiplies every element by factor (rounded to float32). */
   scaleGrads(grads: Float32Array[], factor: number): void;
   clipGradValue(grads: Float32Array[], clipValue: number): void;
+
+  /** out (N,E) = weight (V,E) rows at indices (N); indices are range-checked. */
+  embeddingForward(out: Float32Array, weight: Float32Array, V: number, E: number, indices: Int32Array): void;
+  /** gradWeight (V,E) += scatter of gradOutput (N,E); paddingIdx -1 for none. */
+  embeddingBackward(gradWeight: Float32Array, V: number, E: number, indices: Int32Array, gradOutput: Float32Array, paddingIdx: number): void;
+  /** y (N,out) = x (N,in) W^T + b. */
+  linearForward(y: Float32Array, x: Float32Array, weight: Float32Array, bias: Float32Array | null, N: number, inFeatures: number, outFeatures: number): void;
+  /** gradWeight += dy^T x; gradBias += colsum(dy); gradInput = dy W (when given). */
+  linearBackward(
+    gradInput: Float32Array | null, gradWeight: Float32Array, gradBias: Float32Array | null, gradOutput: Float32Array,
+    x: Float32Array, weight: Float32Array, N: number, inFeatures: number, outFeatures: number,
+  ): void;
+  /** Writes d(loss)/d(logits) into grad (N,C); returns the mean loss (NaN if all rows ignored). */
+  crossEntropy(grad: Float32Array, logits: Float32Array, targets: Int32Array, N: number, C: number, ignoreIndex: number, labelSmoothing: number): number;
+
+  sgdStep(param: Float32Array, grad: Float32Array, momentumBuffer: Float32Array | null, hyper: {
+    lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; maximize: boolean; firstStep: boolean;
+  }): void;
+  adamStep(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, maxExpAvgSq: Float32Array | null, hyper: {
+    lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; amsgrad: boolean; maximize: boolean; decoupled: boolean; step: number;
+  }): void;
+  rmspropStep(param: Float32Array, grad: Float32Array, squareAvg: Float32Array, momentumBuffer: Float32Array | null, gradAvg: Float32Array | null, hyper: {
+    lr: number; alpha: number; eps: number; weightDecay: number; momentum: number; centered: boolean; maximize: boolean;
+  }): void;
+  adagradStep(param: Float32Array, grad: Float32Array, stateSum: Float32Array, hyper: {
+    lr: number; lrDecay: number; eps: number; weightDecay: number; maximize: boolean; step: number;
+  }): void;
+  /** Rows of a (rows, cols) matrix with L2 norm above maxNorm are scaled to maxNorm/(norm+1e-7). */
+  maxNormRows(param: Float32Array, rows: number, cols: number, maxNorm: number): void;
 }

@@ -9,3 +9,10 @@ export type { RecurrentOptions, RNNOptions, RecurrentState, RecurrentOutput, Rec
 export { clipGradNorm, clipGradValue } from './clip';
 export { setNumThreads, getNumThreads, version } from './runtime';
 export { Generator, manualSeed, defaultGenerator } from './random';
+export { Embedding } from './embedding';
+export type { EmbeddingOptions } from './embedding';
+export { Linear } from './linear';
+export type { LinearOptions } from './linear';
+export { crossEntropy } from './loss';
+export { Optimizer, SGD, Adam, AdamW, RMSprop, Adagrad } from './optim';
+export type { Group, ResolvedGroup, SGDOptions, AdamOptions, RMSpropOptions, AdagradOptions } from './optim';

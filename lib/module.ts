@@ -35,11 +35,20 @@ export abstract class Module {
     return this.namedParameters().map(([, p]) => p);
   }
 
-  /** [name, parameter] pairs with PyTorch names, dotted for children. */
+  /**
+   * [name, parameter] pairs with PyTorch names, dotted for children. A parameter shared
+   * by two modules (tied weights) is listed once, under its first name, as in PyTorch.
+   */
   namedParameters(): Array<[string, Parameter]> {
+    const seen = new Set<Parameter>();
+    return this.namedParametersWithDuplicates().filter(([, p]) => !seen.has(p) && seen.add(p) !== undefined);
+  }
+
+  /** Like namedParameters(), but a shared parameter appears under every name (state dicts). */
+  private namedParametersWithDuplicates(): Array<[string, Parameter]> {
     const out: Array<[string, Parameter]> = [...this.ownParameters];
     for (const [prefix, child] of this.children)
-      for (const [name, p] of child.namedParameters()) out.push([`${prefix}.${name}`, p]);
+      for (const [name, p] of child.namedParametersWithDuplicates()) out.push([`${prefix}.${name}`, p]);
     return out;
   }
 
@@ -49,7 +58,7 @@ export abstract class Module {
    */
   stateDict(): Record<string, Tensor> {
     const sd: Record<string, Tensor> = {};
-    for (const [name, p] of this.namedParameters()) sd[name] = new Tensor(p.data, p.shape.slice());
+    for (const [name, p] of this.namedParametersWithDuplicates()) sd[name] = new Tensor(p.data, p.shape.slice());
     return sd;
   }
 
@@ -62,7 +71,7 @@ export abstract class Module {
     if (sd === null || typeof sd !== 'object' || Array.isArray(sd)) throw typeError(ctx, 'stateDict', 'an object of name → Tensor', sd);
     const { strict = true } = checkOptions<{ strict: boolean }>(ctx, 'opts', opts);
     if (typeof strict !== 'boolean') throw typeError(ctx, 'opts.strict', 'a boolean', strict);
-    const named = this.namedParameters();
+    const named = this.namedParametersWithDuplicates();
     const known = new Set(named.map(([n]) => n));
     if (strict) {
       const missing = named.map(([n]) => n).filter((n) => !(n in sd));

@@ -9,6 +9,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_runtime(env, exports);
   register_recurrent(env, exports, data);
   register_clip(env, exports);
+  register_dense(env, exports);
+  register_optim(env, exports);
   return exports;
 }
 

@@ -13,5 +13,7 @@ struct AddonData {
 void register_recurrent(Napi::Env env, Napi::Object exports, AddonData* data);
 void register_clip(Napi::Env env, Napi::Object exports);
 void register_runtime(Napi::Env env, Napi::Object exports);
+void register_dense(Napi::Env env, Napi::Object exports);
+void register_optim(Napi::Env env, Napi::Object exports);
 
 }  // namespace binding

@@ -1,0 +1,108 @@
+// Embedding, Linear and cross-entropy entry points. Shapes arrive as numbers; every array
+// is checked against them before a kernel sees a pointer.
+#include <mutex>
+#include <string>
+
+#include "addon_data.h"
+#include "args.h"
+#include "kernels/blas.h"
+#include "kernels/dense.h"
+
+namespace binding {
+namespace {
+
+const int32_t* checked_ids(Napi::Env env, const Napi::Value& v, size_t N, int32_t V, const char* what) {
+  const int32_t* ids = typed_data<int32_t>(env, v, N, what);
+  for (size_t n = 0; n < N; ++n)
+    if (ids[n] < 0 || ids[n] >= V)
+      throw_range(env, std::string(what) + "[" + std::to_string(n) + "] must be in [0, " +
+                           std::to_string(V) + "), received " + std::to_string(ids[n]));
+  return ids;
+}
+
+// embeddingForward(out, weight, V, E, ids)
+Napi::Value EmbeddingForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int V = int_arg(env, info[2], "V", 1, INT32_MAX), E = int_arg(env, info[3], "E", 1, INT32_MAX);
+  const size_t N = info[4].IsTypedArray() ? info[4].As<Napi::TypedArray>().ElementLength() : 0;
+  const int32_t* ids = checked_ids(env, info[4], N, V, "indices");
+  float* out = typed_data<float>(env, info[0], N * E, "out");
+  const float* w = typed_data<float>(env, info[1], static_cast<size_t>(V) * E, "weight");
+  rnn::embedding_forward(out, w, ids, N, E);
+  return env.Undefined();
+}
+
+// embeddingBackward(dweight, V, E, ids, dout, paddingIdx)
+Napi::Value EmbeddingBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int V = int_arg(env, info[1], "V", 1, INT32_MAX), E = int_arg(env, info[2], "E", 1, INT32_MAX);
+  const size_t N = info[3].IsTypedArray() ? info[3].As<Napi::TypedArray>().ElementLength() : 0;
+  const int32_t* ids = checked_ids(env, info[3], N, V, "indices");
+  float* dw = typed_data<float>(env, info[0], static_cast<size_t>(V) * E, "gradWeight");
+  const float* dout = typed_data<float>(env, info[4], N * E, "gradOutput");
+  const int32_t pad = int_arg(env, info[5], "paddingIdx", -1, INT32_MAX);
+  rnn::embedding_backward(dw, dout, ids, N, E, pad);
+  return env.Undefined();
+}
+
+// linearForward(y, x, W, b|null, N, in, out)
+Napi::Value LinearForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int N = int_arg(env, info[4], "N", 0, INT32_MAX), in = int_arg(env, info[5], "in", 1, INT32_MAX),
+            out = int_arg(env, info[6], "out", 1, INT32_MAX);
+  float* y = typed_data<float>(env, info[0], static_cast<size_t>(N) * out, "y");
+  const float* x = typed_data<float>(env, info[1], static_cast<size_t>(N) * in, "x");
+  const float* W = typed_data<float>(env, info[2], static_cast<size_t>(out) * in, "weight");
+  const float* b = optional_typed_data<float>(env, info[3], out, "bias");
+  if (N == 0) return env.Undefined();
+  std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+  rnn::linear_forward(y, x, W, b, N, in, out);
+  return env.Undefined();
+}
+
+// linearBackward(dx|null, dW, db|null, dy, x, W, N, in, out)
+Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int N = int_arg(env, info[6], "N", 0, INT32_MAX), in = int_arg(env, info[7], "in", 1, INT32_MAX),
+            out = int_arg(env, info[8], "out", 1, INT32_MAX);
+  float* dx = optional_typed_data<float>(env, info[0], static_cast<size_t>(N) * in, "gradInput");
+  float* dW = typed_data<float>(env, info[1], static_cast<size_t>(out) * in, "gradWeight");
+  float* db = optional_typed_data<float>(env, info[2], out, "gradBias");
+  const float* dy = typed_data<float>(env, info[3], static_cast<size_t>(N) * out, "gradOutput");
+  const float* x = typed_data<float>(env, info[4], static_cast<size_t>(N) * in, "x");
+  const float* W = typed_data<float>(env, info[5], static_cast<size_t>(out) * in, "weight");
+  if (N == 0) return env.Undefined();
+  std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+  rnn::linear_backward(dx, dW, db, dy, x, W, N, in, out);
+  return env.Undefined();
+}
+
+// crossEntropy(grad, logits, targets, N, C, ignoreIndex, labelSmoothing) -> loss
+Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int N = int_arg(env, info[3], "N", 0, INT32_MAX), C = int_arg(env, info[4], "C", 1, INT32_MAX);
+  float* grad = typed_data<float>(env, info[0], static_cast<size_t>(N) * C, "grad");
+  const float* logits = typed_data<float>(env, info[1], static_cast<size_t>(N) * C, "logits");
+  const int32_t* targets = typed_data<int32_t>(env, info[2], N, "targets");
+  const int32_t ignore = int_arg(env, info[5], "ignoreIndex", INT32_MIN, INT32_MAX);
+  for (int n = 0; n < N; ++n)
+    if (targets[n] != ignore && (targets[n] < 0 || targets[n] >= C))
+      throw_range(env, "targets[" + std::to_string(n) + "] must be in [0, " + std::to_string(C) +
+                           ") or the ignore index, received " + std::to_string(targets[n]));
+  const double eps = number_arg(env, info[6], "labelSmoothing");
+  if (!(eps >= 0 && eps <= 1)) throw_range(env, "labelSmoothing must be in [0, 1]");
+  int valid = 0;
+  return Napi::Number::New(env, rnn::cross_entropy(grad, logits, targets, N, C, ignore, eps, &valid));
+}
+
+}  // namespace
+
+void register_dense(Napi::Env env, Napi::Object exports) {
+  exports.Set("embeddingForward", Napi::Function::New(env, EmbeddingForward, "embeddingForward"));
+  exports.Set("embeddingBackward", Napi::Function::New(env, EmbeddingBackward, "embeddingBackward"));
+  exports.Set("linearForward", Napi::Function::New(env, LinearForward, "linearForward"));
+  exports.Set("linearBackward", Napi::Function::New(env, LinearBackward, "linearBackward"));
+  exports.Set("crossEntropy", Napi::Function::New(env, CrossEntropy, "crossEntropy"));
+}
+
+}  // namespace binding
