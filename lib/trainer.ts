@@ -1,0 +1,117 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { LanguageModel } from './language-model';
+import { defaultGenerator } from './random';
+import { ProgressBar } from './progress-bar';
+import { Tensor } from './tensor';
+import { BatchInfo, EpochInfo, FitResult, resolveConfig, TrainingConfig, ValidationInfo } from './training';
+import { checkInt32Array, typeError } from './validate';
+
+export interface FitOptions extends TrainingConfig {
+  /** Held-out token stream for validation loss and perplexity (else validationFraction of train). */
+  validationData?: Int32Array;
+  onBatch?: (info: BatchInfo) => void;
+  onEpoch?: (info: EpochInfo) => void;
+  onValidation?: (info: ValidationInfo) => void;
+  /** Draw a progress bar on stderr (default: when stderr is a terminal). */
+  progress?: boolean;
+  /** Aborting stops after the current batch; the model keeps the weights trained so far. */
+  signal?: AbortSignal;
+}
+
+/** The compiled worker script: next to this file in dist/, or in dist/ when running from TS sources. */
+function workerScript(): string {
+  const here = path.join(__dirname, 'trainer-worker.js');
+  if (fs.existsSync(here)) return here;
+  const built = path.join(__dirname, '..', 'dist', 'trainer-worker.js');
+  if (fs.existsSync(built)) return built;
+  throw new Error('fit: dist/trainer-worker.js is missing; run `npm run build:ts`');
+}
+
+/**
+ * Trains a LanguageModel on a token stream without blocking the event loop: the loop runs on
+ * a worker thread of its own, progress arrives through callbacks (and an optional progress
+ * bar), and an AbortSignal stops it after the current batch. When the promise settles the
+ * model holds the trained weights (also after an abort).
+ *
+ * @example
+ * const ids = vocab.encode(text);
+ * const result = await fit(lm, ids, {
+ *   epochs: 3, batchSize: 32, seqLength: 64, clipGradNorm: 1,
+ *   optimizer: { type: 'Adam', lr: 2e-3 },
+ *   scheduler: { type: 'CosineAnnealingLR', tMax: 1000 },
+ *   onEpoch: (e) => console.log(e.valLoss),
+ * });
+ */
+export function fit(model: LanguageModel, train: Int32Array, options: FitOptions = {}): Promise<FitResult> {
+  const ctx = 'fit';
+  if (!(model instanceof LanguageModel)) throw typeError(ctx, 'model', 'a LanguageModel', model);
+  checkInt32Array(ctx, 'train', train);
+  resolveConfig(ctx, options);
+  const { onBatch, onEpoch, onValidation, signal, progress, validationData, ...config } = options;
+  if (onBatch !== undefined && typeof onBatch !== 'function') throw typeError(ctx, 'onBatch', 'a function', onBatch);
+  if (onEpoch !== undefined && typeof onEpoch !== 'function') throw typeError(ctx, 'onEpoch', 'a function', onEpoch);
+  if (onValidation !== undefined && typeof onValidation !== 'function') throw typeError(ctx, 'onValidation', 'a function', onValidation);
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw typeError(ctx, 'signal', 'an AbortSignal', signal);
+  if (validationData !== undefined) checkInt32Array(ctx, 'validationData', validationData);
+  const bar = (progress ?? Boolean(process.stderr.isTTY)) ? new ProgressBar(config.epochs ?? 1) : null;
+
+  const weights: Record<string, { shape: number[]; data: Float32Array }> = {};
+  for (const [k, t] of Object.entries(model.stateDict())) weights[k] = { shape: t.shape.slice(), data: t.data.slice() };
+  const abort = new SharedArrayBuffer(4);
+  const flag = new Int32Array(abort);
+  const seed = config.seed ?? defaultGenerator.nextUint32();
+
+  return new Promise<FitResult>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason ?? new Error('fit: aborted before it started'));
+      return;
+    }
+    const worker = new Worker(workerScript(), {
+      workerData: { options: model.options, weights, train, validation: validationData ?? null, config, seed, abort },
+    });
+    const onAbort = () => Atomics.store(flag, 0, 1);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let settled = false;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      fn();
+    };
+    worker.on('message', (msg: { type: string; [k: string]: any }) => {
+      try {
+        if (msg.type === 'batch') {
+          bar?.batch(msg.info);
+          onBatch?.(msg.info);
+        } else if (msg.type === 'epoch') {
+          bar?.epoch(msg.info);
+          onEpoch?.(msg.info);
+        } else if (msg.type === 'validation') {
+          bar?.validation(msg.info);
+          onValidation?.(msg.info);
+        } else if (msg.type === 'done') {
+          const sd: Record<string, Tensor> = {};
+          for (const [k, t] of Object.entries(msg.weights as typeof weights)) sd[k] = new Tensor(t.data, t.shape);
+          model.loadStateDict(sd);
+          if (bar && msg.result.reason !== 'completed') process.stderr.write('\n');
+          finish(() => resolve(msg.result));
+          void worker.terminate();
+        } else if (msg.type === 'error') {
+          const Ctor = msg.name === 'TypeError' ? TypeError : msg.name === 'RangeError' ? RangeError : Error;
+          const err = new Ctor(msg.message);
+          finish(() => reject(err));
+          void worker.terminate();
+        }
+      } catch (err) {
+        // a user callback threw: stop training and report it
+        Atomics.store(flag, 0, 1);
+        finish(() => reject(err));
+        void worker.terminate();
+      }
+    });
+    worker.on('error', (err) => finish(() => reject(err)));
+    worker.on('exit', (code) => finish(() => reject(new Error(`fit: the training thread exited with code ${code}`))));
+  });
+}

@@ -1,0 +1,450 @@
+/**
+ * The training loop of a LanguageModel with truncated BPTT, synchronous. The async
+ * `fit()` (trainer.ts) runs this same loop on a worker thread; `fitSync` runs it here.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { clipGradNorm, clipGradValue } from './clip';
+import { LanguageModel, LMState } from './language-model';
+import { crossEntropy } from './loss';
+import { Adagrad, Adam, AdamW, Optimizer, RMSprop, SGD } from './optim';
+import { defaultGenerator, manualSeed } from './random';
+import * as schedulers from './schedulers';
+import { loadSafetensors, saveSafetensors } from './safetensors';
+import { Parameter, Tensor } from './tensor';
+import { checkInt32Array, checkInteger, checkNumber, checkOneOf, checkOptions, typeError } from './validate';
+
+/** An optimizer by name with its options; `groups` select parameters by name or name prefix. */
+export interface OptimizerSpec {
+  type: 'SGD' | 'Adam' | 'AdamW' | 'RMSprop' | 'Adagrad';
+  lr?: number;
+  groups?: Array<{ params: string[]; [option: string]: unknown }>;
+  [option: string]: unknown;
+}
+
+/** A scheduler by class name with its options, stepped per batch (default) or per epoch. */
+export interface SchedulerSpec {
+  type: string;
+  interval?: 'batch' | 'epoch';
+  [option: string]: unknown;
+}
+
+/** Everything about a run that can cross to a worker thread (no functions). */
+export interface TrainingConfig {
+  epochs?: number;
+  batchSize?: number;
+  seqLength?: number;
+  optimizer?: OptimizerSpec;
+  scheduler?: SchedulerSpec;
+  /** Clip the joint L2 norm of all gradients to this (clipGradNorm). */
+  clipGradNorm?: number;
+  /** Clamp every gradient element into [−v, v] (clipGradValue). */
+  clipGradValue?: number;
+  /** Hold out this fraction of the token stream (its end) for validation when no validation data is given. Default 0.05. */
+  validationFraction?: number;
+  /** Stop when the validation loss has not improved by minDelta for `patience` epochs; restores the best weights. */
+  earlyStopping?: { patience: number; minDelta?: number };
+  /** Write a checkpoint into this directory every `checkpointEvery` batches and at each epoch's end. */
+  checkpointDir?: string;
+  checkpointEvery?: number;
+  /** Resume from the latest checkpoint in this directory. */
+  resumeFrom?: string;
+  /** Stop after this many seconds or batches (the current batch finishes; the model stays consistent). */
+  maxSeconds?: number;
+  maxBatches?: number;
+  /** Seeds dropout and everything random in the run. */
+  seed?: number;
+  /** Validate every this many batches too (besides each epoch's end): onValidation receives it. */
+  validateEvery?: number;
+}
+
+export interface BatchInfo {
+  epoch: number;
+  batch: number;
+  batchesPerEpoch: number;
+  step: number;
+  loss: number;
+  lr: number;
+  tokensPerSecond: number;
+  gradNorm?: number;
+}
+export interface EpochInfo {
+  epoch: number;
+  trainLoss: number;
+  valLoss: number;
+  perplexity: number;
+  bitsPerToken: number;
+  lr: number;
+  seconds: number;
+  /** The run stopped inside this epoch (maxSeconds / maxBatches). */
+  partial?: boolean;
+}
+export interface ValidationInfo {
+  step: number;
+  epoch: number;
+  valLoss: number;
+  perplexity: number;
+  bitsPerToken: number;
+}
+export interface FitResult {
+  epochs: EpochInfo[];
+  steps: number;
+  stoppedEarly: boolean;
+  aborted: boolean;
+  bestValLoss: number;
+  /** Why the run ended: 'completed', 'early-stopping', 'aborted', 'max-seconds', 'max-batches'. */
+  reason: string;
+}
+export interface TrainingHooks {
+  onBatch?(info: BatchInfo): void;
+  onEpoch?(info: EpochInfo): void;
+  /** Called every `validateEvery` batches with the validation loss. */
+  onValidation?(info: ValidationInfo): void;
+  /** Polled between batches; true stops the run after the current batch. */
+  shouldStop?(): boolean;
+}
+
+const CONFIG_KEYS = [
+  'epochs', 'batchSize', 'seqLength', 'optimizer', 'scheduler', 'clipGradNorm', 'clipGradValue', 'validationFraction',
+  'earlyStopping', 'checkpointDir', 'checkpointEvery', 'resumeFrom', 'maxSeconds', 'maxBatches', 'seed', 'validateEvery',
+];
+
+/** Validates a config (TypeError/RangeError naming the field) and fills the defaults. @internal */
+export function resolveConfig(ctx: string, config: unknown): Required<Pick<TrainingConfig, 'epochs' | 'batchSize' | 'seqLength' | 'validationFraction'>> & TrainingConfig {
+  const c = checkOptions<TrainingConfig>(ctx, 'options', config);
+  for (const k of Object.keys(c)) if (!CONFIG_KEYS.includes(k) && !['onBatch', 'onEpoch', 'onValidation', 'signal', 'progress', 'validationData'].includes(k))
+    throw new RangeError(`${ctx}: unknown option "${k}"`);
+  const out = {
+    ...c,
+    epochs: checkInteger(ctx, 'epochs', c.epochs ?? 1, 1),
+    batchSize: checkInteger(ctx, 'batchSize', c.batchSize ?? 32, 1),
+    seqLength: checkInteger(ctx, 'seqLength', c.seqLength ?? 64, 1),
+    validationFraction: checkNumber(ctx, 'validationFraction', c.validationFraction ?? 0.05, { min: 0, max: 1, maxExclusive: true }),
+  };
+  if (c.clipGradNorm !== undefined) checkNumber(ctx, 'clipGradNorm', c.clipGradNorm, { min: 0, minExclusive: true });
+  if (c.clipGradValue !== undefined) checkNumber(ctx, 'clipGradValue', c.clipGradValue, { min: 0, minExclusive: true });
+  if (c.checkpointEvery !== undefined) checkInteger(ctx, 'checkpointEvery', c.checkpointEvery, 1);
+  if (c.validateEvery !== undefined) checkInteger(ctx, 'validateEvery', c.validateEvery, 1);
+  if (c.maxSeconds !== undefined) checkNumber(ctx, 'maxSeconds', c.maxSeconds, { min: 0, minExclusive: true });
+  if (c.maxBatches !== undefined) checkInteger(ctx, 'maxBatches', c.maxBatches, 1);
+  if (c.seed !== undefined) checkInteger(ctx, 'seed', c.seed, 0, Number.MAX_SAFE_INTEGER);
+  for (const k of ['checkpointDir', 'resumeFrom'] as const)
+    if (c[k] !== undefined && (typeof c[k] !== 'string' || c[k] === '')) throw typeError(ctx, k, 'a directory path', c[k]);
+  if (c.earlyStopping !== undefined) {
+    const e = checkOptions<{ patience: number; minDelta: number }>(ctx, 'earlyStopping', c.earlyStopping);
+    checkInteger(ctx, 'earlyStopping.patience', e.patience, 0);
+    if (e.minDelta !== undefined) checkNumber(ctx, 'earlyStopping.minDelta', e.minDelta, { min: 0 });
+  }
+  if (c.optimizer !== undefined) {
+    const o = checkOptions<OptimizerSpec>(ctx, 'optimizer', c.optimizer);
+    checkOneOf(ctx, 'optimizer.type', o.type, ['SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad'] as const);
+  }
+  if (c.scheduler !== undefined) {
+    const s = checkOptions<SchedulerSpec>(ctx, 'scheduler', c.scheduler);
+    if (typeof s.type !== 'string' || !(s.type in SCHEDULERS)) throw new RangeError(`${ctx}: scheduler.type must be one of ${Object.keys(SCHEDULERS).join(', ')}, received ${JSON.stringify(s.type)}`);
+    if (s.interval !== undefined) checkOneOf(ctx, 'scheduler.interval', s.interval, ['batch', 'epoch'] as const);
+  }
+  return out;
+}
+
+const SCHEDULERS: Record<string, new (opt: Optimizer<any>, o: any) => schedulers.LRScheduler> = Object.fromEntries(
+  Object.entries(schedulers).filter(
+    ([name, v]) => typeof v === 'function' && v.prototype instanceof schedulers.LRScheduler && !['LambdaLR', 'SequentialLR', 'ChainedScheduler'].includes(name),
+  ),
+) as any;
+
+/** Builds the optimizer a spec describes over the model's parameters. @internal */
+export function buildOptimizer(model: LanguageModel, spec: OptimizerSpec = { type: 'Adam', lr: 2e-3 }): Optimizer<any> {
+  const { type, groups, ...options } = spec;
+  const named = model.namedParameters();
+  let params: Parameter[] | Array<{ params: Parameter[] }> = named.map(([, p]) => p);
+  if (groups) {
+    const taken = new Set<Parameter>();
+    const built = groups.map((g, gi) => {
+      const { params: patterns, ...opts } = g;
+      if (!Array.isArray(patterns)) throw typeError('fit', `optimizer.groups[${gi}].params`, 'an array of parameter names or prefixes', patterns);
+      const ps = named.filter(([n, p]) => !taken.has(p) && patterns.some((pat) => n === pat || n.startsWith(pat.endsWith('.') ? pat : `${pat}.`)) && taken.add(p)).map(([, p]) => p);
+      if (ps.length === 0) throw new RangeError(`fit: optimizer.groups[${gi}].params matches no parameter (names: ${named.map(([n]) => n).join(', ')})`);
+      return { ...opts, params: ps };
+    });
+    const rest = named.filter(([, p]) => !taken.has(p)).map(([, p]) => p);
+    if (rest.length) built.push({ params: rest });
+    params = built;
+  }
+  switch (type) {
+    case 'SGD': return new SGD(params as Parameter[], options as { lr: number });
+    case 'Adam': return new Adam(params as Parameter[], options);
+    case 'AdamW': return new AdamW(params as Parameter[], options);
+    case 'RMSprop': return new RMSprop(params as Parameter[], options);
+    case 'Adagrad': return new Adagrad(params as Parameter[], options);
+  }
+}
+
+/** The token stream as B parallel streams, time-major (rows, B): column b is the b-th slice. @internal */
+export function batchify(stream: Int32Array, B: number): { data: Int32Array; rows: number } {
+  const rows = Math.floor(stream.length / B);
+  const data = new Int32Array(rows * B);
+  for (let b = 0; b < B; b++) for (let t = 0; t < rows; t++) data[t * B + b] = stream[b * rows + t];
+  return { data, rows };
+}
+
+/** Mean next-token loss over a stream in eval mode, carrying the state. @internal */
+export function evaluate(model: LanguageModel, stream: Int32Array, B: number, T: number): number {
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    const { data, rows } = batchify(stream, Math.max(1, Math.min(B, Math.floor(stream.length / 2))));
+    const Bv = rows > 0 ? data.length / rows : 1;
+    let state: LMState | undefined;
+    let total = 0, count = 0;
+    for (let i = 0; i + 1 < rows; i += T) {
+      const seq = Math.min(T, rows - 1 - i);
+      const x = data.subarray(i * Bv, (i + seq) * Bv);
+      const y = data.subarray((i + 1) * Bv, (i + 1 + seq) * Bv);
+      const out = model.forward(x, seq, Bv, state);
+      state = out.state;
+      total += crossEntropy(out.logits, y.slice()).loss * seq * Bv;
+      count += seq * Bv;
+    }
+    return count ? total / count : NaN;
+  } finally {
+    model.train(wasTraining);
+  }
+}
+
+interface Progress {
+  epoch: number;
+  offset: number; // row offset into the batchified training data
+  step: number;
+  bestValLoss: number;
+  badEpochs: number;
+  epochs: EpochInfo[];
+  epochLossSum: number;
+  epochTokens: number;
+}
+
+/**
+ * Trains `model` on a token stream, synchronously. Same semantics as `fit()`.
+ *
+ * @example
+ * const result = fitSync(lm, ids, { epochs: 2, batchSize: 32, seqLength: 64, clipGradNorm: 1 });
+ */
+export function fitSync(model: LanguageModel, train: Int32Array, config: TrainingConfig & { validationData?: Int32Array } = {}, hooks: TrainingHooks = {}): FitResult {
+  const ctx = 'fit';
+  if (!(model instanceof LanguageModel)) throw typeError(ctx, 'model', 'a LanguageModel', model);
+  checkInt32Array(ctx, 'train', train);
+  const cfg = resolveConfig(ctx, config);
+  const V = model.options.vocabSize;
+  const checkIds = (name: string, ids: Int32Array) => {
+    for (let i = 0; i < ids.length; i++) if (ids[i] < 0 || ids[i] >= V) throw new RangeError(`${ctx}: ${name}[${i}] is ${ids[i]}, outside the vocabulary [0, ${V})`);
+  };
+  checkIds('train', train);
+  let trainIds = train;
+  let valIds: Int32Array | null = null;
+  if (config.validationData !== undefined) {
+    valIds = checkInt32Array(ctx, 'validationData', config.validationData);
+    checkIds('validationData', valIds);
+  } else if (cfg.validationFraction > 0) {
+    const cut = Math.floor(train.length * (1 - cfg.validationFraction));
+    trainIds = train.subarray(0, cut);
+    valIds = train.subarray(cut);
+  }
+  const B = cfg.batchSize, T = cfg.seqLength;
+  const { data, rows } = batchify(trainIds, B);
+  if (rows < 2) throw new RangeError(`${ctx}: train holds ${trainIds.length} tokens, too few for batchSize ${B} (need at least ${2 * B})`);
+  const batchesPerEpoch = Math.ceil((rows - 1) / T);
+  if (cfg.seed !== undefined) manualSeed(cfg.seed);
+
+  const optimizer = buildOptimizer(model, cfg.optimizer);
+  const interval = cfg.scheduler?.interval ?? 'batch';
+  let scheduler: schedulers.LRScheduler | null = null;
+  if (cfg.scheduler) {
+    const { type, interval: _i, ...opts } = cfg.scheduler;
+    scheduler = new SCHEDULERS[type](optimizer, opts);
+  }
+  const params = model.parameters();
+  const progress: Progress = { epoch: 0, offset: 0, step: 0, bestValLoss: Infinity, badEpochs: 0, epochs: [], epochLossSum: 0, epochTokens: 0 };
+  let state: LMState | undefined;
+  if (cfg.resumeFrom) state = loadCheckpoint(cfg.resumeFrom, model, optimizer, scheduler, progress);
+  let best: Float32Array[] | null = null;
+  const started = Date.now();
+  let reason = 'completed';
+  const checkpoint = () => {
+    if (cfg.checkpointDir) saveCheckpoint(cfg.checkpointDir, model, optimizer, scheduler, progress, state);
+  };
+  const lrNow = () => optimizer.paramGroups[0].lr;
+  const validate = () => (valIds && valIds.length >= 2 ? evaluate(model, valIds, B, T) : NaN);
+  let epochStart = Date.now();
+
+  // Closes an epoch: validation, scheduler, early stopping, checkpoint. A partial epoch (the
+  // run hit maxSeconds or maxBatches) only reports its validation loss. Returns true to stop.
+  const endEpoch = (partial: boolean): boolean => {
+    const valLoss = validate();
+    const info: EpochInfo = {
+      epoch: progress.epoch, trainLoss: progress.epochLossSum / Math.max(1, progress.epochTokens), valLoss,
+      perplexity: Math.exp(valLoss), bitsPerToken: valLoss / Math.LN2, lr: lrNow(), seconds: (Date.now() - epochStart) / 1000,
+    };
+    if (partial) info.partial = true;
+    progress.epochs.push(info);
+    hooks.onEpoch?.(info);
+    if (partial) {
+      if (!Number.isNaN(valLoss)) progress.bestValLoss = Math.min(progress.bestValLoss, valLoss);
+      checkpoint();
+      return true;
+    }
+    if (scheduler && scheduler instanceof schedulers.ReduceLROnPlateau) scheduler.step(Number.isNaN(valLoss) ? info.trainLoss : valLoss);
+    else if (scheduler && interval === 'epoch') scheduler.step();
+    progress.epoch++;
+    progress.offset = 0;
+    progress.epochLossSum = 0;
+    progress.epochTokens = 0;
+    state = undefined; // each epoch starts the streams afresh
+    let stop = false;
+    if (cfg.earlyStopping && !Number.isNaN(valLoss)) {
+      if (valLoss < progress.bestValLoss - (cfg.earlyStopping.minDelta ?? 0)) {
+        progress.bestValLoss = valLoss;
+        progress.badEpochs = 0;
+        best = params.map((p) => p.data.slice());
+      } else if (++progress.badEpochs > cfg.earlyStopping.patience) stop = true;
+    } else if (!Number.isNaN(valLoss)) progress.bestValLoss = Math.min(progress.bestValLoss, valLoss);
+    checkpoint();
+    if (stop) {
+      reason = 'early-stopping';
+      if (best) params.forEach((p, k) => p.data.set(best![k]));
+    }
+    return stop;
+  };
+
+  outer: while (progress.epoch < cfg.epochs) {
+    epochStart = Date.now();
+    model.train();
+    while (progress.offset + 1 < rows) {
+      if (hooks.shouldStop?.()) { reason = 'aborted'; break outer; }
+      if (cfg.maxSeconds !== undefined && (Date.now() - started) / 1000 >= cfg.maxSeconds) { reason = 'max-seconds'; endEpoch(true); break outer; }
+      if (cfg.maxBatches !== undefined && progress.step >= cfg.maxBatches) { reason = 'max-batches'; endEpoch(true); break outer; }
+      const t0 = process.hrtime.bigint();
+      const i = progress.offset;
+      const seq = Math.min(T, rows - 1 - i);
+      const x = data.subarray(i * B, (i + seq) * B);
+      const y = data.slice((i + 1) * B, (i + 1 + seq) * B);
+      model.zeroGrad();
+      const out = model.forward(x, seq, B, state);
+      state = out.state;
+      const { loss, grad } = crossEntropy(out.logits, y);
+      model.backward(grad);
+      let gradNorm: number | undefined;
+      if (cfg.clipGradNorm !== undefined) gradNorm = clipGradNorm(params, cfg.clipGradNorm);
+      if (cfg.clipGradValue !== undefined) clipGradValue(params, cfg.clipGradValue);
+      optimizer.step();
+      const lr = lrNow();
+      if (scheduler && interval === 'batch' && !(scheduler instanceof schedulers.ReduceLROnPlateau)) scheduler.step();
+      progress.offset += seq;
+      progress.step++;
+      progress.epochLossSum += loss * seq * B;
+      progress.epochTokens += seq * B;
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      hooks.onBatch?.({
+        epoch: progress.epoch, batch: Math.ceil(progress.offset / T), batchesPerEpoch, step: progress.step,
+        loss, lr, tokensPerSecond: (seq * B) / seconds, ...(gradNorm !== undefined ? { gradNorm } : {}),
+      });
+      if (cfg.checkpointEvery && progress.step % cfg.checkpointEvery === 0) checkpoint();
+      if (cfg.validateEvery && progress.step % cfg.validateEvery === 0 && hooks.onValidation) {
+        const valLoss = validate();
+        hooks.onValidation({ step: progress.step, epoch: progress.epoch, valLoss, perplexity: Math.exp(valLoss), bitsPerToken: valLoss / Math.LN2 });
+      }
+    }
+    if (endEpoch(false)) break;
+  }
+  return {
+    epochs: progress.epochs, steps: progress.step, stoppedEarly: reason === 'early-stopping', aborted: reason === 'aborted',
+    bestValLoss: progress.bestValLoss, reason,
+  };
+}
+
+// ---- checkpoints --------------------------------------------------------------------------
+// A checkpoint is a directory `step-<n>` holding model.safetensors (weights),
+// optimizer.safetensors (state arrays; scalars and groups in its metadata),
+// state.safetensors (the carried hidden state) and trainer.json (position, RNG, scheduler,
+// early-stopping state). `latest.json` names the newest complete one; it is replaced
+// atomically after the directory is complete, so a crash mid-save leaves the previous one.
+
+function writeJsonAtomic(file: string, value: unknown): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeSync(fd, JSON.stringify(value));
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
+
+function saveCheckpoint(dir: string, model: LanguageModel, opt: Optimizer<any>, sched: schedulers.LRScheduler | null, progress: Progress, state: LMState | undefined): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const name = `step-${progress.step}-epoch-${progress.epoch}`;
+  const sub = path.join(dir, name);
+  fs.mkdirSync(sub, { recursive: true });
+  saveSafetensors(path.join(sub, 'model.safetensors'), model.stateDict(), { options: JSON.stringify(model.options) });
+  const os = opt.stateDict();
+  const arrays: Record<string, Tensor> = {};
+  const scalars: Record<string, Record<string, number>> = {};
+  for (const [idx, st] of Object.entries(os.state))
+    for (const [k, v] of Object.entries(st)) {
+      if (v instanceof Float32Array) arrays[`${idx}.${k}`] = new Tensor(v, [v.length]);
+      else (scalars[idx] ??= {})[k] = v;
+    }
+  saveSafetensors(path.join(sub, 'optimizer.safetensors'), arrays, { scalars: JSON.stringify(scalars), paramGroups: JSON.stringify(os.paramGroups) });
+  const hidden: Record<string, Tensor> = {};
+  if (state) {
+    hidden.h = state.h;
+    if (state.c) hidden.c = state.c;
+  }
+  saveSafetensors(path.join(sub, 'state.safetensors'), hidden);
+  writeJsonAtomic(path.join(sub, 'trainer.json'), {
+    progress: { ...progress, bestValLoss: Number.isFinite(progress.bestValLoss) ? progress.bestValLoss : null }, rng: defaultGenerator.getState(), scheduler: sched ? sched.stateDict() : null,
+  });
+  const latestFile = path.join(dir, 'latest.json');
+  let previous: string | null = null;
+  try {
+    previous = (JSON.parse(fs.readFileSync(latestFile, 'utf8')) as { checkpoint: string }).checkpoint;
+  } catch {
+    previous = null;
+  }
+  writeJsonAtomic(latestFile, { checkpoint: name });
+  if (previous && previous !== name) fs.rmSync(path.join(dir, previous), { recursive: true, force: true });
+}
+
+function loadCheckpoint(dir: string, model: LanguageModel, opt: Optimizer<any>, sched: schedulers.LRScheduler | null, progress: Progress): LMState | undefined {
+  let name: string;
+  try {
+    name = (JSON.parse(fs.readFileSync(path.join(dir, 'latest.json'), 'utf8')) as { checkpoint: string }).checkpoint;
+  } catch (err) {
+    throw new Error(`fit: no checkpoint to resume from in ${dir} (${(err as Error).message})`);
+  }
+  const sub = path.join(dir, name);
+  const m = loadSafetensors(path.join(sub, 'model.safetensors'));
+  if (m.metadata.options !== JSON.stringify(model.options))
+    throw new RangeError(`fit: the checkpoint in ${sub} is of a model with options ${m.metadata.options}, not ${JSON.stringify(model.options)}`);
+  model.loadStateDict(m.tensors);
+  const o = loadSafetensors(path.join(sub, 'optimizer.safetensors'));
+  const scalars = JSON.parse(o.metadata.scalars) as Record<string, Record<string, number>>;
+  const state: Record<number, Record<string, Float32Array | number>> = {};
+  for (const [key, t] of Object.entries(o.tensors)) {
+    const dot = key.indexOf('.');
+    (state[Number(key.slice(0, dot))] ??= {})[key.slice(dot + 1)] = t.data;
+  }
+  for (const [idx, s] of Object.entries(scalars)) Object.assign((state[Number(idx)] ??= {}), s);
+  opt.loadStateDict({ state, paramGroups: JSON.parse(o.metadata.paramGroups) });
+  const trainer = JSON.parse(fs.readFileSync(path.join(sub, 'trainer.json'), 'utf8')) as {
+    progress: Progress; rng: number[]; scheduler: schedulers.SchedulerState | null;
+  };
+  Object.assign(progress, trainer.progress);
+  if (progress.bestValLoss === null) progress.bestValLoss = Infinity; // JSON has no Infinity
+  defaultGenerator.setState(trainer.rng);
+  if (sched && trainer.scheduler) sched.loadStateDict(trainer.scheduler);
+  const h = loadSafetensors(path.join(sub, 'state.safetensors')).tensors;
+  if (!h.h) return undefined;
+  return h.c ? { h: h.h, c: h.c } : { h: h.h };
+}
+
