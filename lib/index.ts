@@ -28,3 +28,5 @@ export type { FitOptions } from './trainer';
 export { fitSync, evaluate } from './training';
 export type { TrainingConfig, OptimizerSpec, SchedulerSpec, BatchInfo, EpochInfo, FitResult, TrainingHooks } from './training';
 export { saveLanguageModel, loadLanguageModel } from './model-file';
+export { LRScheduler, StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, CosineAnnealingWarmRestarts, LinearLR, OneCycleLR, LambdaLR, ReduceLROnPlateau, SequentialLR, ChainedScheduler } from './schedulers';
+export type { SchedulableOptimizer, OptimizerLike, SchedulerState, JsonFloat, LrLambda, StepLROptions, MultiStepLROptions, ExponentialLROptions, CosineAnnealingLROptions, CosineAnnealingWarmRestartsOptions, LinearLROptions, OneCycleLROptions, LambdaLROptions, ReduceLROnPlateauOptions, SequentialLROptions } from './schedulers';

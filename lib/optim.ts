@@ -46,7 +46,12 @@ export abstract class Optimizer<O extends { lr: number; weightDecay: number }> {
 
     if (!Array.isArray(params)) throw typeError(ctx, 'params', 'an array of Parameter or of parameter groups', params);
     if (params.length === 0) throw new RangeError(`${ctx}: params is an empty list; there is nothing to optimize`);
-    const groups: Array<Group<O>> = params.every((p) => p instanceof Parameter)
+    // A list whose first entry is a Parameter is a plain parameter list; else a list of groups.
+    if (params[0] instanceof Parameter)
+      params.forEach((p, i) => {
+        if (!(p instanceof Parameter)) throw typeError(ctx, `params[${i}]`, 'a Parameter (the list started with one)', p);
+      });
+    const groups: Array<Group<O>> = params[0] instanceof Parameter
       ? [{ params: params as Parameter[] } as Group<O>]
       : (params as Array<Group<O>>);
     const seen = new Set<Parameter>();
@@ -102,7 +107,8 @@ export abstract class Optimizer<O extends { lr: number; weightDecay: number }> {
     let index = 0;
     const state: Record<number, Record<string, StateValue>> = {};
     const paramGroups = this.paramGroups.map((g) => {
-      const { params, ...options } = g;
+      const { params, ...rest } = g;
+      const options = copyOptions(rest);
       const indices = params.map((p) => {
         const st = this.state.get(p);
         if (st) state[index] = Object.fromEntries(Object.entries(st).map(([k, v]) => [k, v instanceof Float32Array ? v.slice() : v]));
@@ -143,11 +149,16 @@ export abstract class Optimizer<O extends { lr: number; weightDecay: number }> {
     }
     s.paramGroups.forEach((g, gi) => {
       const { params: _ignored, ...options } = g;
-      Object.assign(this.paramGroups[gi], options);
+      Object.assign(this.paramGroups[gi], copyOptions(options));
     });
     this.state.clear();
     for (const [p, st] of restored) this.state.set(p, st);
   }
+}
+
+/** Options copied so that no array (betas) is shared between a state dict and a live group. */
+function copyOptions(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Array.isArray(v) ? v.slice() : v]));
 }
 
 function buffer(state: Record<string, StateValue>, key: string, n: number, fill = 0): Float32Array {

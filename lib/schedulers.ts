@@ -28,6 +28,16 @@ export interface SchedulableOptimizer {
   paramGroups: Array<{ lr: number; [key: string]: unknown }>;
 }
 
+/**
+ * What the scheduler constructors accept: a {@link SchedulableOptimizer}, or any object whose
+ * `paramGroups` are objects with a numeric `lr` — which is how this package's optimizers
+ * (`SGD`, `Adam`, …) type their groups (interfaces without an index signature).
+ *
+ * @example
+ * const sched = new StepLR(new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 }), { stepSize: 10 });
+ */
+export type OptimizerLike = SchedulableOptimizer | { paramGroups: Array<{ lr: number }> };
+
 type ParamGroup = SchedulableOptimizer['paramGroups'][number];
 
 /**
@@ -373,7 +383,7 @@ export class StepLR extends LRScheduler {
   readonly stepSize: number;
   readonly gamma: number;
 
-  constructor(optimizer: SchedulableOptimizer, options: StepLROptions) {
+  constructor(optimizer: OptimizerLike, options: StepLROptions) {
     super('StepLR', optimizer);
     const ctx = this._name;
     if (options === undefined) throw typeError(ctx, 'options', 'an options object with stepSize', options);
@@ -435,7 +445,7 @@ export class MultiStepLR extends LRScheduler {
   readonly gamma: number;
   private counts: Map<number, number> = new Map();
 
-  constructor(optimizer: SchedulableOptimizer, options: MultiStepLROptions) {
+  constructor(optimizer: OptimizerLike, options: MultiStepLROptions) {
     super('MultiStepLR', optimizer);
     const ctx = this._name;
     if (options === undefined) throw typeError(ctx, 'options', 'an options object with milestones', options);
@@ -502,7 +512,7 @@ export interface ExponentialLROptions {
 export class ExponentialLR extends LRScheduler {
   readonly gamma: number;
 
-  constructor(optimizer: SchedulableOptimizer, options: ExponentialLROptions) {
+  constructor(optimizer: OptimizerLike, options: ExponentialLROptions) {
     super('ExponentialLR', optimizer);
     const ctx = this._name;
     if (options === undefined) throw typeError(ctx, 'options', 'an options object with gamma', options);
@@ -560,7 +570,7 @@ export class CosineAnnealingLR extends LRScheduler {
   readonly tMax: number;
   readonly etaMin: number;
 
-  constructor(optimizer: SchedulableOptimizer, options: CosineAnnealingLROptions) {
+  constructor(optimizer: OptimizerLike, options: CosineAnnealingLROptions) {
     super('CosineAnnealingLR', optimizer);
     const ctx = this._name;
     if (options === undefined) throw typeError(ctx, 'options', 'an options object with tMax', options);
@@ -636,7 +646,7 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
   /** Epochs since the last restart (torch's T_cur). */
   readonly tCur: number;
 
-  constructor(optimizer: SchedulableOptimizer, options: CosineAnnealingWarmRestartsOptions) {
+  constructor(optimizer: OptimizerLike, options: CosineAnnealingWarmRestartsOptions) {
     super('CosineAnnealingWarmRestarts', optimizer);
     const ctx = this._name;
     if (options === undefined) throw typeError(ctx, 'options', 'an options object with t0', options);
@@ -737,7 +747,7 @@ export class LinearLR extends LRScheduler {
   readonly endFactor: number;
   readonly totalIters: number;
 
-  constructor(optimizer: SchedulableOptimizer, options?: LinearLROptions) {
+  constructor(optimizer: OptimizerLike, options?: LinearLROptions) {
     super('LinearLR', optimizer);
     const ctx = this._name;
     const o = checkOptions<LinearLROptions>(ctx, 'options', options);
@@ -857,7 +867,7 @@ export class OneCycleLR extends LRScheduler {
   private useBeta1: boolean[] = [];
   private phases: Phase[];
 
-  constructor(optimizer: SchedulableOptimizer, options: OneCycleLROptions) {
+  constructor(optimizer: OptimizerLike, options: OneCycleLROptions) {
     super('OneCycleLR', optimizer);
     const ctx = this._name;
     if (options === undefined) throw typeError(ctx, 'options', 'an options object with maxLr and totalSteps', options);
@@ -1051,7 +1061,7 @@ export class LambdaLR extends LRScheduler {
   readonly lrLambdas: readonly LrLambda[];
   private readonly givenAsArray: boolean;
 
-  constructor(optimizer: SchedulableOptimizer, options: LambdaLROptions) {
+  constructor(optimizer: OptimizerLike, options: LambdaLROptions) {
     super('LambdaLR', optimizer);
     const ctx = this._name;
     if (options === undefined) throw typeError(ctx, 'options', 'an options object with lrLambda', options);
@@ -1140,7 +1150,7 @@ export class ReduceLROnPlateau extends LRScheduler {
   /** Steps left in the current cooldown. */
   readonly cooldownCounter: number;
 
-  constructor(optimizer: SchedulableOptimizer, options?: ReduceLROnPlateauOptions) {
+  constructor(optimizer: OptimizerLike, options?: ReduceLROnPlateauOptions) {
     super('ReduceLROnPlateau', optimizer);
     const ctx = this._name;
     const o = checkOptions<ReduceLROnPlateauOptions>(ctx, 'options', options);
@@ -1337,7 +1347,7 @@ export class SequentialLR extends LRScheduler {
   /** @internal */ _schedulers: LRScheduler[];
   /** @internal */ _milestones: number[];
 
-  constructor(optimizer: SchedulableOptimizer, options: SequentialLROptions) {
+  constructor(optimizer: OptimizerLike, options: SequentialLROptions) {
     super('SequentialLR', optimizer);
     const ctx = this._name;
     if (options === undefined) throw typeError(ctx, 'options', 'an options object with schedulers and milestones', options);

@@ -19,8 +19,11 @@ import {
   SequentialLR,
   StepLR,
   type LrLambda,
+  type OptimizerLike,
   type SchedulerState,
 } from '../lib/schedulers';
+import { Adam, SGD } from '../lib/optim';
+import { Parameter } from '../lib/tensor';
 
 type Group = { lr: number; momentum?: number; betas?: number[] };
 interface Spec {
@@ -54,7 +57,7 @@ function fakeOptimizer(groups: Group[] = [{ lr: 0.1, momentum: 0.9 }, { lr: 0.01
   return { paramGroups: groups.map((g) => (g.betas ? { ...g, betas: g.betas.slice() } : { ...g })) };
 }
 
-function build(opt: SchedulableOptimizer, spec: Spec): LRScheduler {
+function build(opt: OptimizerLike, spec: Spec): LRScheduler {
   const o = { ...spec.options } as Record<string, unknown>;
   if (typeof o.lrLambda === 'string') o.lrLambda = LAMBDAS[o.lrLambda];
   else if (Array.isArray(o.lrLambda)) o.lrLambda = (o.lrLambda as string[]).map((k) => LAMBDAS[k]);
@@ -78,8 +81,8 @@ function build(opt: SchedulableOptimizer, spec: Spec): LRScheduler {
 }
 
 const stepsOf = (c: Case) => c.lrs.length - 1;
-const momentumOf = (opt: SchedulableOptimizer) =>
-  opt.paramGroups.map((g) => (Array.isArray(g.betas) ? (g.betas[0] as number) : (g.momentum as number)));
+const momentumOf = (opt: OptimizerLike) =>
+  (opt as SchedulableOptimizer).paramGroups.map((g) => (Array.isArray(g.betas) ? (g.betas[0] as number) : (g.momentum as number)));
 
 interface Trace {
   lrs: number[][];
@@ -614,5 +617,57 @@ describe('ChainedScheduler', () => {
     expectError(() => new ChainedScheduler([new StepLR(opt, { stepSize: 2 }), 3 as never]), TypeError, 'schedulers[1]');
     expectError(() => new ChainedScheduler([new StepLR(opt, { stepSize: 2 }), new StepLR(fakeOptimizer(), { stepSize: 2 })]), RangeError, 'different optimizer');
     expectError(() => new ChainedScheduler([new ReduceLROnPlateau(opt)]), TypeError, 'ReduceLROnPlateau');
+  });
+});
+
+describe('with the real optimizers', () => {
+  const realOptimizer = (c: Case) => {
+    const groups = c.groups.map((g) => ({ params: [new Parameter(new Float32Array(2), [2])], ...g }));
+    return c.optimizer === 'adam'
+      ? new Adam(groups.map((g) => ({ ...g, betas: g.betas as [number, number] })), { lr: 0.5 })
+      : new SGD(groups, { lr: 0.5, momentum: 0.9 });
+  };
+
+  it('OneCycleLR cycles Adam betas[0] (keeping betas[1]) and matches torch', () => {
+    const c = fixtureCase('OneCycleLR Adam betas cycling');
+    const opt = realOptimizer(c);
+    const s = build(opt, c);
+    const lrs = [s.getLastLr()];
+    const mom = [momentumOf(opt)];
+    for (let k = 0; k < stepsOf(c); k++) {
+      opt.step();
+      s.step();
+      lrs.push(s.getLastLr());
+      mom.push(momentumOf(opt));
+    }
+    expectRowsClose('lrs', lrs, c.lrs);
+    expectRowsClose('betas[0]', mom, c.momentum!);
+    expect((opt.paramGroups as Array<{ betas?: number[] }>).map((g) => g.betas![1])).toEqual([0.999, 0.99]);
+  });
+
+  it('resumes SequentialLR and OneCycleLR through optimizer.loadStateDict + scheduler.loadStateDict', () => {
+    for (const name of ['SequentialLR LinearLR warm-up then CosineAnnealingLR', 'OneCycleLR cos two-phase, SGD momentum']) {
+      const c = fixtureCase(name);
+      const at = 13;
+      const opt = realOptimizer(c);
+      const s = build(opt, c);
+      for (let k = 0; k < at; k++) {
+        opt.step();
+        s.step();
+      }
+      const optState = opt.stateDict();
+      const schedState = JSON.parse(JSON.stringify(s.stateDict()));
+      const opt2 = realOptimizer(c);
+      const s2 = build(opt2, c);
+      opt2.loadStateDict(optState);
+      s2.loadStateDict(schedState);
+      const lrs: number[][] = [];
+      for (let k = at; k < stepsOf(c); k++) {
+        opt2.step();
+        s2.step();
+        lrs.push(s2.getLastLr());
+      }
+      expectRowsClose(`${name} resumed`, lrs, c.lrs.slice(at + 1));
+    }
   });
 });

@@ -107,6 +107,17 @@ describe('optimizers against torch.optim', () => {
     expect(g1.maxNorm).toBeUndefined();
   });
 
+  it('Adagrad honours a group\'s initialAccumulatorValue (torch 1.13 uses the constructor\'s for every group)', () => {
+    const a = new Parameter([1], [1]);
+    const b = new Parameter([1], [1]);
+    const opt = new Adagrad([{ params: [a], initialAccumulatorValue: 3 }, { params: [b] }], { lr: 0.1, initialAccumulatorValue: 0 });
+    a.grad.set([1]);
+    b.grad.set([1]);
+    opt.step();
+    expect(a.data[0]).toBeCloseTo(1 - 0.1 / Math.sqrt(4), 7); // sum = 3 + 1
+    expect(b.data[0]).toBeCloseTo(1 - 0.1 / Math.sqrt(1), 7); // sum = 0 + 1
+  });
+
   it('have torch\'s defaults', () => {
     const p = () => [new Parameter([1, 2], [2])];
     expect(new SGD(p(), { lr: 0.1 }).paramGroups[0]).toMatchObject({ lr: 0.1, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, maximize: false });
