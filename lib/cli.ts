@@ -141,7 +141,8 @@ function generate(args: string[]): number {
       ...(values['top-k'] !== undefined ? { topK: number(values['top-k'], 'top-k', 1, true) } : {}),
       ...(values['top-p'] !== undefined ? { topP: number(values['top-p'], 'top-p', 1) } : {}),
     });
-    process.stdout.write(`${values.prompt ?? ''}${vocabulary.decode(out)}\n`);
+    const body = out.length > 0 && out[out.length - 1] === stop ? out.subarray(0, out.length - 1) : out;
+    process.stdout.write(`${values.prompt ?? ''}${vocabulary.decode(body)}\n`);
   }
   return 0;
 }
