@@ -34,6 +34,10 @@ export interface NativeBinding {
   getNumThreads(): number;
   openblasConfig(): string;
   hardwareConcurrency(): number;
+  /** The activation kernels in use: 'avx512f', 'avx2' or 'scalar'. */
+  vecMathIsa(): string;
+  /** Test hook: applies one ISA's sigmoid/tanh kernel in place; false if the CPU lacks it. */
+  applyActivation(kind: 'sigmoid' | 'tanh', x: Float32Array, isa: 'avx512f' | 'avx2' | 'scalar'): boolean;
   readonly napiVersion: number;
   RecurrentStack: RecurrentStackConstructor<Float32Array>;
   RecurrentStack64: RecurrentStackConstructor<Float64Array>;

@@ -1,10 +1,12 @@
 // setNumThreads / getNumThreads / version facts.
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "addon_data.h"
 #include "args.h"
 #include "kernels/blas.h"
+#include "kernels/vec_math.h"
 
 namespace binding {
 namespace {
@@ -28,6 +30,31 @@ Napi::Value HardwareConcurrency(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), std::thread::hardware_concurrency());
 }
 
+Napi::Value VecMathIsa(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), rnn::vec_math_isa());
+}
+
+// Test hook: applyActivation('sigmoid' | 'tanh', x, isa) applies the kernel of that ISA in
+// place; returns false (x untouched) when this CPU lacks it. Holds the compute lock, so no
+// kernel runs while the dispatcher is switched.
+Napi::Value ApplyActivation(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString() || !info[2].IsString()) throw_type(env, "kind and isa must be strings");
+  const std::string kind = info[0].As<Napi::String>();
+  const std::string isa = info[2].As<Napi::String>();
+  if (kind != "sigmoid" && kind != "tanh") throw_range(env, "kind must be 'sigmoid' or 'tanh'");
+  if (!info[1].IsTypedArray()) throw_type(env, "x must be a Float32Array");
+  const size_t n = info[1].As<Napi::TypedArray>().ElementLength();
+  float* x = typed_data<float>(env, info[1], n, "x");
+  std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+  const std::string previous = rnn::vec_math_isa();
+  if (!rnn::vec_math_force(isa.c_str())) return Napi::Boolean::New(env, false);
+  if (kind == "sigmoid") rnn::sigmoid_inplace(x, static_cast<int>(n));
+  else rnn::tanh_inplace(x, static_cast<int>(n));
+  rnn::vec_math_force(previous.c_str());
+  return Napi::Boolean::New(env, true);
+}
+
 }  // namespace
 
 void register_runtime(Napi::Env env, Napi::Object exports) {
@@ -35,6 +62,8 @@ void register_runtime(Napi::Env env, Napi::Object exports) {
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads, "getNumThreads"));
   exports.Set("openblasConfig", Napi::Function::New(env, OpenblasConfig, "openblasConfig"));
   exports.Set("hardwareConcurrency", Napi::Function::New(env, HardwareConcurrency, "hardwareConcurrency"));
+  exports.Set("vecMathIsa", Napi::Function::New(env, VecMathIsa, "vecMathIsa"));
+  exports.Set("applyActivation", Napi::Function::New(env, ApplyActivation, "applyActivation"));
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
 }
 

@@ -4,6 +4,7 @@
 
 #include "activations.h"
 #include "blas.h"
+#include "vec_math.h"
 
 namespace rnn {
 namespace {
@@ -16,28 +17,56 @@ inline F* hist_row(F* hist, int k, int B, int H, bool full) {
   return hist + static_cast<size_t>(full ? k : (k & 1)) * B * H;
 }
 
+// ---- span activations: vectorised kernels for float, the C library for double ---------
+template <typename F>
+void sigmoid_span(F* x, int n) {
+  for (int i = 0; i < n; ++i) x[i] = sigmoid(x[i]);
+}
+template <>
+void sigmoid_span<float>(float* x, int n) {
+  sigmoid_inplace(x, n);
+}
+template <typename F>
+void tanh_span(F* x, int n) {
+  for (int i = 0; i < n; ++i) x[i] = tanh_(x[i]);
+}
+template <>
+void tanh_span<float>(float* x, int n) {
+  tanh_inplace(x, n);
+}
+template <typename F>
+void tanh_copy(F* out, const F* x, size_t n) {
+  for (size_t i = 0; i < n; ++i) out[i] = tanh_(x[i]);
+}
+template <>
+void tanh_copy<float>(float* out, const float* x, size_t n) {
+  tanh_to(out, x, static_cast<int>(n));
+}
+
 // ---- fused per-step elementwise passes ------------------------------------------------
-// Each handles one batch row: g is that row's (G*H) gate pre-activations on entry.
+// Each handles one batch row: g is that row's (G*H) gate pre-activations on entry and the
+// activated gates on exit. An inactive row (past its length) keeps its state and outputs 0.
 
 template <typename F>
-void rnn_row(bool relu, F* g, const F* h_in, F* h_out, F* y, int H, bool active) {
-  (void)h_in;
+void rnn_row(bool relu, F* __restrict g, const F* __restrict h_in, F* __restrict h_out,
+             F* __restrict y, int H, bool active) {
   if (!active) {
     std::memcpy(h_out, h_in, sizeof(F) * H);
     std::memset(y, 0, sizeof(F) * H);
     std::memset(g, 0, sizeof(F) * H);
     return;
   }
-  for (int j = 0; j < H; ++j) {
-    const F v = relu ? (g[j] > F(0) ? g[j] : F(0)) : tanh_(g[j]);
-    g[j] = v;
-    h_out[j] = v;
-    y[j] = v;
-  }
+  if (relu)
+    for (int j = 0; j < H; ++j) g[j] = g[j] > F(0) ? g[j] : F(0);
+  else
+    tanh_span(g, H);
+  std::memcpy(h_out, g, sizeof(F) * H);
+  std::memcpy(y, g, sizeof(F) * H);
 }
 
 template <typename F>
-void lstm_row(F* g, const F* h_in, const F* c_in, F* h_out, F* c_out, F* y, int H, bool active) {
+void lstm_row(F* __restrict g, const F* __restrict h_in, const F* __restrict c_in,
+              F* __restrict h_out, F* __restrict c_out, F* __restrict y, int H, bool active) {
   if (!active) {
     std::memcpy(h_out, h_in, sizeof(F) * H);
     std::memcpy(c_out, c_in, sizeof(F) * H);
@@ -45,22 +74,17 @@ void lstm_row(F* g, const F* h_in, const F* c_in, F* h_out, F* c_out, F* y, int 
     std::memset(g, 0, sizeof(F) * 4 * H);
     return;
   }
-  F* gi = g;
-  F* gf = g + H;
-  F* gg = g + 2 * H;
-  F* go = g + 3 * H;
+  const F* __restrict gi = g;
+  const F* __restrict gf = g + H;
+  const F* __restrict gg = g + 2 * H;
+  const F* __restrict go = g + 3 * H;
+  sigmoid_span(g, 2 * H);      // i, f
+  tanh_span(g + 2 * H, H);     // g
+  sigmoid_span(g + 3 * H, H);  // o
+  for (int j = 0; j < H; ++j) c_out[j] = gf[j] * c_in[j] + gi[j] * gg[j];
+  tanh_copy(h_out, c_out, H);
   for (int j = 0; j < H; ++j) {
-    const F i = sigmoid(gi[j]);
-    const F f = sigmoid(gf[j]);
-    const F c_hat = tanh_(gg[j]);
-    const F o = sigmoid(go[j]);
-    const F c = f * c_in[j] + i * c_hat;
-    const F h = o * tanh_(c);
-    gi[j] = i;
-    gf[j] = f;
-    gg[j] = c_hat;
-    go[j] = o;
-    c_out[j] = c;
+    const F h = go[j] * h_out[j];
     h_out[j] = h;
     y[j] = h;
   }
@@ -69,8 +93,9 @@ void lstm_row(F* g, const F* h_in, const F* c_in, F* h_out, F* c_out, F* y, int 
 // gx: (3H) input projection incl. b_ih and b_hr, b_hz; gh: (3H) W_hh h (no bias);
 // b_hn: (H) or nullptr; ghn_save: (H) receives W_hn h + b_hn.
 template <typename F>
-void gru_row(F* gx, const F* gh, const F* b_hn, const F* h_in, F* h_out, F* y, F* ghn_save, int H,
-             bool active) {
+void gru_row(F* __restrict gx, const F* __restrict gh, const F* __restrict b_hn,
+             const F* __restrict h_in, F* __restrict h_out, F* __restrict y,
+             F* __restrict ghn_save, int H, bool active) {
   if (!active) {
     std::memcpy(h_out, h_in, sizeof(F) * H);
     std::memset(y, 0, sizeof(F) * H);
@@ -78,16 +103,18 @@ void gru_row(F* gx, const F* gh, const F* b_hn, const F* h_in, F* h_out, F* y, F
     std::memset(ghn_save, 0, sizeof(F) * H);
     return;
   }
+  for (int j = 0; j < 2 * H; ++j) gx[j] += gh[j];
+  sigmoid_span(gx, 2 * H);  // r, z
+  F* __restrict n = gx + 2 * H;
   for (int j = 0; j < H; ++j) {
-    const F r = sigmoid(gx[j] + gh[j]);
-    const F z = sigmoid(gx[H + j] + gh[H + j]);
     const F hn = gh[2 * H + j] + (b_hn ? b_hn[j] : F(0));
-    const F n = tanh_(gx[2 * H + j] + r * hn);
-    const F h = (F(1) - z) * n + z * h_in[j];
-    gx[j] = r;
-    gx[H + j] = z;
-    gx[2 * H + j] = n;
     ghn_save[j] = hn;
+    n[j] += gx[j] * hn;
+  }
+  tanh_span(n, H);
+  for (int j = 0; j < H; ++j) {
+    const F z = gx[H + j];
+    const F h = (F(1) - z) * n[j] + z * h_in[j];
     h_out[j] = h;
     y[j] = h;
   }
@@ -205,6 +232,9 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
     F* dgh_t = dgh + static_cast<size_t>(t) * B * GH;
     const F* h_in = buf.hist_h + static_cast<size_t>(k_in) * BH;
     const F* h_out = buf.hist_h + static_cast<size_t>(k_out) * BH;
+    // LSTM: tanh(c_t) of the whole step at once (vectorised), parked in dh_next, whose rows
+    // are overwritten below only after being read.
+    if (lstm) tanh_copy(dh_next, buf.hist_c + static_cast<size_t>(k_out) * BH, BH);
 
     for (int b = 0; b < B; ++b) {
       const size_t o = static_cast<size_t>(b) * H;
@@ -228,12 +258,11 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
       const F* gb = g_t + static_cast<size_t>(b) * GH;
       if (lstm) {
         const F* c_in = buf.hist_c + static_cast<size_t>(k_in) * BH + o;
-        const F* c_out = buf.hist_c + static_cast<size_t>(k_out) * BH + o;
         const F* dcb = dc_cur + o;
         F* dcn = dc_next + o;
         for (int j = 0; j < H; ++j) {
           const F i = gb[j], f = gb[H + j], c_hat = gb[2 * H + j], og = gb[3 * H + j];
-          const F tc = tanh_(c_out[j]);
+          const F tc = dhn[j];  // tanh(c_t), see above
           const F dct = dcb[j] + dhb[j] * og * (F(1) - tc * tc);
           dgb[j] = dct * c_hat * i * (F(1) - i);
           dgb[H + j] = dct * c_in[j] * f * (F(1) - f);

@@ -1,0 +1,358 @@
+#!/usr/bin/env node
+// rnn-native's side of the benchmark: one workload per process, one JSON line on stdout.
+//
+//   node bench/workloads.js <task> [--smoke] [--threads N] [--reps N] [--warmup N]
+//   node bench/workloads.js --list
+//
+// Tasks: sgemm, charlm-lstm, charlm-gru, charlm-rnn_relu, layer-lstm, layer-gru,
+// fastrnns-fwd, fastrnns-fwdbwd, bilstm, step, scaling-T, scaling-B, scaling-H, demo.
+// bench/torch_workloads.py is the PyTorch twin (same task names, same sizes from
+// bench/config.json). bench/run.js spawns both and compares them.
+//
+// Every timed metric: `warmup` iterations first (they also size a repetition so that it
+// lasts about targetRepSeconds), then `reps` timed repetitions with process.hrtime.bigint;
+// each sample is seconds per iteration, converted to the metric's unit.
+'use strict';
+const path = require('node:path');
+const { parseArgs } = require('node:util');
+const rnn = require('..');
+
+const CONFIG = require('./config.json');
+
+// ---- helpers ------------------------------------------------------------------------------
+
+/** Deterministic data (mulberry32): the inputs' values do not matter for speed. */
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const rand = prng(12345);
+function randomTensor(shape, scale = 1) {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const d = new Float32Array(n);
+  for (let i = 0; i < n; i++) d[i] = (rand() * 2 - 1) * scale;
+  return new rnn.Tensor(d, shape);
+}
+function randomTokens(n, V) {
+  const d = new Int32Array(n);
+  for (let i = 0; i < n; i++) d[i] = Math.floor(rand() * V);
+  return d;
+}
+
+const now = () => process.hrtime.bigint();
+const seconds = (t0) => Number(process.hrtime.bigint() - t0) / 1e9;
+
+/**
+ * Warm-up, then `reps` repetitions of `iters` calls each; `iters` is chosen from the warm-up
+ * so that a repetition lasts about targetRepSeconds. Returns seconds per call, one per rep.
+ */
+function timeIt(fn, timing) {
+  let t0 = now();
+  const warm = Math.max(1, timing.warmup);
+  for (let i = 0; i < warm; i++) fn();
+  const perCall = seconds(t0) / warm;
+  const iters = Math.max(1, Math.ceil(timing.targetRepSeconds / Math.max(perCall, 1e-9)));
+  const samples = [];
+  for (let r = 0; r < timing.reps; r++) {
+    t0 = now();
+    for (let k = 0; k < iters; k++) fn();
+    samples.push(seconds(t0) / iters);
+  }
+  return { samples, iters };
+}
+
+/** Forward GEMM FLOPs of one recurrent layer and direction: 2·T·B·G·H·(I + H). */
+const gemmFlops = (T, B, G, I, H) => 2 * T * B * G * H * (I + H);
+const GATES = { lstm: 4, gru: 3, rnn_relu: 1, rnn_tanh: 1 };
+
+function makeLayer(cell, opts) {
+  if (cell === 'lstm') return new rnn.LSTM(opts);
+  if (cell === 'gru') return new rnn.GRU(opts);
+  return new rnn.RNN({ ...opts, nonlinearity: cell === 'rnn_relu' ? 'relu' : 'tanh' });
+}
+
+const metric = (key, label, unit, better, samples, extra = {}) => ({ key, label, unit, better, samples, ...extra });
+
+// ---- workloads ----------------------------------------------------------------------------
+
+const tasks = {};
+
+/** SGEMM-rate proxy: one large Linear forward (eval mode), N×N by N×N, 2·N³ FLOPs. */
+tasks.sgemm = (cfg, timing) => {
+  const { N } = cfg.sgemm;
+  const lin = new rnn.Linear({ inFeatures: N, outFeatures: N }).eval();
+  const x = randomTensor([N, N]);
+  const r = timeIt(() => lin.forward(x), timing);
+  const flops = 2 * N * N * N;
+  return {
+    metrics: [metric('gflops', `Linear forward ${N}×${N}·${N}×${N} (SGEMM proxy)`, 'GFLOP/s', 'higher', r.samples.map((s) => flops / s / 1e9))],
+    info: { N, iters: r.iters, note: 'through rnn.Linear.forward, including the bias add and the output allocation' },
+  };
+};
+
+/** Char-LM training step, as fitSync does it: zeroGrad, forward, loss, backward, clip, step. */
+function charlm(cell) {
+  return (cfg, timing) => {
+    const { V, E, H, B, T, lr, maxNorm } = cfg.charlm;
+    rnn.manualSeed(1);
+    const model = new rnn.LanguageModel({ vocabSize: V, embeddingDim: E, hiddenSize: H, cell });
+    const params = model.parameters();
+    const opt = new rnn.Adam(params, { lr });
+    const batches = 8;
+    const stream = randomTokens((batches * T + 1) * B, V);
+    let state;
+    let k = 0;
+    const step = () => {
+      const i = (k++ % batches) * T;
+      const x = stream.subarray(i * B, (i + T) * B);
+      const y = stream.slice((i + 1) * B, (i + 1 + T) * B);
+      model.zeroGrad();
+      const out = model.forward(x, T, B, state);
+      state = out.state; // carried; backward stops at the call boundary (detached)
+      const { grad } = rnn.crossEntropy(out.logits, y);
+      model.backward(grad);
+      rnn.clipGradNorm(params, maxNorm);
+      opt.step();
+    };
+    const r = timeIt(step, timing);
+    const G = GATES[cell];
+    const flops = 3 * (gemmFlops(T, B, G, E, H) + 2 * T * B * H * V);
+    return {
+      metrics: [
+        metric('tokens', `char-LM ${cell} training step`, 'tokens/s', 'higher', r.samples.map((s) => (T * B) / s)),
+        metric('gflops', `char-LM ${cell} GEMM rate`, 'GFLOP/s', 'higher', r.samples.map((s) => flops / s / 1e9)),
+      ],
+      info: { V, E, H, B, T, iters: r.iters, parameters: params.reduce((n, p) => n + p.size, 0) },
+    };
+  };
+}
+tasks['charlm-lstm'] = charlm('lstm');
+tasks['charlm-gru'] = charlm('gru');
+tasks['charlm-rnn_relu'] = charlm('rnn_relu');
+
+/** One layer, forward + backward (training mode), with the RSS it peaks at. */
+function layer(cell) {
+  return (cfg, timing) => {
+    const { I, H, B, T } = cfg.layer;
+    const baselineRss = process.memoryUsage().rss;
+    const lstm = makeLayer(cell, { inputSize: I, hiddenSize: H });
+    const x = randomTensor([T, B, I]);
+    const dy = randomTensor([T, B, H], 0.01);
+    const r = timeIt(() => {
+      lstm.forward(x);
+      lstm.backward(dy);
+    }, timing);
+    const G = GATES[cell];
+    const flops = 3 * gemmFlops(T, B, G, I, H);
+    const P = lstm.parameters().reduce((n, p) => n + p.size, 0);
+    return {
+      metrics: [metric('gflops', `${cell.toUpperCase()} layer forward+backward`, 'GFLOP/s', 'higher', r.samples.map((s) => flops / s / 1e9), { flops })],
+      info: { I, H, B, T, G, iters: r.iters, parameters: P, memory: memoryInfo(baselineRss) },
+    };
+  };
+}
+function memoryInfo(baselineRss) {
+  return { baselineRss, peakRss: process.resourceUsage().maxRSS * 1024 };
+}
+tasks['layer-lstm'] = layer('lstm');
+tasks['layer-gru'] = layer('gru');
+
+/** PyTorch's fastrnns default: LSTM I = H = 512, B 64, T 100. */
+function fastrnns(withBackward) {
+  return (cfg, timing) => {
+    const { I, H, B, T } = cfg.fastrnns;
+    const lstm = new rnn.LSTM({ inputSize: I, hiddenSize: H });
+    const x = randomTensor([T, B, I]);
+    const dy = randomTensor([T, B, H], 0.01);
+    const fn = withBackward
+      ? () => {
+          lstm.forward(x);
+          lstm.backward(dy);
+        }
+      : () => lstm.forward(x);
+    if (!withBackward) lstm.eval();
+    const r = timeIt(fn, timing);
+    const flops = (withBackward ? 3 : 1) * gemmFlops(T, B, 4, I, H);
+    const what = withBackward ? 'forward+backward' : 'forward (eval)';
+    return {
+      metrics: [
+        metric('ms', `fastrnns LSTM ${what}`, 'ms', 'lower', r.samples.map((s) => s * 1e3)),
+        metric('gflops', `fastrnns LSTM ${what} rate`, 'GFLOP/s', 'higher', r.samples.map((s) => flops / s / 1e9)),
+      ],
+      info: { I, H, B, T, iters: r.iters },
+    };
+  };
+}
+tasks['fastrnns-fwd'] = fastrnns(false);
+tasks['fastrnns-fwdbwd'] = fastrnns(true);
+
+/** Inference: a 2-layer bidirectional LSTM over a (T, B, I) batch, eval mode. */
+tasks.bilstm = (cfg, timing) => {
+  const { I, H, L, B, T } = cfg.bilstm;
+  const lstm = new rnn.LSTM({ inputSize: I, hiddenSize: H, numLayers: L, bidirectional: true }).eval();
+  const x = randomTensor([T, B, I]);
+  const r = timeIt(() => lstm.forward(x), timing);
+  let flops = 0;
+  for (let l = 0; l < L; l++) flops += 2 * gemmFlops(T, B, 4, l === 0 ? I : 2 * H, H);
+  return {
+    metrics: [
+      metric('seqs', `${L}-layer bidirectional LSTM inference`, 'sequences/s', 'higher', r.samples.map((s) => B / s)),
+      metric('gflops', `${L}-layer bidirectional LSTM inference rate`, 'GFLOP/s', 'higher', r.samples.map((s) => flops / s / 1e9)),
+    ],
+    info: { I, H, L, B, T, iters: r.iters },
+  };
+};
+
+/** One-step latency at B 1, carrying {h, c}: LSTM.forward in eval mode with T = B = 1. */
+tasks.step = (cfg, timing) => {
+  const metrics = [];
+  const info = { sizes: cfg.step.sizes, iters: {} };
+  for (const n of cfg.step.sizes) {
+    const lstm = new rnn.LSTM({ inputSize: n, hiddenSize: n }).eval();
+    const x = randomTensor([1, 1, n]);
+    let state = { h: rnn.Tensor.zeros([1, 1, n]), c: rnn.Tensor.zeros([1, 1, n]) };
+    const r = timeIt(() => {
+      const out = lstm.forward(x, state);
+      state = { h: out.h, c: out.c };
+    }, { ...timing, warmup: Math.max(timing.warmup, 20) });
+    info.iters[n] = r.iters;
+    metrics.push(metric(`us-${n}`, `LSTM one step, B 1, I = H = ${n}`, 'µs/step', 'lower', r.samples.map((s) => s * 1e6)));
+  }
+  return { metrics, info };
+};
+
+/** LSTM forward+backward against T, B and H, each doubled from the base. */
+function scaling(axis) {
+  return (cfg, timing) => {
+    const base = cfg.scaling;
+    const metrics = [];
+    const configs = [];
+    for (let d = 0; d <= base.doublings; d++) {
+      const c = { T: base.T, B: base.B, H: base.H, I: base.I };
+      c[axis] *= 2 ** d;
+      const lstm = new rnn.LSTM({ inputSize: c.I, hiddenSize: c.H });
+      const x = randomTensor([c.T, c.B, c.I]);
+      const dy = randomTensor([c.T, c.B, c.H], 0.01);
+      const r = timeIt(() => {
+        lstm.forward(x);
+        lstm.backward(dy);
+      }, timing);
+      const flops = 3 * gemmFlops(c.T, c.B, 4, c.I, c.H);
+      configs.push({ ...c, flops, iters: r.iters });
+      metrics.push(
+        metric(`${axis}${c[axis]}`, `LSTM fwd+bwd ${axis} ${c[axis]} (T ${c.T}, B ${c.B}, H ${c.H}, I ${c.I})`, 'ms', 'lower', r.samples.map((s) => s * 1e3), {
+          flops,
+          config: c,
+        }),
+      );
+    }
+    return { metrics, info: { axis, configs } };
+  };
+}
+tasks['scaling-T'] = scaling('T');
+tasks['scaling-B'] = scaling('B');
+tasks['scaling-H'] = scaling('H');
+
+/**
+ * The demo's configuration (examples/demo.js): train for a fixed wall time with fit() and
+ * report the validation bits per character reached. The corpus comes from
+ * bench/demo_corpus.js, the same one demo_torch.py reads.
+ */
+tasks.demo = async (cfg) => {
+  const d = cfg.demo;
+  const { loadCorpus } = require('./demo_corpus.js');
+  const { text, what } = loadCorpus(d.maxChars);
+  const vocab = rnn.Vocabulary.fromText(text, 'char');
+  const ids = vocab.encode(text);
+  const cut = Math.floor(ids.length * d.trainFraction); // demo.js: the last 2% is validation
+  const train = ids.subarray(0, cut);
+  const validation = ids.subarray(cut);
+  rnn.manualSeed(1234);
+  const model = new rnn.LanguageModel({ vocabSize: vocab.size, embeddingDim: d.E, hiddenSize: d.H, cell: 'lstm' });
+  const curve = [];
+  const started = now();
+  const result = await rnn.fit(model, train, {
+    validationData: validation,
+    epochs: 1,
+    batchSize: d.B,
+    seqLength: d.T,
+    optimizer: { type: 'Adam', lr: d.lr },
+    scheduler: { type: 'StepLR', stepSize: d.stepSize, gamma: d.gamma },
+    clipGradNorm: d.maxNorm,
+    maxSeconds: d.seconds,
+    validateEvery: d.validateEvery,
+    progress: false,
+    onValidation: (v) => curve.push({ step: v.step, seconds: seconds(started), bpc: v.bitsPerToken }),
+  });
+  const last = result.epochs[result.epochs.length - 1];
+  curve.push({ step: result.steps, seconds: seconds(started), bpc: last.bitsPerToken });
+  return {
+    metrics: [metric('bpc', `demo: validation bits/char after ${d.seconds} s`, 'bits/char', 'lower', [last.bitsPerToken])],
+    info: { corpus: what, characters: ids.length, vocab: vocab.size, steps: result.steps, reason: result.reason, seconds: d.seconds, wallSeconds: seconds(started), curve },
+  };
+};
+
+// ---- main ---------------------------------------------------------------------------------
+
+async function main() {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      smoke: { type: 'boolean', default: false },
+      threads: { type: 'string' },
+      reps: { type: 'string' },
+      warmup: { type: 'string' },
+      list: { type: 'boolean', default: false },
+      seconds: { type: 'string' }, // demo only: the wall time to train for
+    },
+  });
+  if (values.list) {
+    console.log(Object.keys(tasks).join('\n'));
+    return;
+  }
+  const name = positionals[0];
+  if (!name || !tasks[name]) {
+    console.error(`usage: node bench/workloads.js <task> [--smoke] [--threads N]\ntasks: ${Object.keys(tasks).join(', ')}`);
+    process.exit(2);
+  }
+  if (process.env.BENCH_SMOKE === '1') values.smoke = true;
+  const mode = values.smoke ? 'smoke' : 'full';
+  const cfg = Object.fromEntries(Object.entries(CONFIG).filter(([k]) => !k.startsWith('_')).map(([k, v]) => [k, v[mode]]));
+  const timing = { ...cfg.timing };
+  if (values.reps) timing.reps = Number(values.reps);
+  if (values.warmup) timing.warmup = Number(values.warmup);
+  if (values.threads) rnn.setNumThreads(Number(values.threads));
+  if (values.seconds) cfg.demo = { ...cfg.demo, seconds: Number(values.seconds) };
+  const t0 = now();
+  const out = await tasks[name](cfg, timing);
+  console.log(
+    JSON.stringify({
+      impl: 'rnn-native',
+      task: name,
+      mode,
+      threads: rnn.getNumThreads(),
+      timing,
+      wallSeconds: seconds(t0),
+      ...out,
+      env: {
+        node: process.version,
+        package: rnn.version.package,
+        openblas: rnn.version.openblas,
+        napi: rnn.version.napi,
+        OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? null,
+        script: path.relative(process.cwd(), __filename),
+      },
+    }),
+  );
+}
+
+main().catch((err) => {
+  console.error(err && err.stack ? err.stack : err);
+  process.exit(1);
+});
