@@ -1,0 +1,493 @@
+#!/usr/bin/env node
+// The benchmark runner: every workload in a fresh process, here (bench/workloads.js) and in
+// PyTorch (bench/torch_workloads.py, at 1 and at 2 threads) in the same run; medians and
+// ratios printed as a table and written to bench/RESULTS.md.
+//
+//   node bench/run.js                      # everything but the demo (about 5–10 minutes)
+//   node bench/run.js charlm layer         # a subset: groups or single tasks
+//   node bench/run.js demo                 # the demo, trained for 140 s here and in PyTorch
+//   node bench/run.js --smoke              # seconds-long check of the scripts (tiny sizes);
+//                                          # writes to a temp file, not bench/RESULTS.md
+//   node bench/run.js --list
+//
+// Options: --no-torch, --torch-threads 1,2, --threads N (ours; default: the library's),
+// --reps N, --warmup N, --demo-seconds S, --out FILE, --json FILE, --timeout S.
+'use strict';
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const { parseArgs } = require('node:util');
+
+const HERE = __dirname;
+const ROOT = path.dirname(HERE);
+const PYTHON = '/usr/bin/python3'; // Debian's, with python3-torch (not whatever python3 is on PATH)
+
+const GROUPS = {
+  sgemm: ['sgemm'],
+  charlm: ['charlm-lstm', 'charlm-gru', 'charlm-rnn_relu'],
+  layer: ['layer-lstm', 'layer-gru'],
+  fastrnns: ['fastrnns-fwd', 'fastrnns-fwdbwd'],
+  inference: ['bilstm', 'step'],
+  scaling: ['scaling-T', 'scaling-B', 'scaling-H'],
+  demo: ['demo'],
+};
+const ALIASES = { memory: 'layer' };
+const DEFAULT_GROUPS = ['sgemm', 'charlm', 'layer', 'fastrnns', 'inference', 'scaling'];
+const ALL_TASKS = Object.values(GROUPS).flat();
+
+const { values: opts, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    smoke: { type: 'boolean', default: false },
+    'no-torch': { type: 'boolean', default: false },
+    'torch-threads': { type: 'string', default: '1,2' },
+    threads: { type: 'string' },
+    reps: { type: 'string' },
+    warmup: { type: 'string' },
+    'demo-seconds': { type: 'string' },
+    out: { type: 'string' },
+    json: { type: 'string' },
+    timeout: { type: 'string', default: '600' },
+    list: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+if (opts.help || opts.list) {
+  console.log('groups:');
+  for (const [g, ts] of Object.entries(GROUPS)) console.log(`  ${g.padEnd(10)} ${ts.join(', ')}${DEFAULT_GROUPS.includes(g) ? '' : '   (only when asked for)'}`);
+  console.log('  memory     = layer (its peak RSS)');
+  process.exit(0);
+}
+
+// ---- what to run --------------------------------------------------------------------------
+
+const selected = [];
+const groupsRun = new Set();
+for (const raw of positionals.length ? positionals : DEFAULT_GROUPS) {
+  const name = ALIASES[raw] || raw;
+  if (GROUPS[name]) {
+    selected.push(...GROUPS[name]);
+    groupsRun.add(name);
+  } else if (ALL_TASKS.includes(name)) {
+    selected.push(name);
+    groupsRun.add(Object.keys(GROUPS).find((g) => GROUPS[g].includes(name)));
+  } else {
+    console.error(`unknown group or task "${raw}"; groups: ${Object.keys(GROUPS).join(', ')}; tasks: ${ALL_TASKS.join(', ')}`);
+    process.exit(2);
+  }
+}
+// The layer workload is reported as a share of the measured SGEMM rate: measure it too.
+if (selected.some((t) => t.startsWith('layer-')) && !selected.includes('sgemm')) selected.unshift('sgemm');
+const tasks = [...new Set(selected)];
+const torchThreads = opts['torch-threads'].split(',').map(Number).filter((n) => n >= 1);
+const timeoutMs = Number(opts.timeout) * 1000;
+const outFile = opts.out || (opts.smoke ? path.join(os.tmpdir(), 'rnn-native-bench-smoke.md') : path.join(HERE, 'RESULTS.md'));
+
+// ---- processes ----------------------------------------------------------------------------
+
+const log = (msg) => process.stderr.write(`${msg}\n`);
+
+/** Runs one command in a fresh process; returns its last JSON line, or { error }. */
+function runJson(cmd, args, env = {}) {
+  const t0 = Date.now();
+  const r = spawnSync(cmd, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const seconds = (Date.now() - t0) / 1000;
+  if (r.error) return { error: r.error.code === 'ETIMEDOUT' ? `timed out after ${opts.timeout} s` : r.error.message, seconds };
+  const lines = (r.stdout || '').trim().split('\n').filter((l) => l.startsWith('{'));
+  let parsed = null;
+  try {
+    parsed = lines.length ? JSON.parse(lines[lines.length - 1]) : null;
+  } catch {
+    parsed = null;
+  }
+  if (r.status !== 0 || !parsed || parsed.error) {
+    const why = parsed && parsed.error ? `${parsed.error}: ${parsed.message || ''}` : (r.stderr || '').trim().split('\n').slice(-3).join(' | ');
+    return { error: `exit ${r.status}${r.signal ? ` (${r.signal})` : ''}: ${why}`.slice(0, 400), seconds };
+  }
+  parsed.processSeconds = seconds;
+  return parsed;
+}
+
+function commonArgs() {
+  const a = [];
+  if (opts.smoke) a.push('--smoke');
+  if (opts.reps) a.push('--reps', opts.reps);
+  if (opts.warmup) a.push('--warmup', opts.warmup);
+  return a;
+}
+
+function runOurs(task) {
+  const a = [path.join(HERE, 'workloads.js'), task, ...commonArgs()];
+  if (opts.threads) a.push('--threads', opts.threads);
+  if (task === 'demo' && opts['demo-seconds']) a.push('--seconds', opts['demo-seconds']);
+  return runJson(process.execPath, a);
+}
+
+function torchEnv(n) {
+  return { OMP_NUM_THREADS: String(n), OPENBLAS_NUM_THREADS: String(n), MKL_NUM_THREADS: String(n) };
+}
+
+function runTorch(task, threads) {
+  if (task === 'demo') {
+    const a = [path.join(HERE, 'demo_torch.py'), '--threads', String(threads), '--quiet'];
+    if (opts.smoke) a.push('--smoke');
+    if (opts['demo-seconds']) a.push('--seconds', opts['demo-seconds']);
+    return runJson(PYTHON, a, torchEnv(threads));
+  }
+  return runJson(PYTHON, [path.join(HERE, 'torch_workloads.py'), task, '--threads', String(threads), ...commonArgs()], torchEnv(threads));
+}
+
+function probeTorch() {
+  if (opts['no-torch']) return { available: false, reason: 'skipped (--no-torch)' };
+  if (!fs.existsSync(PYTHON)) return { available: false, reason: `${PYTHON} is missing` };
+  const r = runJson(PYTHON, [path.join(HERE, 'torch_workloads.py'), '--probe', '--threads', '1'], torchEnv(1));
+  if (r.error) return { available: false, reason: `PyTorch is not importable by ${PYTHON} (${r.error.replace(/\s+/g, ' ').slice(0, 160)})` };
+  return { available: true, ...r };
+}
+
+// ---- machine ------------------------------------------------------------------------------
+
+function machineInfo() {
+  const info = { cpu: os.cpus()[0] ? os.cpus()[0].model : 'unknown', cpus: os.cpus().length, memory: `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB` };
+  const r = spawnSync('lscpu', [], { encoding: 'utf8' });
+  if (r.status === 0) {
+    const field = (k) => {
+      const m = r.stdout.match(new RegExp(`^${k}:\\s*(.+)$`, 'm'));
+      return m ? m[1].trim() : null;
+    };
+    info.cpu = field('Model name') || info.cpu;
+    info.lscpu = {
+      'CPU(s)': field('CPU\\(s\\)'),
+      'Thread(s) per core': field('Thread\\(s\\) per core'),
+      'L2 cache': field('L2 cache'),
+      'L3 cache': field('L3 cache'),
+      Hypervisor: field('Hypervisor vendor'),
+    };
+    const flags = field('Flags') || '';
+    info.simd = ['avx512f', 'avx512_bf16', 'avx2', 'fma'].filter((f) => flags.split(/\s+/).includes(f)).join(' ');
+  }
+  return info;
+}
+
+// ---- statistics and formatting ------------------------------------------------------------
+
+function stats(samples) {
+  const s = samples.slice().sort((a, b) => a - b);
+  const n = s.length;
+  const median = n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+  return { median, min: s[0], max: s[n - 1], n };
+}
+
+function fmt(v) {
+  if (v === undefined || v === null || Number.isNaN(v)) return '–';
+  const a = Math.abs(v);
+  if (a >= 1000) return Math.round(v).toLocaleString('en-US');
+  if (a >= 100) return v.toFixed(0);
+  if (a >= 10) return v.toFixed(1);
+  if (a >= 1) return v.toFixed(2);
+  return v.toPrecision(3);
+}
+const fmtStat = (st) => (st ? `${fmt(st.median)} [${fmt(st.min)}–${fmt(st.max)}]` : '–');
+const fmtRatio = (r) => (r === null || r === undefined || !Number.isFinite(r) ? '–' : `${r.toFixed(2)}×`);
+const mib = (b) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+
+/** Speed of ours relative to theirs: > 1 means rnn-native is faster (or better). */
+function speedRatio(ours, theirs, better) {
+  if (!ours || !theirs) return null;
+  return better === 'higher' ? ours.median / theirs.median : theirs.median / ours.median;
+}
+
+function table(header, rows) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => cells.map((c, i) => String(c).padEnd(widths[i])).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+function mdTable(header, rows) {
+  const esc = (c) => String(c).replace(/\|/g, '\\|');
+  return [`| ${header.map(esc).join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
+}
+
+// ---- main ---------------------------------------------------------------------------------
+
+function main() {
+  const started = Date.now();
+  const loadBefore = os.loadavg();
+  const rnnInfo = JSON.parse(
+    spawnSync(process.execPath, ['-e', "const r=require('.');console.log(JSON.stringify({version:r.version,threads:r.getNumThreads()}))"], { cwd: ROOT, encoding: 'utf8' }).stdout || '{}',
+  );
+  const machine = machineInfo();
+  const torch = probeTorch();
+  log(`rnn-native ${rnnInfo.version && rnnInfo.version.package} on ${rnnInfo.version && rnnInfo.version.openblas}, ${rnnInfo.threads} threads; node ${process.version}; ${machine.cpu}, ${machine.cpus} CPUs`);
+  log(torch.available ? `PyTorch ${torch.torch} (BLAS: ${torch.openblas ? torch.openblas.config : torch.blasInfo}); threads tried: ${torchThreads.join(', ')}` : `PyTorch: not run: ${torch.reason}`);
+  log(`tasks: ${tasks.join(', ')}${opts.smoke ? ' (smoke sizes)' : ''}`);
+
+  const results = {}; // task → { ours, torch: { [threads]: result } }
+  for (const task of tasks) {
+    const entry = (results[task] = { ours: null, torch: {} });
+    process.stderr.write(`${task}: rnn-native … `);
+    entry.ours = runOurs(task);
+    process.stderr.write(entry.ours.error ? `FAILED (${entry.ours.error})` : `${entry.ours.processSeconds.toFixed(1)} s`);
+    if (torch.available) {
+      // The demo trains for a fixed wall time: run it once, at the best setting found so far.
+      const threadList = task === 'demo' ? [bestTorchThreads(results) || Math.max(...torchThreads)] : torchThreads;
+      for (const n of threadList) {
+        process.stderr.write(`; torch ${n}t … `);
+        entry.torch[n] = runTorch(task, n);
+        process.stderr.write(entry.torch[n].error ? `FAILED (${entry.torch[n].error})` : `${entry.torch[n].processSeconds.toFixed(1)} s`);
+      }
+    }
+    process.stderr.write('\n');
+  }
+  const loadAfter = os.loadavg();
+  const elapsed = (Date.now() - started) / 1000;
+
+  const report = buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, elapsed });
+  console.log(report.text);
+  fs.writeFileSync(outFile, report.markdown);
+  log(`\nwrote ${path.relative(process.cwd(), outFile) || outFile} (${elapsed.toFixed(0)} s in all)`);
+  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ machine, torch, rnnInfo, results }, null, 1));
+}
+
+/** The torch thread count that won most metrics so far (for the demo). */
+function bestTorchThreads(results) {
+  const wins = {};
+  for (const { torch } of Object.values(results))
+    for (const m of metricsOf(torch)) {
+      const b = bestOf(torch, m.key, m.better);
+      if (b) wins[b.threads] = (wins[b.threads] || 0) + 1;
+    }
+  const best = Object.entries(wins).sort((a, b) => b[1] - a[1])[0];
+  return best ? Number(best[0]) : null;
+}
+function metricsOf(torchResults) {
+  const first = Object.values(torchResults).find((r) => r && !r.error);
+  return first ? first.metrics : [];
+}
+const metricStats = (res, key) => {
+  if (!res || res.error) return null;
+  const m = res.metrics.find((x) => x.key === key);
+  return m ? stats(m.samples) : null;
+};
+/** Best torch result over the thread settings for one metric: { threads, stats }. */
+function bestOf(torchResults, key, better) {
+  let best = null;
+  for (const [threads, res] of Object.entries(torchResults)) {
+    const st = metricStats(res, key);
+    if (!st) continue;
+    if (!best || (better === 'higher' ? st.median > best.stats.median : st.median < best.stats.median)) best = { threads: Number(threads), stats: st };
+  }
+  return best;
+}
+
+function buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, elapsed }) {
+  const text = [];
+  const md = [];
+  const haveTorch = torch.available;
+  const tHeads = haveTorch ? torchThreads.map((n) => `torch ${n}t`) : [];
+  const section = (title, header, rows, note) => {
+    text.push(`\n== ${title}\n${table(header, rows)}${note ? `\n${note}` : ''}`);
+    md.push(`\n## ${title}\n\n${mdTable(header, rows)}${note ? `\n\n${note}` : ''}`);
+  };
+  const err = (r) => (r && r.error ? `failed: ${r.error}` : null);
+
+  // ---- SGEMM
+  let sgemm2 = null;
+  let sgemmSource = null;
+  if (results.sgemm) {
+    const r = results.sgemm;
+    const rows = [];
+    if (haveTorch)
+      for (const n of torchThreads) {
+        const st = metricStats(r.torch[n], 'gflops');
+        rows.push([`torch.mm float32 ${r.torch[n] && r.torch[n].info ? r.torch[n].info.N : ''}² (${n} thread${n > 1 ? 's' : ''})`, err(r.torch[n]) || fmtStat(st)]);
+        if (st && n === 2) {
+          sgemm2 = st.median;
+          sgemmSource = 'torch.mm on 2 threads';
+        }
+      }
+    const ours = metricStats(r.ours, 'gflops');
+    rows.push([`rnn-native Linear.forward ${r.ours && r.ours.info ? r.ours.info.N : ''}² (proxy; ${r.ours && !r.ours.error ? r.ours.threads : '?'} threads)`, err(r.ours) || fmtStat(ours)]);
+    if (sgemm2 === null && ours) {
+      sgemm2 = ours.median;
+      sgemmSource = `our Linear.forward proxy on ${r.ours.threads} threads (PyTorch absent)`;
+    }
+    section('Machine SGEMM rate', ['probe', 'GFLOP/s median [min–max]'], rows,
+      `The layer workload's share is taken against ${sgemmSource || 'nothing (no probe succeeded)'}${sgemm2 ? `: ${fmt(sgemm2)} GFLOP/s` : ''}.`);
+  }
+
+  // ---- generic comparison sections
+  const compare = (title, taskNames, note) => {
+    const rows = [];
+    for (const t of taskNames) {
+      const r = results[t];
+      if (!r) continue;
+      const metrics = r.ours && !r.ours.error ? r.ours.metrics : metricsOf(r.torch);
+      if (!metrics.length) {
+        rows.push([t, '', err(r.ours) || 'failed', ...tHeads.map((_, i) => err(r.torch[torchThreads[i]]) || '–'), ...(haveTorch ? ['–'] : [])]);
+        continue;
+      }
+      for (const m of metrics) {
+        const ours = metricStats(r.ours, m.key);
+        const cells = [m.label, m.unit, err(r.ours) || fmtStat(ours)];
+        if (haveTorch) {
+          for (const n of torchThreads) cells.push(err(r.torch[n]) || fmtStat(metricStats(r.torch[n], m.key)));
+          const best = bestOf(r.torch, m.key, m.better);
+          cells.push(best ? `${fmtRatio(speedRatio(ours, best.stats, m.better))} (vs ${best.threads}t)` : '–');
+        }
+        rows.push(cells);
+      }
+    }
+    if (rows.length)
+      section(title, ['workload', 'unit', 'rnn-native median [min–max]', ...tHeads, ...(haveTorch ? ['rnn-native ÷ best torch'] : [])], rows, note);
+  };
+
+  compare('Char-LM training step (Embedding → RNN → Linear, cross-entropy, clip 1.0, Adam)', ['charlm-lstm', 'charlm-gru', 'charlm-rnn_relu'],
+    info(results['charlm-lstm'], (i) => `V ${i.V}, E ${i.E}, H ${i.H}, B ${i.B}, T ${i.T}; hidden state carried, detached. GFLOP/s counts 3 × the forward GEMMs (recurrent + head).`));
+
+  // ---- layer with SGEMM share and memory
+  if (results['layer-lstm'] || results['layer-gru']) {
+    const rows = [];
+    const memRows = [];
+    for (const t of ['layer-lstm', 'layer-gru']) {
+      const r = results[t];
+      if (!r) continue;
+      const ours = metricStats(r.ours, 'gflops');
+      const best = haveTorch ? bestOf(r.torch, 'gflops', 'higher') : null;
+      const label = t.slice(6).toUpperCase();
+      const cells = [label, err(r.ours) || fmtStat(ours), ours && sgemm2 ? `${((100 * ours.median) / sgemm2).toFixed(0)}%` : '–'];
+      if (haveTorch) {
+        for (const n of torchThreads) cells.push(err(r.torch[n]) || fmtStat(metricStats(r.torch[n], 'gflops')));
+        cells.push(best && sgemm2 ? `${((100 * best.stats.median) / sgemm2).toFixed(0)}%` : '–');
+        cells.push(best ? `${fmtRatio(speedRatio(ours, best.stats, 'higher'))} (vs ${best.threads}t)` : '–');
+      }
+      rows.push(cells);
+      // memory
+      const add = (who, res) => {
+        if (!res || res.error || !res.info || !res.info.memory) return;
+        const { I, H, B, T, G, parameters: P } = res.info;
+        const est = 8 * P + 4 * T * B * (I + G * H + 2 * H + (G === 4 ? H : 0));
+        const { baselineRss, peakRss } = res.info.memory;
+        memRows.push([label, who, mib(peakRss), mib(baselineRss), mib(peakRss - baselineRss), mib(est), `${((peakRss - baselineRss) / est).toFixed(2)}`]);
+      };
+      add('rnn-native', r.ours);
+      if (haveTorch) for (const n of torchThreads) add(`torch ${n}t`, r.torch[n]);
+    }
+    const i = (results['layer-lstm'] || results['layer-gru']).ours;
+    const dims = i && i.info ? `I ${i.info.I}, H ${i.info.H}, B ${i.info.B}, T ${i.info.T}` : '';
+    section(`Layer training, forward + backward (${dims})`,
+      ['layer', 'rnn-native GFLOP/s', 'share of SGEMM', ...tHeads, ...(haveTorch ? ['torch share of SGEMM', 'rnn-native ÷ best torch'] : [])], rows,
+      `GFLOP/s = 3 × 2·T·B·G·H·(I + H) / time (the forward GEMMs, their two backward GEMMs); the input gradient is computed on both sides. Share: of the SGEMM rate above${sgemm2 ? ` (${fmt(sgemm2)} GFLOP/s, ${sgemmSource})` : ''}.`);
+    if (memRows.length)
+      section('Peak memory of the layer workload (fresh process)', ['layer', 'process', 'peak RSS', 'RSS before the layer', 'growth', 'estimate', 'growth ÷ estimate'], memRows,
+        'Peak RSS: process.resourceUsage().maxRSS (Node) / getrusage ru_maxrss (Python), after warm-up and timed runs. Estimate of what must be held: parameters + gradients (8 bytes per parameter) + input and saved activations, 4·T·B·(I + G·H + 2H [+ H for the LSTM cell state]) bytes: the gates, the hidden history and the output (and the cell history). Growth = peak − RSS before the layer was built.');
+  }
+
+  compare('PyTorch fastrnns default (LSTM)', ['fastrnns-fwd', 'fastrnns-fwdbwd'],
+    info(results['fastrnns-fwd'] || results['fastrnns-fwdbwd'], (i) => `I = H = ${i.H}, B ${i.B}, T ${i.T}; forward in eval mode (torch.no_grad), forward+backward in training mode with the input gradient.`));
+  compare('Inference', ['bilstm', 'step'],
+    [info(results.bilstm, (i) => `Bidirectional: ${i.L} layers, I = H = ${i.H}, B ${i.B}, T ${i.T}, eval mode.`),
+      'One step: B 1, T 1, (h, c) carried from step to step; ours LSTM.forward in eval mode, torch under no_grad.'].filter(Boolean).join(' '));
+
+  // ---- scaling
+  const scalingTasks = ['scaling-T', 'scaling-B', 'scaling-H'].filter((t) => results[t]);
+  if (scalingTasks.length) {
+    const rows = [];
+    for (const t of scalingTasks) {
+      const r = results[t];
+      const ref = r.ours && !r.ours.error ? r.ours : Object.values(r.torch).find((x) => x && !x.error);
+      if (!ref) {
+        rows.push([t, err(r.ours) || 'failed', '', '', '', '', '']);
+        continue;
+      }
+      const perFlop = (res) => {
+        if (!res || res.error) return null;
+        const first = res.metrics[0];
+        const s0 = stats(first.samples).median / first.flops;
+        return Object.fromEntries(res.metrics.map((m) => [m.key, stats(m.samples).median / m.flops / s0]));
+      };
+      const oursRel = perFlop(r.ours);
+      const torchBestRel = {};
+      for (const m of ref.metrics) {
+        const ours = metricStats(r.ours, m.key);
+        const best = haveTorch ? bestOf(r.torch, m.key, 'lower') : null;
+        const cells = [m.label.replace('LSTM fwd+bwd ', ''), err(r.ours) || fmtStat(ours), oursRel ? fmt(oursRel[m.key]) : '–'];
+        if (haveTorch) {
+          if (best) {
+            const rel = perFlop(r.torch[best.threads]);
+            torchBestRel[m.key] = rel && rel[m.key];
+          }
+          cells.push(best ? `${fmtStat(best.stats)} (${best.threads}t)` : '–', fmt(torchBestRel[m.key]), best ? fmtRatio(speedRatio(ours, best.stats, 'lower')) : '–');
+        }
+        rows.push(cells);
+      }
+    }
+    section('Scaling: LSTM forward + backward', ['configuration', 'rnn-native ms', 'rnn-native time/FLOP (rel.)', ...(haveTorch ? ['best torch ms', 'torch time/FLOP (rel.)', 'rnn-native ÷ best torch'] : [])], rows,
+      'time/FLOP (rel.): milliseconds per forward+backward FLOP, relative to the smallest configuration of the same axis (1.00); a value well above 1 at some size is a cliff, below 1 is better use of the cores at larger sizes. FLOPs = 3 × 2·T·B·4H·(I + H).');
+  }
+
+  // ---- demo
+  if (results.demo) {
+    const r = results.demo;
+    const rows = [];
+    const addDemo = (who, res) => {
+      if (!res) return;
+      if (res.error) return rows.push([who, `failed: ${res.error}`, '', '', '']);
+      rows.push([who, fmt(res.metrics[0].samples[0]), String(res.info.steps), `${fmt(res.info.wallSeconds)} s`, res.info.reason]);
+    };
+    addDemo(`rnn-native (${r.ours && r.ours.threads} threads)`, r.ours);
+    for (const [n, res] of Object.entries(r.torch)) addDemo(`torch (${n} threads)`, res);
+    const i = r.ours && r.ours.info;
+    section('Demo configuration: validation bits/char after the same wall time', ['run', 'validation bits/char', 'batches', 'wall time', 'stopped by'], rows,
+      `${i ? `${i.corpus}: ${i.characters.toLocaleString('en-US')} characters, ${i.vocab} tokens. ` : ''}Embedding(V, 64) → LSTM(512) → Linear(V), B 32, T 64, Adam 3e-3, StepLR(400, 0.5), clip 1; validation = the last 2% of the text, also every 250 batches (that time counts). Ours through fit() as examples/demo.js; PyTorch: bench/demo_torch.py.`);
+  }
+
+  // ---- header
+  const v = rnnInfo.version || {};
+  const head = [
+    '# rnn-native benchmark results',
+    '',
+    `Generated by \`node bench/run.js${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}\` (\`npm run bench\`) on ${new Date().toISOString()}; do not edit by hand: run it again.`,
+    '',
+    'How it is produced: every task runs in a fresh process, ours (`node bench/workloads.js <task>`) and PyTorch\'s twin',
+    '(`/usr/bin/python3 bench/torch_workloads.py <task> --threads N`, once per thread setting), with the sizes of',
+    '`bench/config.json`. In each process, warm-up calls first (they also size a repetition to about',
+    `${fmt(tc(results).targetRepSeconds)} s), then ${tc(results).reps} timed repetitions (process.hrtime.bigint / time.perf_counter); tables show the median [min–max] over`,
+    'them. "rnn-native ÷ best torch" is a speed ratio against PyTorch at its best thread setting for that row:',
+    'above 1 rnn-native is faster (throughputs divided, times inverted).',
+    '',
+    '| | |',
+    '| --- | --- |',
+    `| CPU | ${machine.cpu}, ${machine.cpus} CPUs${machine.lscpu ? `, ${machine.lscpu['Thread(s) per core']} thread(s) per core, L2 ${machine.lscpu['L2 cache']}, L3 ${machine.lscpu['L3 cache']}${machine.lscpu.Hypervisor ? `, under ${machine.lscpu.Hypervisor}` : ''}` : ''}; ${machine.simd || ''}; ${machine.memory} |`,
+    `| Node | ${process.version} |`,
+    `| rnn-native | ${v.package}, N-API ${v.napi} |`,
+    `| OpenBLAS (ours) | ${v.openblas} |`,
+    `| rnn-native threads | ${opts.threads ? `${opts.threads} (--threads)` : `${rnnInfo.threads} (the library default, getNumThreads())`} |`,
+    `| PyTorch | ${haveTorch ? `${torch.torch} (Python ${torch.python}), BLAS: ${torch.openblas ? torch.openblas.config : torch.blasInfo}, CPU capability ${torch.capability}; threads tried: ${torchThreads.join(' and ')} (torch.set_num_threads with OMP_NUM_THREADS and OPENBLAS_NUM_THREADS set to match)` : `**not run**: ${torch.reason}. Every other figure is still measured; the ratio columns are absent.`} |`,
+    `| load average | ${loadBefore.map((x) => x.toFixed(2)).join(', ')} before, ${loadAfter.map((x) => x.toFixed(2)).join(', ')} after (1, 5, 15 min); the run took ${elapsed.toFixed(0)} s |`,
+    `| mode | ${opts.smoke ? '**smoke** (tiny sizes: these numbers mean nothing)' : 'full'}; tasks: ${Object.keys(results).join(', ')} |`,
+  ];
+  const textHead = [
+    `rnn-native ${v.package} — ${machine.cpu}, ${machine.cpus} CPUs — node ${process.version} — ${v.openblas}`,
+    haveTorch ? `PyTorch ${torch.torch}, threads ${torchThreads.join('/')}; ratio = rnn-native ÷ best torch (> 1: rnn-native faster)` : `PyTorch not run: ${torch.reason}`,
+  ];
+  return { text: [...textHead, ...text].join('\n'), markdown: `${[...head, ...md].join('\n')}\n` };
+}
+
+function info(res, f) {
+  const r = res && (res.ours && !res.ours.error ? res.ours : Object.values(res.torch).find((x) => x && !x.error));
+  return r && r.info ? f(r.info) : '';
+}
+function tc(results) {
+  for (const r of Object.values(results)) if (r.ours && r.ours.timing) return r.ours.timing;
+  return { reps: '?', targetRepSeconds: NaN };
+}
+
+main();
