@@ -197,7 +197,7 @@ function fmt(v) {
 }
 const fmtStat = (st) => (st ? `${fmt(st.median)} [${fmt(st.min)}–${fmt(st.max)}]` : '–');
 const fmtRatio = (r) => (r === null || r === undefined || !Number.isFinite(r) ? '–' : `${r.toFixed(2)}×`);
-const mib = (b) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+const mib = (b) => (Math.abs(b) >= 2 ** 24 ? `${(b / 2 ** 20).toFixed(0)} MiB` : Math.abs(b) >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${(b / 1024).toFixed(0)} KiB`);
 
 /** Speed of ours relative to theirs: > 1 means rnn-native is faster (or better). */
 function speedRatio(ours, theirs, better) {
@@ -252,7 +252,7 @@ function main() {
   const report = buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, elapsed });
   console.log(report.text);
   fs.writeFileSync(outFile, report.markdown);
-  log(`\nwrote ${path.relative(process.cwd(), outFile) || outFile} (${elapsed.toFixed(0)} s in all)`);
+  log(`\nwrote ${outFile.startsWith(process.cwd()) ? path.relative(process.cwd(), outFile) : outFile} (${elapsed.toFixed(0)} s in all)`);
   if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ machine, torch, rnnInfo, results }, null, 1));
 }
 

@@ -69,14 +69,23 @@ def load_config(mode):
     return {k: v[mode] for k, v in raw.items() if not k.startswith("_")}
 
 
+WARMUP_CAP = 2.0
+
+
 def time_it(fn, timing):
-    """Warm-up, then reps repetitions of iters calls; returns (seconds per call per rep, iters)."""
-    warm = max(1, timing["warmup"])
-    t0 = time.perf_counter()
-    for _ in range(warm):
+    """Warm-up (timing["warmup"] calls, stopping early once it has taken WARMUP_CAP seconds),
+    then reps repetitions of iters calls, iters sized from the fastest warm-up call so that a
+    repetition lasts about targetRepSeconds. Returns (seconds per call per rep, iters)."""
+    warm_start = time.perf_counter()
+    fastest, calls = float("inf"), 0
+    while True:
+        t = time.perf_counter()
         fn()
-    per_call = (time.perf_counter() - t0) / warm
-    iters = max(1, math.ceil(timing["targetRepSeconds"] / max(per_call, 1e-9)))
+        fastest = min(fastest, time.perf_counter() - t)
+        calls += 1
+        if calls >= timing["warmup"] or time.perf_counter() - warm_start >= WARMUP_CAP:
+            break
+    iters = max(1, math.ceil(timing["targetRepSeconds"] / max(fastest, 1e-9)))
     samples = []
     for _ in range(timing["reps"]):
         t0 = time.perf_counter()

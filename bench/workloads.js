@@ -49,22 +49,30 @@ const now = () => process.hrtime.bigint();
 const seconds = (t0) => Number(process.hrtime.bigint() - t0) / 1e9;
 
 /**
- * Warm-up, then `reps` repetitions of `iters` calls each; `iters` is chosen from the warm-up
- * so that a repetition lasts about targetRepSeconds. Returns seconds per call, one per rep.
+ * Warm-up, then `reps` repetitions of `iters` calls each. Warm-up makes `timing.warmup`
+ * calls, but stops early once it has taken WARMUP_CAP seconds (a heavy call needs one);
+ * `iters` is chosen from the fastest warm-up call so that a repetition lasts about
+ * targetRepSeconds. Returns seconds per call, one sample per repetition.
  */
+const WARMUP_CAP = 2;
 function timeIt(fn, timing) {
-  let t0 = now();
-  const warm = Math.max(1, timing.warmup);
-  for (let i = 0; i < warm; i++) fn();
-  const perCall = seconds(t0) / warm;
-  const iters = Math.max(1, Math.ceil(timing.targetRepSeconds / Math.max(perCall, 1e-9)));
+  const warmStart = now();
+  let fastest = Infinity;
+  let warmCalls = 0;
+  do {
+    const t = now();
+    fn();
+    fastest = Math.min(fastest, seconds(t));
+    warmCalls++;
+  } while (warmCalls < timing.warmup && seconds(warmStart) < WARMUP_CAP);
+  const iters = Math.max(1, Math.ceil(timing.targetRepSeconds / Math.max(fastest, 1e-9)));
   const samples = [];
   for (let r = 0; r < timing.reps; r++) {
-    t0 = now();
+    const t0 = now();
     for (let k = 0; k < iters; k++) fn();
     samples.push(seconds(t0) / iters);
   }
-  return { samples, iters };
+  return { samples, iters, warmCalls };
 }
 
 /** Forward GEMM FLOPs of one recurrent layer and direction: 2·T·B·G·H·(I + H). */

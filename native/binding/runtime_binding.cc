@@ -6,6 +6,7 @@
 #include "addon_data.h"
 #include "args.h"
 #include "kernels/blas.h"
+#include "kernels/thread_pool.h"
 #include "kernels/vec_math.h"
 
 namespace binding {
@@ -13,13 +14,13 @@ namespace {
 
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   const int n = int_arg(info.Env(), info[0], "n", 1, 1024);
-  std::lock_guard<std::mutex> lock(rnn::blas_mutex());  // never change it under a running GEMM
-  rnn::blas_set_num_threads(n);
+  std::lock_guard<std::mutex> lock(rnn::blas_mutex());  // never change it under a running kernel
+  rnn::ThreadPool::instance().set_threads(n);
   return info.Env().Undefined();
 }
 
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), rnn::blas_get_num_threads());
+  return Napi::Number::New(info.Env(), rnn::ThreadPool::instance().threads());
 }
 
 Napi::Value OpenblasConfig(const Napi::CallbackInfo& info) {
@@ -58,6 +59,11 @@ Napi::Value ApplyActivation(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_runtime(Napi::Env env, Napi::Object exports) {
+  // The threading policy (docs/threading.md): OpenBLAS single-threaded, parallelism ours.
+  {
+    std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+    rnn::blas_set_num_threads(1);
+  }
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads, "getNumThreads"));
   exports.Set("openblasConfig", Napi::Function::New(env, OpenblasConfig, "openblasConfig"));

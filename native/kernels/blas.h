@@ -42,3 +42,29 @@ namespace rnn {
 // different transpose variants run concurrently from two threads.
 std::mutex& blas_mutex();
 }  // namespace rnn
+
+#include "thread_pool.h"
+namespace rnn {
+// gemm() split across the kernel thread pool by output columns (or rows, whichever is
+// longer), each part one single-threaded BLAS call. Small products run inline.
+template <typename F>
+void par_gemm(bool transA, bool transB, int M, int N, int K, F alpha, const F* A, int lda, const F* B,
+              int ldb, F beta, F* C, int ldc) {
+  const double flops = 2.0 * M * N * K;
+  if (flops < 4e6 || ThreadPool::instance().threads() == 1) {
+    gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  if (N >= M) {
+    parallel_ranges(N, 16, 32, [&](int c0, int c1) {
+      gemm(transA, transB, M, c1 - c0, K, alpha, A, lda, transB ? B + static_cast<size_t>(c0) * ldb : B + c0, ldb,
+           beta, C + c0, ldc);
+    });
+  } else {
+    parallel_ranges(M, 16, 32, [&](int r0, int r1) {
+      gemm(transA, transB, r1 - r0, N, K, alpha, transA ? A + r0 : A + static_cast<size_t>(r0) * lda, lda, B, ldb,
+           beta, C + static_cast<size_t>(r0) * ldc, ldc);
+    });
+  }
+}
+}  // namespace rnn

@@ -1,9 +1,13 @@
 #include "recurrent_layer.h"
 
 #include <cstring>
+#include <type_traits>
+#include <vector>
 
 #include "activations.h"
 #include "blas.h"
+#include "step_gemm.h"
+#include "thread_pool.h"
 #include "vec_math.h"
 
 namespace rnn {
@@ -44,80 +48,158 @@ void tanh_copy<float>(float* out, const float* x, size_t n) {
 }
 
 // ---- fused per-step elementwise passes ------------------------------------------------
-// Each handles one batch row: g is that row's (G*H) gate pre-activations on entry and the
-// activated gates on exit. An inactive row (past its length) keeps its state and outputs 0.
+// Each handles hidden units [j0, j0 + n) of one batch row: g points at that row's (G*H)
+// gate pre-activations (gates H apart) and holds the activated gates on exit; the state
+// pointers are row starts. An inactive row (past its length) keeps its state, outputs 0.
 
 template <typename F>
-void rnn_row(bool relu, F* __restrict g, const F* __restrict h_in, F* __restrict h_out,
-             F* __restrict y, int H, bool active) {
+void rnn_units(bool relu, F* __restrict g, const F* __restrict h_in, F* __restrict h_out,
+               F* __restrict y, int j0, int n, bool active) {
+  g += j0; h_in += j0; h_out += j0; y += j0;
   if (!active) {
-    std::memcpy(h_out, h_in, sizeof(F) * H);
-    std::memset(y, 0, sizeof(F) * H);
-    std::memset(g, 0, sizeof(F) * H);
+    std::memcpy(h_out, h_in, sizeof(F) * n);
+    std::memset(y, 0, sizeof(F) * n);
+    std::memset(g, 0, sizeof(F) * n);
     return;
   }
   if (relu)
-    for (int j = 0; j < H; ++j) g[j] = g[j] > F(0) ? g[j] : F(0);
+    for (int j = 0; j < n; ++j) g[j] = g[j] > F(0) ? g[j] : F(0);
   else
-    tanh_span(g, H);
-  std::memcpy(h_out, g, sizeof(F) * H);
-  std::memcpy(y, g, sizeof(F) * H);
+    tanh_span(g, n);
+  std::memcpy(h_out, g, sizeof(F) * n);
+  std::memcpy(y, g, sizeof(F) * n);
 }
 
 template <typename F>
-void lstm_row(F* __restrict g, const F* __restrict h_in, const F* __restrict c_in,
-              F* __restrict h_out, F* __restrict c_out, F* __restrict y, int H, bool active) {
+void lstm_units(F* __restrict g, const F* __restrict h_in, const F* __restrict c_in,
+                F* __restrict h_out, F* __restrict c_out, F* __restrict y, int H, int j0, int n,
+                bool active) {
+  h_in += j0; c_in += j0; h_out += j0; c_out += j0; y += j0;
+  F* __restrict gi = g + j0;
+  F* __restrict gf = g + H + j0;
+  F* __restrict gg = g + 2 * H + j0;
+  F* __restrict go = g + 3 * H + j0;
   if (!active) {
-    std::memcpy(h_out, h_in, sizeof(F) * H);
-    std::memcpy(c_out, c_in, sizeof(F) * H);
-    std::memset(y, 0, sizeof(F) * H);
-    std::memset(g, 0, sizeof(F) * 4 * H);
+    std::memcpy(h_out, h_in, sizeof(F) * n);
+    std::memcpy(c_out, c_in, sizeof(F) * n);
+    std::memset(y, 0, sizeof(F) * n);
+    for (F* gate : {gi, gf, gg, go}) std::memset(gate, 0, sizeof(F) * n);
     return;
   }
-  const F* __restrict gi = g;
-  const F* __restrict gf = g + H;
-  const F* __restrict gg = g + 2 * H;
-  const F* __restrict go = g + 3 * H;
-  sigmoid_span(g, 2 * H);      // i, f
-  tanh_span(g + 2 * H, H);     // g
-  sigmoid_span(g + 3 * H, H);  // o
-  for (int j = 0; j < H; ++j) c_out[j] = gf[j] * c_in[j] + gi[j] * gg[j];
-  tanh_copy(h_out, c_out, H);
-  for (int j = 0; j < H; ++j) {
+  sigmoid_span(gi, n);
+  sigmoid_span(gf, n);
+  tanh_span(gg, n);
+  sigmoid_span(go, n);
+  for (int j = 0; j < n; ++j) c_out[j] = gf[j] * c_in[j] + gi[j] * gg[j];
+  tanh_copy(h_out, c_out, n);
+  for (int j = 0; j < n; ++j) {
     const F h = go[j] * h_out[j];
     h_out[j] = h;
     y[j] = h;
   }
 }
 
-// gx: (3H) input projection incl. b_ih and b_hr, b_hz; gh: (3H) W_hh h (no bias);
-// b_hn: (H) or nullptr; ghn_save: (H) receives W_hn h + b_hn.
+// gx: the row's (3H) input projection incl. b_ih and b_hr, b_hz; gh: the row's (3H)
+// W_hh h (no bias); b_hn: (H) or nullptr; ghn_save: the row's (H) W_hn h + b_hn.
 template <typename F>
-void gru_row(F* __restrict gx, const F* __restrict gh, const F* __restrict b_hn,
-             const F* __restrict h_in, F* __restrict h_out, F* __restrict y,
-             F* __restrict ghn_save, int H, bool active) {
+void gru_units(F* __restrict gx, const F* __restrict gh, const F* __restrict b_hn,
+               const F* __restrict h_in, F* __restrict h_out, F* __restrict y,
+               F* __restrict ghn_save, int H, int j0, int n, bool active) {
+  h_in += j0; h_out += j0; y += j0; ghn_save += j0;
+  F* __restrict r = gx + j0;
+  F* __restrict z = gx + H + j0;
+  F* __restrict nn = gx + 2 * H + j0;
+  const F* __restrict hr = gh + j0;
+  const F* __restrict hz = gh + H + j0;
+  const F* __restrict hn = gh + 2 * H + j0;
   if (!active) {
-    std::memcpy(h_out, h_in, sizeof(F) * H);
-    std::memset(y, 0, sizeof(F) * H);
-    std::memset(gx, 0, sizeof(F) * 3 * H);
-    std::memset(ghn_save, 0, sizeof(F) * H);
+    std::memcpy(h_out, h_in, sizeof(F) * n);
+    std::memset(y, 0, sizeof(F) * n);
+    for (F* gate : {r, z, nn}) std::memset(gate, 0, sizeof(F) * n);
+    std::memset(ghn_save, 0, sizeof(F) * n);
     return;
   }
-  for (int j = 0; j < 2 * H; ++j) gx[j] += gh[j];
-  sigmoid_span(gx, 2 * H);  // r, z
-  F* __restrict n = gx + 2 * H;
-  for (int j = 0; j < H; ++j) {
-    const F hn = gh[2 * H + j] + (b_hn ? b_hn[j] : F(0));
-    ghn_save[j] = hn;
-    n[j] += gx[j] * hn;
+  for (int j = 0; j < n; ++j) r[j] += hr[j];
+  for (int j = 0; j < n; ++j) z[j] += hz[j];
+  sigmoid_span(r, n);
+  sigmoid_span(z, n);
+  for (int j = 0; j < n; ++j) {
+    const F v = hn[j] + (b_hn ? b_hn[j0 + j] : F(0));
+    ghn_save[j] = v;
+    nn[j] += r[j] * v;
   }
-  tanh_span(n, H);
-  for (int j = 0; j < H; ++j) {
-    const F z = gx[H + j];
-    const F h = (F(1) - z) * n[j] + z * h_in[j];
+  tanh_span(nn, n);
+  for (int j = 0; j < n; ++j) {
+    const F h = (F(1) - z[j]) * nn[j] + z[j] * h_in[j];
     h_out[j] = h;
     y[j] = h;
   }
+}
+
+// ---- work split ----------------------------------------------------------------------
+// Hidden units go to threads in blocks of 16 (one AVX-512 panel). Small layers run on one
+// thread: a per-step barrier costs about a microsecond.
+constexpr int kUnitBlock = 16;
+
+int workers_for(int B, int G, int H) {
+  const int blocks = (H + kUnitBlock - 1) / kUnitBlock;
+  const double step_flops = 2.0 * B * G * H * H;
+  if (step_flops < 2e5) return 1;
+  const int n = ThreadPool::instance().threads();
+  return n < blocks ? n : blocks;
+}
+
+struct UnitRange {
+  int j0, j1, blk0, blk1;
+};
+UnitRange unit_range(int H, int tid, int n) {
+  const int blocks = (H + kUnitBlock - 1) / kUnitBlock;
+  const int b0 = static_cast<int>(static_cast<long>(blocks) * tid / n);
+  const int b1 = static_cast<int>(static_cast<long>(blocks) * (tid + 1) / n);
+  return {b0 * kUnitBlock, b1 * kUnitBlock < H ? b1 * kUnitBlock : H, b0, b1};
+}
+
+// The recurrent product of one step for units [j0, j1) of every gate:
+// out[:, q*H + j] (+)= h (B, H) · W_hh[q*H + j, :] for each gate q.
+// float with AVX-512: the microkernel over packed panels (panel u*G + q = gate q, unit
+// block u); otherwise one BLAS call per gate.
+template <typename F>
+struct ForwardProduct {
+  const F* w_hh;
+  int B, G, H;
+  const Panels* panels;  // float + AVX-512 only, else nullptr
+  void operator()(const F* h, F* out, size_t ldo, const UnitRange& u, bool accumulate) const {
+    if (u.j0 >= u.j1) return;
+    for (int q = 0; q < G; ++q)
+      gemm(false, true, B, u.j1 - u.j0, H, F(1), h, H, w_hh + static_cast<size_t>(q * H + u.j0) * H, H,
+           accumulate ? F(1) : F(0), out + q * H + u.j0, static_cast<int>(ldo));
+  }
+};
+template <>
+void ForwardProduct<float>::operator()(const float* h, float* out, size_t ldo, const UnitRange& u,
+                                       bool accumulate) const {
+  if (u.j0 >= u.j1) return;
+  if (panels) {
+    step_gemm(B, H, h, H, *panels, u.blk0 * G, u.blk1 * G, out, ldo, accumulate);
+    return;
+  }
+  for (int q = 0; q < G; ++q)
+    gemm(false, true, B, u.j1 - u.j0, H, 1.0f, h, H, w_hh + static_cast<size_t>(q * H + u.j0) * H, H,
+         accumulate ? 1.0f : 0.0f, out + q * H + u.j0, static_cast<int>(ldo));
+}
+
+// dh (B, H) columns [j0, j1) += dg (B, G*H) · W_hh[:, j0:j1]. `view` (float + AVX-512)
+// holds W_hh (GH, H) as packed panels of 16 columns; else one BLAS call.
+template <typename F>
+void backward_product(const F* dg, const F* w_hh, F* dh, int B, int GH, int H, const UnitRange& u,
+                      const Panels* view) {
+  if (u.j0 >= u.j1) return;
+  if (view) {
+    step_gemm(B, GH, reinterpret_cast<const float*>(dg), GH, *view, u.blk0, u.blk1,
+              reinterpret_cast<float*>(dh), H, true);
+    return;
+  }
+  gemm(false, false, B, u.j1 - u.j0, GH, F(1), dg, GH, w_hh + u.j0, H, F(1), dh + u.j0, H);
 }
 
 }  // namespace
@@ -134,7 +216,7 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
   const bool gru = d.cell == CellType::Gru;
 
   // 1. Input projection of all steps at once: gates (T*B, GH) = x (T*B, I) * W_ih^T.
-  gemm(false, true, T * B, GH, I, F(1), x, I, w.w_ih, I, F(0), buf.gates, GH);
+  par_gemm(false, true, T * B, GH, I, F(1), x, I, w.w_ih, I, F(0), buf.gates, GH);
   // Fold the biases that are plain sums into it: all of b_ih, and b_hh except GRU's b_hn
   // (which sits inside r * (W_hn h + b_hn)).
   if (w.b_ih) {
@@ -156,43 +238,72 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
   }
   const F* b_hn = (gru && w.b_hh) ? w.b_hh + 2 * H : nullptr;
 
-  // 3. The time loop.
-  for (int s = 0; s < T; ++s) {
-    const int t = d.reverse ? T - 1 - s : s;
-    const int k_in = d.reverse ? t + 1 : t;
-    const int k_out = d.reverse ? t : t + 1;
-    F* h_in = hist_row(buf.hist_h, k_in, B, H, buf.full_history);
-    F* h_out = hist_row(buf.hist_h, k_out, B, H, buf.full_history);
-    F* g_t = buf.gates + static_cast<size_t>(t) * B * GH;  // (B, GH)
-    F* y_t = y + static_cast<size_t>(t) * B * ldy;          // (B, ldy)
-    if (gru) {
-      gemm(false, true, B, GH, H, F(1), h_in, H, w.w_hh, H, F(0), scratch, GH);
-      F* ghn_t = buf.ghn + static_cast<size_t>(t) * BH;
-      for (int b = 0; b < B; ++b)
-        gru_row(g_t + static_cast<size_t>(b) * GH, scratch + static_cast<size_t>(b) * GH, b_hn,
-                h_in + static_cast<size_t>(b) * H, h_out + static_cast<size_t>(b) * H,
-                y_t + static_cast<size_t>(b) * ldy, ghn_t + static_cast<size_t>(b) * H, H,
-                is_active(lengths, b, t));
-    } else {
-      gemm(false, true, B, GH, H, F(1), h_in, H, w.w_hh, H, F(1), g_t, GH);
-      if (lstm) {
-        F* c_in = hist_row(buf.hist_c, k_in, B, H, buf.full_history);
-        F* c_out = hist_row(buf.hist_c, k_out, B, H, buf.full_history);
-        for (int b = 0; b < B; ++b) {
-          const size_t o = static_cast<size_t>(b) * H;
-          lstm_row(g_t + o * 4, h_in + o, c_in + o, h_out + o, c_out + o,
-                   y_t + static_cast<size_t>(b) * ldy, H, is_active(lengths, b, t));
-        }
-      } else {
-        const bool relu = d.cell == CellType::RnnRelu;
-        for (int b = 0; b < B; ++b) {
-          const size_t o = static_cast<size_t>(b) * H;
-          rnn_row(relu, g_t + o, h_in + o, h_out + o, y_t + static_cast<size_t>(b) * ldy, H,
-                  is_active(lengths, b, t));
-        }
+  // The recurrent weights, packed once per call for the microkernel (float, AVX-512).
+  const int workers = workers_for(B, G, H);
+  ForwardProduct<F> product{w.w_hh, B, G, H, nullptr};
+  Panels panels{};
+  std::vector<int> first, dest, width;
+  if (std::is_same<F, float>::value && step_gemm_available() && buf.packed) {
+    const int blocks = (H + kUnitBlock - 1) / kUnitBlock;
+    for (int u = 0; u < blocks; ++u)
+      for (int q = 0; q < G; ++q) {
+        first.push_back(q * H + u * kUnitBlock);
+        dest.push_back(q * H + u * kUnitBlock);
+        width.push_back(H - u * kUnitBlock < kUnitBlock ? H - u * kUnitBlock : kUnitBlock);
       }
-    }
+    pack_transposed_panels(reinterpret_cast<float*>(buf.packed), reinterpret_cast<const float*>(w.w_hh), H, H,
+                           first.data(), width.data(), blocks * G);
+    panels = Panels{reinterpret_cast<const float*>(buf.packed), static_cast<size_t>(H) * kUnitBlock, kUnitBlock,
+                    dest.data(), width.data()};
+    product.panels = &panels;
   }
+
+  // 3. The time loop; each thread owns a range of hidden units, one barrier per step.
+  ThreadPool::instance().run(
+      [&](int tid, int n) {
+        const UnitRange u = unit_range(H, tid, n);
+        const int nu = u.j1 - u.j0;
+        for (int s = 0; s < T; ++s) {
+          const int t = d.reverse ? T - 1 - s : s;
+          const int k_in = d.reverse ? t + 1 : t;
+          const int k_out = d.reverse ? t : t + 1;
+          F* h_in = hist_row(buf.hist_h, k_in, B, H, buf.full_history);
+          F* h_out = hist_row(buf.hist_h, k_out, B, H, buf.full_history);
+          F* g_t = buf.gates + static_cast<size_t>(t) * B * GH;  // (B, GH)
+          F* y_t = y + static_cast<size_t>(t) * B * ldy;          // (B, ldy)
+          if (nu > 0) {
+            if (gru) {
+              product(h_in, scratch, GH, u, false);
+              F* ghn_t = buf.ghn + static_cast<size_t>(t) * BH;
+              for (int b = 0; b < B; ++b)
+                gru_units(g_t + static_cast<size_t>(b) * GH, scratch + static_cast<size_t>(b) * GH, b_hn,
+                          h_in + static_cast<size_t>(b) * H, h_out + static_cast<size_t>(b) * H,
+                          y_t + static_cast<size_t>(b) * ldy, ghn_t + static_cast<size_t>(b) * H, H, u.j0, nu,
+                          is_active(lengths, b, t));
+            } else {
+              product(h_in, g_t, GH, u, true);
+              if (lstm) {
+                F* c_in = hist_row(buf.hist_c, k_in, B, H, buf.full_history);
+                F* c_out = hist_row(buf.hist_c, k_out, B, H, buf.full_history);
+                for (int b = 0; b < B; ++b) {
+                  const size_t o = static_cast<size_t>(b) * H;
+                  lstm_units(g_t + o * 4, h_in + o, c_in + o, h_out + o, c_out + o, y_t + static_cast<size_t>(b) * ldy,
+                             H, u.j0, nu, is_active(lengths, b, t));
+                }
+              } else {
+                const bool relu = d.cell == CellType::RnnRelu;
+                for (int b = 0; b < B; ++b) {
+                  const size_t o = static_cast<size_t>(b) * H;
+                  rnn_units(relu, g_t + o, h_in + o, h_out + o, y_t + static_cast<size_t>(b) * ldy, u.j0, nu,
+                            is_active(lengths, b, t));
+                }
+              }
+            }
+          }
+          ThreadPool::instance().barrier();  // step t+1 reads all of h_t
+        }
+      },
+      workers);
 
   // 4. Final states: each row's state after its last valid step.
   const int end = d.reverse ? 0 : T;
@@ -213,103 +324,132 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
   const bool gru = d.cell == CellType::Gru;
   F* dgh = gru ? dgates_hh : dgates;  // gradient of the recurrent pre-activations (T, B, GH)
 
-  // dh/dc hold two (B, H) rows: the carry into this step and the carry out of it.
-  F* dh_cur = dh;
-  F* dh_next = dh + BH;
-  F* dc_cur = dc;
-  F* dc_next = dc + BH;
-  if (dhN) std::memcpy(dh_cur, dhN, sizeof(F) * BH); else std::memset(dh_cur, 0, sizeof(F) * BH);
-  if (lstm) {
-    if (dcN) std::memcpy(dc_cur, dcN, sizeof(F) * BH); else std::memset(dc_cur, 0, sizeof(F) * BH);
-  }
-
-  for (int s = T - 1; s >= 0; --s) {
-    const int t = d.reverse ? T - 1 - s : s;
-    const int k_in = d.reverse ? t + 1 : t;
-    const int k_out = d.reverse ? t : t + 1;
-    const F* g_t = buf.gates + static_cast<size_t>(t) * B * GH;
-    F* dg_t = dgates + static_cast<size_t>(t) * B * GH;
-    F* dgh_t = dgh + static_cast<size_t>(t) * B * GH;
-    const F* h_in = buf.hist_h + static_cast<size_t>(k_in) * BH;
-    const F* h_out = buf.hist_h + static_cast<size_t>(k_out) * BH;
-    // LSTM: tanh(c_t) of the whole step at once (vectorised), parked in dh_next, whose rows
-    // are overwritten below only after being read.
-    if (lstm) tanh_copy(dh_next, buf.hist_c + static_cast<size_t>(k_out) * BH, BH);
-
-    for (int b = 0; b < B; ++b) {
-      const size_t o = static_cast<size_t>(b) * H;
-      F* dhb = dh_cur + o;
-      F* dhn = dh_next + o;  // the part of dh_{prev} not coming through W_hh
-      F* dgb = dg_t + static_cast<size_t>(b) * GH;
-      F* dghb = dgh_t + static_cast<size_t>(b) * GH;
-      if (!is_active(lengths, b, t)) {
-        // The state passed through unchanged: so does its gradient. dy here is ignored,
-        // the output was the constant 0.
-        std::memcpy(dhn, dhb, sizeof(F) * H);
-        if (lstm) std::memcpy(dc_next + o, dc_cur + o, sizeof(F) * H);
-        std::memset(dgb, 0, sizeof(F) * GH);
-        if (gru) std::memset(dghb, 0, sizeof(F) * GH);
-        continue;
-      }
-      if (dy) {
-        const F* dyb = dy + static_cast<size_t>(t) * B * ldy + static_cast<size_t>(b) * ldy;
-        for (int j = 0; j < H; ++j) dhb[j] += dyb[j];
-      }
-      const F* gb = g_t + static_cast<size_t>(b) * GH;
-      if (lstm) {
-        const F* c_in = buf.hist_c + static_cast<size_t>(k_in) * BH + o;
-        const F* dcb = dc_cur + o;
-        F* dcn = dc_next + o;
-        for (int j = 0; j < H; ++j) {
-          const F i = gb[j], f = gb[H + j], c_hat = gb[2 * H + j], og = gb[3 * H + j];
-          const F tc = dhn[j];  // tanh(c_t), see above
-          const F dct = dcb[j] + dhb[j] * og * (F(1) - tc * tc);
-          dgb[j] = dct * c_hat * i * (F(1) - i);
-          dgb[H + j] = dct * c_in[j] * f * (F(1) - f);
-          dgb[2 * H + j] = dct * i * (F(1) - c_hat * c_hat);
-          dgb[3 * H + j] = dhb[j] * tc * og * (F(1) - og);
-          dcn[j] = dct * f;
-          dhn[j] = F(0);
-        }
-      } else if (gru) {
-        const F* ghn = buf.ghn + static_cast<size_t>(t) * BH + o;
-        const F* hp = h_in + o;
-        for (int j = 0; j < H; ++j) {
-          const F r = gb[j], z = gb[H + j], n = gb[2 * H + j];
-          const F dn_pre = dhb[j] * (F(1) - z) * (F(1) - n * n);
-          const F dz_pre = dhb[j] * (hp[j] - n) * z * (F(1) - z);
-          const F dr_pre = dn_pre * ghn[j] * r * (F(1) - r);
-          dgb[j] = dr_pre;
-          dgb[H + j] = dz_pre;
-          dgb[2 * H + j] = dn_pre;
-          dghb[j] = dr_pre;
-          dghb[H + j] = dz_pre;
-          dghb[2 * H + j] = dn_pre * r;
-          dhn[j] = dhb[j] * z;
-        }
-      } else {
-        const bool relu = d.cell == CellType::RnnRelu;
-        const F* hb = h_out + o;
-        for (int j = 0; j < H; ++j) {
-          const F v = hb[j];
-          dgb[j] = relu ? (v > F(0) ? dhb[j] : F(0)) : dhb[j] * (F(1) - v * v);
-          dhn[j] = F(0);
-        }
-      }
+  // W_hh as 16-column panels for the microkernel (float, AVX-512).
+  const int blocks = (H + kUnitBlock - 1) / kUnitBlock;
+  std::vector<int> view_dest, view_width;
+  Panels view{};
+  const bool use_view = std::is_same<F, float>::value && step_gemm_available() && buf.packed;
+  if (use_view) {
+    for (int blk = 0; blk < blocks; ++blk) {
+      view_dest.push_back(blk * kUnitBlock);
+      view_width.push_back(H - blk * kUnitBlock < kUnitBlock ? H - blk * kUnitBlock : kUnitBlock);
     }
-    // dh_{prev} += dgates_hh (B, GH) * W_hh (GH, H)
-    gemm(false, false, B, H, GH, F(1), dgh_t, GH, w.w_hh, H, F(1), dh_next, H);
-    std::swap(dh_cur, dh_next);
-    if (lstm) std::swap(dc_cur, dc_next);
+    // Packed once per call: contiguous panels stream better than W_hh's strided columns.
+    pack_column_panels(reinterpret_cast<float*>(buf.packed), reinterpret_cast<const float*>(w.w_hh), H, GH,
+                       view_dest.data(), view_width.data(), blocks);
+    view = Panels{reinterpret_cast<const float*>(buf.packed), static_cast<size_t>(GH) * kUnitBlock, kUnitBlock,
+                  view_dest.data(), view_width.data()};
   }
-  std::memcpy(dh0, dh_cur, sizeof(F) * BH);
-  if (lstm) std::memcpy(dc0, dc_cur, sizeof(F) * BH);
+
+  // dh/dc hold two (B, H) rows: the carry into this step and the carry out of it.
+  if (dhN) std::memcpy(dh, dhN, sizeof(F) * BH); else std::memset(dh, 0, sizeof(F) * BH);
+  if (lstm) {
+    if (dcN) std::memcpy(dc, dcN, sizeof(F) * BH); else std::memset(dc, 0, sizeof(F) * BH);
+  }
+
+  // The time loop for dgates and dh: each thread owns a range of hidden units; the barrier
+  // sits between the elementwise pass (unit-local) and the product with W_hh (reads every
+  // unit's dgates). The product writes only the thread's own units of dh, which only it
+  // reads at the next step.
+  ThreadPool::instance().run(
+      [&](int tid, int n) {
+        const UnitRange u = unit_range(H, tid, n);
+        const int nu = u.j1 - u.j0;
+        F* dh_cur = dh;  // each thread swaps its own copies of the two pointers
+        F* dh_next = dh + BH;
+        F* dc_cur = dc;
+        F* dc_next = dc ? dc + BH : nullptr;
+        for (int s = T - 1; s >= 0; --s) {
+          const int t = d.reverse ? T - 1 - s : s;
+          const int k_in = d.reverse ? t + 1 : t;
+          const int k_out = d.reverse ? t : t + 1;
+          const F* g_t = buf.gates + static_cast<size_t>(t) * B * GH;
+          F* dg_t = dgates + static_cast<size_t>(t) * B * GH;
+          F* dgh_t = dgh + static_cast<size_t>(t) * B * GH;
+          const F* h_in = buf.hist_h + static_cast<size_t>(k_in) * BH;
+          const F* h_out = buf.hist_h + static_cast<size_t>(k_out) * BH;
+          for (int b = 0; b < B && nu > 0; ++b) {
+            const size_t o = static_cast<size_t>(b) * H + u.j0;
+            F* __restrict dhb = dh_cur + o;
+            F* __restrict dhn = dh_next + o;  // the part of dh_{prev} not coming through W_hh
+            F* __restrict dgb = dg_t + static_cast<size_t>(b) * GH + u.j0;
+            F* __restrict dghb = dgh_t + static_cast<size_t>(b) * GH + u.j0;
+            const F* __restrict gb = g_t + static_cast<size_t>(b) * GH + u.j0;
+            if (!is_active(lengths, b, t)) {
+              // The state passed through unchanged: so does its gradient. dy here is ignored,
+              // the output was the constant 0.
+              std::memcpy(dhn, dhb, sizeof(F) * nu);
+              if (lstm) std::memcpy(dc_next + o, dc_cur + o, sizeof(F) * nu);
+              for (int q = 0; q < G; ++q) std::memset(dgb + q * H, 0, sizeof(F) * nu);
+              if (gru)
+                for (int q = 0; q < G; ++q) std::memset(dghb + q * H, 0, sizeof(F) * nu);
+              continue;
+            }
+            if (dy) {
+              const F* dyb = dy + static_cast<size_t>(t) * B * ldy + static_cast<size_t>(b) * ldy + u.j0;
+              for (int j = 0; j < nu; ++j) dhb[j] += dyb[j];
+            }
+            if (lstm) {
+              const F* __restrict c_in = buf.hist_c + static_cast<size_t>(k_in) * BH + o;
+              const F* __restrict c_out = buf.hist_c + static_cast<size_t>(k_out) * BH + o;
+              const F* __restrict dcb = dc_cur + o;
+              F* __restrict dcn = dc_next + o;
+              tanh_copy(dhn, c_out, nu);  // tanh(c_t), parked in dh_next until read below
+              for (int j = 0; j < nu; ++j) {
+                const F i = gb[j], f = gb[H + j], c_hat = gb[2 * H + j], og = gb[3 * H + j];
+                const F tc = dhn[j];
+                const F dct = dcb[j] + dhb[j] * og * (F(1) - tc * tc);
+                dgb[j] = dct * c_hat * i * (F(1) - i);
+                dgb[H + j] = dct * c_in[j] * f * (F(1) - f);
+                dgb[2 * H + j] = dct * i * (F(1) - c_hat * c_hat);
+                dgb[3 * H + j] = dhb[j] * tc * og * (F(1) - og);
+                dcn[j] = dct * f;
+                dhn[j] = F(0);
+              }
+            } else if (gru) {
+              const F* __restrict ghn = buf.ghn + static_cast<size_t>(t) * BH + o;
+              const F* __restrict hp = h_in + o;
+              for (int j = 0; j < nu; ++j) {
+                const F r = gb[j], z = gb[H + j], nv = gb[2 * H + j];
+                const F dn_pre = dhb[j] * (F(1) - z) * (F(1) - nv * nv);
+                const F dz_pre = dhb[j] * (hp[j] - nv) * z * (F(1) - z);
+                const F dr_pre = dn_pre * ghn[j] * r * (F(1) - r);
+                dgb[j] = dr_pre;
+                dgb[H + j] = dz_pre;
+                dgb[2 * H + j] = dn_pre;
+                dghb[j] = dr_pre;
+                dghb[H + j] = dz_pre;
+                dghb[2 * H + j] = dn_pre * r;
+                dhn[j] = dhb[j] * z;
+              }
+            } else {
+              const bool relu = d.cell == CellType::RnnRelu;
+              const F* __restrict hb = h_out + o;
+              for (int j = 0; j < nu; ++j) {
+                const F v = hb[j];
+                dgb[j] = relu ? (v > F(0) ? dhb[j] : F(0)) : dhb[j] * (F(1) - v * v);
+                dhn[j] = F(0);
+              }
+            }
+          }
+          ThreadPool::instance().barrier();  // the product reads every unit's dgates
+          backward_product(dgh_t, w.w_hh, dh_next, B, GH, H, u, use_view ? &view : nullptr);
+          std::swap(dh_cur, dh_next);
+          if (lstm) std::swap(dc_cur, dc_next);
+        }
+      },
+      workers_for(B, G, H));
+  // After T swaps the carry sits in dh (T even) or dh + BH (T odd); copied only now that
+  // every thread has finished its last product.
+  const size_t last = T % 2 == 0 ? 0 : BH;
+  std::memcpy(dh0, dh + last, sizeof(F) * BH);
+  if (lstm) std::memcpy(dc0, dc + last, sizeof(F) * BH);
 
   // Weight gradients as single GEMMs over all T*B rows.
   const int TB = T * B;
   const F* h_prev_all = buf.hist_h + (d.reverse ? BH : 0);  // (T, B, H): the h each step read
-  gemm(true, false, GH, I, TB, F(1), dgates, GH, x, I, F(1), g.dw_ih, I);
-  gemm(true, false, GH, H, TB, F(1), dgh, GH, h_prev_all, H, F(1), g.dw_hh, H);
+  par_gemm(true, false, GH, I, TB, F(1), dgates, GH, x, I, F(1), g.dw_ih, I);
+  par_gemm(true, false, GH, H, TB, F(1), dgh, GH, h_prev_all, H, F(1), g.dw_hh, H);
   if (g.db_ih) {
     for (int row = 0; row < TB; ++row) {
       const F* a = dgates + static_cast<size_t>(row) * GH;
@@ -319,7 +459,7 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
     }
   }
   // dx (T*B, I) += dgates (T*B, GH) * W_ih (GH, I)
-  gemm(false, false, TB, I, GH, F(1), dgates, GH, w.w_ih, I, F(1), dx, I);
+  par_gemm(false, false, TB, I, GH, F(1), dgates, GH, w.w_ih, I, F(1), dx, I);
 }
 
 template void layer_forward<float>(const LayerDims&, const LayerWeights<float>&, const float*,

@@ -57,6 +57,7 @@ struct DirectionBuffers {
   F* hist_h;  // training (T+1, B, H): hist[t] -> hist[t+1] forward, hist[t+1] -> hist[t] reverse;
               // eval (2, B, H): the same indices taken modulo 2
   F* hist_c;  // like hist_h, LSTM only
+  F* packed;  // (ceil(H/16)*G, H, 16): W_hh^T packed for the float microkernel; scratch
   bool full_history;  // true in training
 };
 

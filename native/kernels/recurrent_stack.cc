@@ -35,6 +35,7 @@ void RecurrentStack<F>::allocate(int T, int B, bool training) {
   hist_h_.resize(sets * hist_rows * B * H);
   hist_c_.resize(cfg_.cell == CellType::Lstm ? sets * hist_rows * B * H : 0);
   scratch_.resize(D * B * G * H);
+  packed_.resize(((H + 15) / 16) * G * H * 16);
   if (training) {  // backward's buffers too, so that backward never allocates
     dgates_.resize(TB * G * H);
     dgates_hh_.resize(cfg_.cell == CellType::Gru ? TB * G * H : 0);
@@ -57,6 +58,7 @@ DirectionBuffers<F> RecurrentStack<F>::direction_buffers(int layer, int dir) {
   buf.ghn = ghn_.empty() ? nullptr : ghn_.data() + set * TB * H;
   buf.hist_h = hist_h_.data() + set * hist_rows * B_ * H;
   buf.hist_c = hist_c_.empty() ? nullptr : hist_c_.data() + set * hist_rows * B_ * H;
+  buf.packed = packed_.data();  // shared: directions and layers run one after another
   buf.full_history = full;
   return buf;
 }

@@ -62,6 +62,7 @@ class RecurrentStack {
   std::vector<F> hist_h_;         // training: (L*D, T+1, B, H); eval: (D, 2, B, H)
   std::vector<F> hist_c_;         // LSTM, like hist_h_
   std::vector<F> scratch_;        // (D, B, G*H)
+  std::vector<F> packed_;         // (ceil(H/16)*G, H, 16): one direction's W_hh^T, packed
   // backward only
   std::vector<F> dgates_, dgates_hh_;  // (T, B, G*H) each
   std::vector<F> dh_, dc_;             // (2, B, H) each
