@@ -32,10 +32,12 @@ p = argparse.ArgumentParser()
 p.add_argument("--seconds", type=float)
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--smoke", action="store_true")
+p.add_argument("--seed", type=int, default=1234)
 p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 ARGS = p.parse_args()
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(ARGS.threads)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as bench/torch_workloads.py: see there
 
 try:
     import torch
@@ -116,7 +118,7 @@ def main():
     train, validation = ids[:cut], ids[cut:]
     log(f"torch {torch.__version__}, {torch.get_num_threads()} threads; data: {corpus['what']}: {ids.numel():,} characters, {V} tokens")
 
-    torch.manual_seed(1234)
+    torch.manual_seed(ARGS.seed)
     B, T = d["B"], d["T"]
     model = CharLM(V, d["E"], d["H"])
     params = list(model.parameters())
@@ -159,7 +161,9 @@ def main():
         "impl": "torch", "task": "demo", "mode": "smoke" if ARGS.smoke else "full", "threads": torch.get_num_threads(),
         "metrics": [{"key": "bpc", "label": f"demo: validation bits/char after {seconds:g} s", "unit": "bits/char",
                      "better": "lower", "samples": [v / math.log(2)]}],
-        "info": {"corpus": corpus["what"], "characters": ids.numel(), "vocab": V, "steps": step, "reason": reason,
+        "info": {"corpus": corpus["what"], "characters": ids.numel(), "vocab": V, "E": d["E"], "H": d["H"], "B": B, "T": T,
+                 "lr": d["lr"], "stepSize": d["stepSize"], "gamma": d["gamma"], "maxNorm": d["maxNorm"],
+                 "validateEvery": d["validateEvery"], "steps": step, "reason": reason,
                  "seconds": seconds, "wallSeconds": wall, "curve": curve},
         "env": {"torch": torch.__version__, "python": sys.version.split()[0]},
     }))

@@ -10,8 +10,9 @@
 //                                          # writes to a temp file, not bench/RESULTS.md
 //   node bench/run.js --list
 //
-// Options: --no-torch, --torch-threads 1,2, --threads N (ours; default: the library's),
-// --reps N, --warmup N, --demo-seconds S, --out FILE, --json FILE, --timeout S.
+// Options: --no-torch, --torch-threads 1,2, --torch-wait-policy PASSIVE|ACTIVE|default,
+// --threads N (ours; default: the library's), --reps N, --warmup N, --demo-seconds S,
+// --out FILE, --json FILE, --timeout S (per process; default 300, 60 with --smoke).
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
@@ -48,7 +49,8 @@ const { values: opts, positionals } = parseArgs({
     'demo-seconds': { type: 'string' },
     out: { type: 'string' },
     json: { type: 'string' },
-    timeout: { type: 'string', default: '600' },
+    'torch-wait-policy': { type: 'string', default: 'PASSIVE' },
+    timeout: { type: 'string' },
     list: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -82,7 +84,8 @@ for (const raw of positionals.length ? positionals : DEFAULT_GROUPS) {
 if (selected.some((t) => t.startsWith('layer-')) && !selected.includes('sgemm')) selected.unshift('sgemm');
 const tasks = [...new Set(selected)];
 const torchThreads = opts['torch-threads'].split(',').map(Number).filter((n) => n >= 1);
-const timeoutMs = Number(opts.timeout) * 1000;
+const timeoutSeconds = Number(opts.timeout || (opts.smoke ? 60 : 300));
+const timeoutMs = timeoutSeconds * 1000;
 const outFile = opts.out || (opts.smoke ? path.join(os.tmpdir(), 'rnn-native-bench-smoke.md') : path.join(HERE, 'RESULTS.md'));
 
 // ---- processes ----------------------------------------------------------------------------
@@ -100,7 +103,7 @@ function runJson(cmd, args, env = {}) {
     maxBuffer: 64 * 1024 * 1024,
   });
   const seconds = (Date.now() - t0) / 1000;
-  if (r.error) return { error: r.error.code === 'ETIMEDOUT' ? `timed out after ${opts.timeout} s` : r.error.message, seconds };
+  if (r.error) return { error: r.error.code === 'ETIMEDOUT' ? `timed out after ${timeoutSeconds} s (killed)` : r.error.message, seconds };
   const lines = (r.stdout || '').trim().split('\n').filter((l) => l.startsWith('{'));
   let parsed = null;
   try {
@@ -109,7 +112,9 @@ function runJson(cmd, args, env = {}) {
     parsed = null;
   }
   if (r.status !== 0 || !parsed || parsed.error) {
-    const why = parsed && parsed.error ? `${parsed.error}: ${parsed.message || ''}` : (r.stderr || '').trim().split('\n').slice(-3).join(' | ');
+    const errLines = (r.stderr || '').trim().split('\n').filter((l) => l.trim());
+    const firstError = errLines.find((l) => /^\s*(\w*Error|Traceback|error:)/.test(l) || /Error: /.test(l));
+    const why = parsed && parsed.error ? `${parsed.error}: ${parsed.message || ''}` : firstError || errLines.slice(-2).join(' | ');
     return { error: `exit ${r.status}${r.signal ? ` (${r.signal})` : ''}: ${why}`.slice(0, 400), seconds };
   }
   parsed.processSeconds = seconds;
@@ -131,8 +136,17 @@ function runOurs(task) {
   return runJson(process.execPath, a);
 }
 
+/**
+ * PyTorch's threads: OpenMP for its own kernels, the system OpenBLAS pool for GEMMs; both
+ * get n. OMP_WAIT_POLICY PASSIVE by default: with ACTIVE (libgomp's default) the OpenMP
+ * workers spin between regions while OpenBLAS needs the cores, which made torch's 2-thread
+ * char-LM step up to 25× slower than its 1-thread one here. `--torch-wait-policy default`
+ * leaves the variable unset.
+ */
 function torchEnv(n) {
-  return { OMP_NUM_THREADS: String(n), OPENBLAS_NUM_THREADS: String(n), MKL_NUM_THREADS: String(n) };
+  const env = { OMP_NUM_THREADS: String(n), OPENBLAS_NUM_THREADS: String(n), MKL_NUM_THREADS: String(n) };
+  if (opts['torch-wait-policy'] !== 'default') env.OMP_WAIT_POLICY = opts['torch-wait-policy'];
+  return env;
 }
 
 function runTorch(task, threads) {
@@ -220,14 +234,20 @@ function mdTable(header, rows) {
 function main() {
   const started = Date.now();
   const loadBefore = os.loadavg();
-  const rnnInfo = JSON.parse(
-    spawnSync(process.execPath, ['-e', "const r=require('.');console.log(JSON.stringify({version:r.version,threads:r.getNumThreads()}))"], { cwd: ROOT, encoding: 'utf8' }).stdout || '{}',
-  );
+  let rnnInfo = {};
+  try {
+    rnnInfo = JSON.parse(
+      spawnSync(process.execPath, ['-e', "const r=require('.');console.log(JSON.stringify({version:r.version,threads:r.getNumThreads()}))"], { cwd: ROOT, encoding: 'utf8' }).stdout,
+    );
+  } catch {
+    log('warning: require(\'rnn-native\') failed in a probe process: is dist/ built (npm run build:ts)?');
+  }
   const machine = machineInfo();
   const torch = probeTorch();
   log(`rnn-native ${rnnInfo.version && rnnInfo.version.package} on ${rnnInfo.version && rnnInfo.version.openblas}, ${rnnInfo.threads} threads; node ${process.version}; ${machine.cpu}, ${machine.cpus} CPUs`);
   log(torch.available ? `PyTorch ${torch.torch} (BLAS: ${torch.openblas ? torch.openblas.config : torch.blasInfo}); threads tried: ${torchThreads.join(', ')}` : `PyTorch: not run: ${torch.reason}`);
   log(`tasks: ${tasks.join(', ')}${opts.smoke ? ' (smoke sizes)' : ''}`);
+  if (loadBefore[0] > 0.7) log(`warning: the machine is busy (load average ${loadBefore.map((x) => x.toFixed(2)).join(', ')}); figures will be low and noisy`);
 
   const results = {}; // task → { ours, torch: { [threads]: result } }
   for (const task of tasks) {
@@ -247,6 +267,15 @@ function main() {
     process.stderr.write('\n');
   }
   const loadAfter = os.loadavg();
+  if (!rnnInfo.version) {
+    // the package did not load at the start (e.g. dist/ was being rebuilt): take it from a task
+    const ok = Object.values(results).find((r) => r.ours && !r.ours.error && r.ours.env);
+    if (ok) {
+      const e = ok.ours.env;
+      rnnInfo.version = { package: e.package, openblas: e.openblas, napi: e.napi };
+      rnnInfo.threads = ok.ours.threads;
+    }
+  }
   const elapsed = (Date.now() - started) / 1000;
 
   const report = buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, elapsed });
@@ -313,11 +342,14 @@ function buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, 
           sgemmSource = 'torch.mm on 2 threads';
         }
       }
-    const ours = metricStats(r.ours, 'gflops');
-    rows.push([`rnn-native Linear.forward ${r.ours && r.ours.info ? r.ours.info.N : ''}² (proxy; ${r.ours && !r.ours.error ? r.ours.threads : '?'} threads)`, err(r.ours) || fmtStat(ours)]);
-    if (sgemm2 === null && ours) {
-      sgemm2 = ours.median;
-      sgemmSource = `our Linear.forward proxy on ${r.ours.threads} threads (PyTorch absent)`;
+    const N = r.ours && r.ours.info ? r.ours.info.N : '';
+    for (const n of [1, 2]) {
+      const ours = metricStats(r.ours, `gflops-${n}`);
+      rows.push([`rnn-native Linear.forward ${N}² (proxy; ${n} thread${n > 1 ? 's' : ''})`, err(r.ours) || fmtStat(ours)]);
+      if (sgemm2 === null && ours && n === 2) {
+        sgemm2 = ours.median;
+        sgemmSource = 'our Linear.forward proxy on 2 threads (PyTorch absent)';
+      }
     }
     section('Machine SGEMM rate', ['probe', 'GFLOP/s median [min–max]'], rows,
       `The layer workload's share is taken against ${sgemmSource || 'nothing (no probe succeeded)'}${sgemm2 ? `: ${fmt(sgemm2)} GFLOP/s` : ''}.`);
@@ -340,7 +372,7 @@ function buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, 
         if (haveTorch) {
           for (const n of torchThreads) cells.push(err(r.torch[n]) || fmtStat(metricStats(r.torch[n], m.key)));
           const best = bestOf(r.torch, m.key, m.better);
-          cells.push(best ? `${fmtRatio(speedRatio(ours, best.stats, m.better))} (vs ${best.threads}t)` : '–');
+          cells.push(best && ours ? `${fmtRatio(speedRatio(ours, best.stats, m.better))} (vs ${best.threads}t)` : '–');
         }
         rows.push(cells);
       }
@@ -366,7 +398,7 @@ function buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, 
       if (haveTorch) {
         for (const n of torchThreads) cells.push(err(r.torch[n]) || fmtStat(metricStats(r.torch[n], 'gflops')));
         cells.push(best && sgemm2 ? `${((100 * best.stats.median) / sgemm2).toFixed(0)}%` : '–');
-        cells.push(best ? `${fmtRatio(speedRatio(ours, best.stats, 'higher'))} (vs ${best.threads}t)` : '–');
+        cells.push(best && ours ? `${fmtRatio(speedRatio(ours, best.stats, 'higher'))} (vs ${best.threads}t)` : '–');
       }
       rows.push(cells);
       // memory
@@ -443,10 +475,10 @@ function buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, 
       rows.push([who, fmt(res.metrics[0].samples[0]), String(res.info.steps), `${fmt(res.info.wallSeconds)} s`, res.info.reason]);
     };
     addDemo(`rnn-native (${r.ours && r.ours.threads} threads)`, r.ours);
-    for (const [n, res] of Object.entries(r.torch)) addDemo(`torch (${n} threads)`, res);
+    for (const [n, res] of Object.entries(r.torch)) addDemo(`torch (${n} thread${n > 1 ? 's' : ''})`, res);
     const i = r.ours && r.ours.info;
     section('Demo configuration: validation bits/char after the same wall time', ['run', 'validation bits/char', 'batches', 'wall time', 'stopped by'], rows,
-      `${i ? `${i.corpus}: ${i.characters.toLocaleString('en-US')} characters, ${i.vocab} tokens. ` : ''}Embedding(V, 64) → LSTM(512) → Linear(V), B 32, T 64, Adam 3e-3, StepLR(400, 0.5), clip 1; validation = the last 2% of the text, also every 250 batches (that time counts). Ours through fit() as examples/demo.js; PyTorch: bench/demo_torch.py.`);
+      `${i ? `${i.corpus}: ${i.characters.toLocaleString('en-US')} characters, ${i.vocab} tokens. Embedding(V, ${i.E}) → LSTM(${i.H}) → Linear(V), B ${i.B}, T ${i.T}, Adam ${i.lr}, StepLR(${i.stepSize}, ${i.gamma}) per batch, clip ${i.maxNorm}, at most one epoch; validation = the last 2% of the text, also every ${i.validateEvery} batches (that time counts). ` : ''}Ours through fit() as examples/demo.js; PyTorch: bench/demo_torch.py.`);
   }
 
   // ---- header
@@ -470,10 +502,12 @@ function buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, 
     `| rnn-native | ${v.package}, N-API ${v.napi} |`,
     `| OpenBLAS (ours) | ${v.openblas} |`,
     `| rnn-native threads | ${opts.threads ? `${opts.threads} (--threads)` : `${rnnInfo.threads} (the library default, getNumThreads())`} |`,
-    `| PyTorch | ${haveTorch ? `${torch.torch} (Python ${torch.python}), BLAS: ${torch.openblas ? torch.openblas.config : torch.blasInfo}, CPU capability ${torch.capability}; threads tried: ${torchThreads.join(' and ')} (torch.set_num_threads with OMP_NUM_THREADS and OPENBLAS_NUM_THREADS set to match)` : `**not run**: ${torch.reason}. Every other figure is still measured; the ratio columns are absent.`} |`,
+    `| PyTorch | ${haveTorch ? `${torch.torch} (Python ${torch.python}), BLAS: ${torch.openblas ? torch.openblas.config : torch.blasInfo}, CPU capability ${torch.capability}; threads tried: ${torchThreads.join(' and ')} (torch.set_num_threads with OMP_NUM_THREADS and OPENBLAS_NUM_THREADS set to match; OMP_WAIT_POLICY ${opts['torch-wait-policy'] === 'default' ? 'unset' : opts['torch-wait-policy']})` : `**not run**: ${torch.reason}. Every other figure is still measured; the ratio columns are absent.`} |`,
     `| load average | ${loadBefore.map((x) => x.toFixed(2)).join(', ')} before, ${loadAfter.map((x) => x.toFixed(2)).join(', ')} after (1, 5, 15 min); the run took ${elapsed.toFixed(0)} s |`,
     `| mode | ${opts.smoke ? '**smoke** (tiny sizes: these numbers mean nothing)' : 'full'}; tasks: ${Object.keys(results).join(', ')} |`,
   ];
+  if (loadBefore[0] > 0.7 || loadAfter[0] > 2.5)
+    head.push('', `> **Warning:** the machine was not idle (1-minute load average ${loadBefore[0].toFixed(2)} at the start, ${loadAfter[0].toFixed(2)} at the end, on ${machine.cpus} CPUs): other processes shared the cores, so these figures are low and noisy, the 2-thread ones most. Run again on an idle machine.`);
   const textHead = [
     `rnn-native ${v.package} — ${machine.cpu}, ${machine.cpus} CPUs — node ${process.version} — ${v.openblas}`,
     haveTorch ? `PyTorch ${torch.torch}, threads ${torchThreads.join('/')}; ratio = rnn-native ÷ best torch (> 1: rnn-native faster)` : `PyTorch not run: ${torch.reason}`,

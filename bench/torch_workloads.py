@@ -8,6 +8,7 @@ Same task names and sizes (bench/config.json) as the Node side; prints one JSON 
 The thread count must be fixed before torch loads: Debian's torch runs its GEMMs on the
 system OpenBLAS (openblas-pthread), whose pool reads OPENBLAS_NUM_THREADS at load time,
 and its own kernels on OpenMP; so both variables are set here, then torch.set_num_threads.
+OMP_WAIT_POLICY defaults to PASSIVE (see below) unless the environment sets it.
 Each timed metric: warm-up calls (which also size a repetition to about targetRepSeconds),
 then `reps` repetitions timed with time.perf_counter; samples are seconds per call.
 """
@@ -38,6 +39,10 @@ def parse_args():
 ARGS = parse_args()
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(ARGS.threads)
+# With 2 threads, torch's OpenMP workers spin between parallel regions while OpenBLAS's own
+# pool needs the same 2 cores: on this machine that costs up to 25× in the char-LM step.
+# PASSIVE is PyTorch's best setting here; bench/run.js passes it explicitly (--torch-wait-policy).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 try:
     import torch
@@ -328,7 +333,7 @@ for _axis in ("T", "B", "H"):
 def main():
     if ARGS.probe:
         print(json.dumps({"impl": "torch", "torch": torch.__version__, "python": sys.version.split()[0],
-                          "numThreads": torch.get_num_threads(), "openblas": openblas(),
+                          "numThreads": torch.get_num_threads(), "openblas": openblas(), "ompWaitPolicy": os.environ.get("OMP_WAIT_POLICY"),
                           "blasInfo": (re.search(r"BLAS_INFO=(\w+)", torch.__config__.show()) or [None, None])[1],
                           "capability": next((l.split(":", 1)[1].strip() for l in torch.__config__.show().splitlines() if "CPU capability" in l), None)}))
         return
@@ -347,7 +352,8 @@ def main():
     res = {"impl": "torch", "task": ARGS.task, "mode": mode, "threads": torch.get_num_threads(), "timing": timing,
            "wallSeconds": time.perf_counter() - t0}
     res.update(out)
-    res["env"] = {"torch": torch.__version__, "python": sys.version.split()[0], "openblas": openblas()}
+    res["env"] = {"torch": torch.__version__, "python": sys.version.split()[0], "openblas": openblas(),
+                  "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY")}
     print(json.dumps(res))
 
 

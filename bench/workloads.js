@@ -91,17 +91,26 @@ const metric = (key, label, unit, better, samples, extra = {}) => ({ key, label,
 
 const tasks = {};
 
-/** SGEMM-rate proxy: one large Linear forward (eval mode), N×N by N×N, 2·N³ FLOPs. */
+/**
+ * SGEMM-rate proxy (for when PyTorch is absent): one large Linear forward (eval mode),
+ * N×N by N×N, 2·N³ FLOPs, at 1 and at 2 threads (setNumThreads), in this one process.
+ */
 tasks.sgemm = (cfg, timing) => {
   const { N } = cfg.sgemm;
   const lin = new rnn.Linear({ inFeatures: N, outFeatures: N }).eval();
   const x = randomTensor([N, N]);
-  const r = timeIt(() => lin.forward(x), timing);
   const flops = 2 * N * N * N;
-  return {
-    metrics: [metric('gflops', `Linear forward ${N}×${N}·${N}×${N} (SGEMM proxy)`, 'GFLOP/s', 'higher', r.samples.map((s) => flops / s / 1e9))],
-    info: { N, iters: r.iters, note: 'through rnn.Linear.forward, including the bias add and the output allocation' },
-  };
+  const before = rnn.getNumThreads();
+  const metrics = [];
+  const iters = {};
+  for (const n of [1, 2]) {
+    rnn.setNumThreads(n);
+    const r = timeIt(() => lin.forward(x), timing);
+    iters[n] = r.iters;
+    metrics.push(metric(`gflops-${n}`, `Linear forward ${N}×${N}·${N}×${N} (SGEMM proxy), ${n} thread${n > 1 ? 's' : ''}`, 'GFLOP/s', 'higher', r.samples.map((s) => flops / s / 1e9), { threads: n }));
+  }
+  rnn.setNumThreads(before);
+  return { metrics, info: { N, iters, note: 'through rnn.Linear.forward, including the bias add and the output allocation' } };
 };
 
 /** Char-LM training step, as fitSync does it: zeroGrad, forward, loss, backward, clip, step. */
@@ -281,7 +290,7 @@ tasks.demo = async (cfg) => {
   const cut = Math.floor(ids.length * d.trainFraction); // demo.js: the last 2% is validation
   const train = ids.subarray(0, cut);
   const validation = ids.subarray(cut);
-  rnn.manualSeed(1234);
+  rnn.manualSeed(d.seed ?? 1234);
   const model = new rnn.LanguageModel({ vocabSize: vocab.size, embeddingDim: d.E, hiddenSize: d.H, cell: 'lstm' });
   const curve = [];
   const started = now();
@@ -302,7 +311,7 @@ tasks.demo = async (cfg) => {
   curve.push({ step: result.steps, seconds: seconds(started), bpc: last.bitsPerToken });
   return {
     metrics: [metric('bpc', `demo: validation bits/char after ${d.seconds} s`, 'bits/char', 'lower', [last.bitsPerToken])],
-    info: { corpus: what, characters: ids.length, vocab: vocab.size, steps: result.steps, reason: result.reason, seconds: d.seconds, wallSeconds: seconds(started), curve },
+    info: { corpus: what, characters: ids.length, vocab: vocab.size, E: d.E, H: d.H, B: d.B, T: d.T, lr: d.lr, stepSize: d.stepSize, gamma: d.gamma, maxNorm: d.maxNorm, validateEvery: d.validateEvery, steps: result.steps, reason: result.reason, seconds: d.seconds, wallSeconds: seconds(started), curve },
   };
 };
 
@@ -318,6 +327,7 @@ async function main() {
       warmup: { type: 'string' },
       list: { type: 'boolean', default: false },
       seconds: { type: 'string' }, // demo only: the wall time to train for
+      seed: { type: 'string' }, // demo only: the initialisation seed (default 1234, as the demo)
     },
   });
   if (values.list) {
@@ -337,6 +347,7 @@ async function main() {
   if (values.warmup) timing.warmup = Number(values.warmup);
   if (values.threads) rnn.setNumThreads(Number(values.threads));
   if (values.seconds) cfg.demo = { ...cfg.demo, seconds: Number(values.seconds) };
+  if (values.seed) cfg.demo = { ...cfg.demo, seed: Number(values.seed) };
   const t0 = now();
   const out = await tasks[name](cfg, timing);
   console.log(

@@ -49,7 +49,7 @@ generate options:
   --greedy                always take the most likely token
   --samples <n>           how many samples (default: 1)
   --seed <n>              random seed (default: 1)
-  --stop <text>           stop at this token (e.g. '\n'; default: the end symbol)
+  --stop <text>           stop at this token (e.g. '\\n'; default: the end symbol)
 `;
 
 function fail(message: string): number {
@@ -131,8 +131,13 @@ function generate(args: string[]): number {
   const prompt = values.prompt === undefined ? undefined : vocabulary.encode(values.prompt);
   const samples = number(values.samples, 'samples', 1, true);
   const seed = number(values.seed, 'seed', 1, true);
-  const stop = values.stop === undefined ? 0 : vocabulary.encode(values.stop.replace(/\\n/g, '\n'))[0];
-  if (stop === undefined) return fail('--stop must name a token');
+  let stop = 0;
+  if (values.stop !== undefined) {
+    const ids = vocabulary.encode(values.stop.replace(/\\n/g, '\n'));
+    if (ids.length !== 1 || ids[0] === 1)
+      return fail(`--stop must be one token of the model's vocabulary, received ${JSON.stringify(values.stop)}`);
+    stop = ids[0];
+  }
   for (let i = 0; i < samples; i++) {
     const out = model.generate({
       maxLength: number(values['max-length'], 'max-length', 200, true), seed: seed + i, endToken: stop,

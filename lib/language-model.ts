@@ -42,6 +42,7 @@ export interface GenerateOptions extends SamplingOptions {
   seed?: number;
 }
 
+const GENERATE_KEYS = ['prompt', 'maxLength', 'endToken', 'seed', 'greedy', 'temperature', 'topK', 'topP'];
 const OPTION_KEYS = ['vocabSize', 'hiddenSize', 'embeddingDim', 'numLayers', 'cell', 'dropout', 'tieWeights'];
 
 /**
@@ -131,7 +132,10 @@ export class LanguageModel extends Module {
    */
   generate(opts: GenerateOptions): Int32Array {
     const ctx = 'LanguageModel.generate';
+    if (opts === undefined) throw typeError(ctx, 'opts', 'an options object with maxLength', opts);
     const o = checkOptions<GenerateOptions>(ctx, 'opts', opts);
+    for (const k of Object.keys(o))
+      if (!GENERATE_KEYS.includes(k)) throw new RangeError(`${ctx}: unknown option "${k}" (known: ${GENERATE_KEYS.join(', ')})`);
     const V = this.options.vocabSize;
     const maxLength = checkInteger(ctx, 'maxLength', o.maxLength, 0);
     const endToken = checkInteger(ctx, 'endToken', o.endToken === undefined ? 0 : o.endToken, -1, V - 1);

@@ -1,6 +1,15 @@
 import { checkInteger, MAX_ELEMENTS, rangeError, shapeString, typeError } from './validate';
 
 /**
+ * True for a Float32Array of any realm (worker threads and vm contexts have their own
+ * constructors, so `instanceof` is not enough).
+ * @internal
+ */
+export function isFloat32Array(value: unknown): value is Float32Array {
+  return ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === '[object Float32Array]';
+}
+
+/**
  * A dense, row-major, contiguous float32 array with a shape.
  *
  * @example
@@ -19,7 +28,7 @@ export class Tensor {
     for (const d of dims) size *= d;
     if (size > MAX_ELEMENTS) throw rangeError('Tensor', 'shape', `at most ${MAX_ELEMENTS} elements in all`, shape);
     let array: Float32Array;
-    if (data instanceof Float32Array) array = data;
+    if (isFloat32Array(data)) array = data;
     else if (Array.isArray(data)) array = Float32Array.from(data);
     else throw typeError('Tensor', 'data', 'a Float32Array or number[]', data);
     if (array.length !== size)

@@ -81,6 +81,7 @@ export function fit(model: LanguageModel, train: Int32Array, options: FitOptions
       fn();
     };
     worker.on('message', (msg: { type: string; [k: string]: any }) => {
+      if (settled) return; // messages still queued after a rejection reach no callback
       try {
         if (msg.type === 'batch') {
           bar?.batch(msg.info);
@@ -93,7 +94,7 @@ export function fit(model: LanguageModel, train: Int32Array, options: FitOptions
           onValidation?.(msg.info);
         } else if (msg.type === 'done') {
           const sd: Record<string, Tensor> = {};
-          for (const [k, t] of Object.entries(msg.weights as typeof weights)) sd[k] = new Tensor(t.data, t.shape);
+          for (const [k, t] of Object.entries(msg.weights as typeof weights)) sd[k] = new Tensor(new Float32Array(t.data), t.shape);
           model.loadStateDict(sd);
           if (bar && msg.result.reason !== 'completed') process.stderr.write('\n');
           finish(() => resolve(msg.result));

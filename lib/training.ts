@@ -265,12 +265,13 @@ export function fitSync(model: LanguageModel, train: Int32Array, config: Trainin
   const params = model.parameters();
   const progress: Progress = { epoch: 0, offset: 0, step: 0, bestValLoss: Infinity, badEpochs: 0, epochs: [], epochLossSum: 0, epochTokens: 0 };
   let state: LMState | undefined;
-  if (cfg.resumeFrom) state = loadCheckpoint(cfg.resumeFrom, model, optimizer, scheduler, progress);
-  let best: Float32Array[] | null = null;
+  let best: Float32Array[] | null = null; // weights at the best validation loss (early stopping)
+  if (cfg.resumeFrom) ({ state, best } = loadCheckpoint(cfg.resumeFrom, model, optimizer, scheduler, progress));
+  let partialEpoch: EpochInfo | null = null;
   const started = Date.now();
   let reason = 'completed';
   const checkpoint = () => {
-    if (cfg.checkpointDir) saveCheckpoint(cfg.checkpointDir, model, optimizer, scheduler, progress, state);
+    if (cfg.checkpointDir) saveCheckpoint(cfg.checkpointDir, model, optimizer, scheduler, progress, state, best);
   };
   const lrNow = () => optimizer.paramGroups[0].lr;
   const validate = () => (valIds && valIds.length >= 2 ? evaluate(model, valIds, B, T) : NaN);
@@ -284,14 +285,17 @@ export function fitSync(model: LanguageModel, train: Int32Array, config: Trainin
       epoch: progress.epoch, trainLoss: progress.epochLossSum / Math.max(1, progress.epochTokens), valLoss,
       perplexity: Math.exp(valLoss), bitsPerToken: valLoss / Math.LN2, lr: lrNow(), seconds: (Date.now() - epochStart) / 1000,
     };
-    if (partial) info.partial = true;
-    progress.epochs.push(info);
-    hooks.onEpoch?.(info);
     if (partial) {
-      if (!Number.isNaN(valLoss)) progress.bestValLoss = Math.min(progress.bestValLoss, valLoss);
+      // Reported, but not part of the run's persistent history: a run resumed from this
+      // checkpoint finishes the same epoch and reports it whole.
+      info.partial = true;
+      hooks.onEpoch?.(info);
       checkpoint();
+      partialEpoch = info;
       return true;
     }
+    progress.epochs.push(info);
+    hooks.onEpoch?.(info);
     if (scheduler && scheduler instanceof schedulers.ReduceLROnPlateau) scheduler.step(Number.isNaN(valLoss) ? info.trainLoss : valLoss);
     else if (scheduler && interval === 'epoch') scheduler.step();
     progress.epoch++;
@@ -356,7 +360,7 @@ export function fitSync(model: LanguageModel, train: Int32Array, config: Trainin
     if (endEpoch(false)) break;
   }
   return {
-    epochs: progress.epochs, steps: progress.step, stoppedEarly: reason === 'early-stopping', aborted: reason === 'aborted',
+    epochs: partialEpoch ? [...progress.epochs, partialEpoch] : progress.epochs, steps: progress.step, stoppedEarly: reason === 'early-stopping', aborted: reason === 'aborted',
     bestValLoss: progress.bestValLoss, reason,
   };
 }
@@ -380,7 +384,10 @@ function writeJsonAtomic(file: string, value: unknown): void {
   fs.renameSync(tmp, file);
 }
 
-function saveCheckpoint(dir: string, model: LanguageModel, opt: Optimizer<any>, sched: schedulers.LRScheduler | null, progress: Progress, state: LMState | undefined): void {
+function saveCheckpoint(
+  dir: string, model: LanguageModel, opt: Optimizer<any>, sched: schedulers.LRScheduler | null, progress: Progress,
+  state: LMState | undefined, best: Float32Array[] | null,
+): void {
   fs.mkdirSync(dir, { recursive: true });
   const name = `step-${progress.step}-epoch-${progress.epoch}`;
   const sub = path.join(dir, name);
@@ -401,6 +408,10 @@ function saveCheckpoint(dir: string, model: LanguageModel, opt: Optimizer<any>, 
     if (state.c) hidden.c = state.c;
   }
   saveSafetensors(path.join(sub, 'state.safetensors'), hidden);
+  if (best) {
+    const named = model.namedParameters();
+    saveSafetensors(path.join(sub, 'best.safetensors'), Object.fromEntries(named.map(([n, p], k) => [n, new Tensor(best[k], p.shape.slice())])));
+  }
   writeJsonAtomic(path.join(sub, 'trainer.json'), {
     progress: { ...progress, bestValLoss: Number.isFinite(progress.bestValLoss) ? progress.bestValLoss : null }, rng: defaultGenerator.getState(), scheduler: sched ? sched.stateDict() : null,
   });
@@ -415,7 +426,9 @@ function saveCheckpoint(dir: string, model: LanguageModel, opt: Optimizer<any>, 
   if (previous && previous !== name) fs.rmSync(path.join(dir, previous), { recursive: true, force: true });
 }
 
-function loadCheckpoint(dir: string, model: LanguageModel, opt: Optimizer<any>, sched: schedulers.LRScheduler | null, progress: Progress): LMState | undefined {
+function loadCheckpoint(
+  dir: string, model: LanguageModel, opt: Optimizer<any>, sched: schedulers.LRScheduler | null, progress: Progress,
+): { state: LMState | undefined; best: Float32Array[] | null } {
   let name: string;
   try {
     name = (JSON.parse(fs.readFileSync(path.join(dir, 'latest.json'), 'utf8')) as { checkpoint: string }).checkpoint;
@@ -444,7 +457,13 @@ function loadCheckpoint(dir: string, model: LanguageModel, opt: Optimizer<any>, 
   defaultGenerator.setState(trainer.rng);
   if (sched && trainer.scheduler) sched.loadStateDict(trainer.scheduler);
   const h = loadSafetensors(path.join(sub, 'state.safetensors')).tensors;
-  if (!h.h) return undefined;
-  return h.c ? { h: h.h, c: h.c } : { h: h.h };
+  const carried: LMState | undefined = h.h ? (h.c ? { h: h.h, c: h.c } : { h: h.h }) : undefined;
+  let best: Float32Array[] | null = null;
+  const bestFile = path.join(sub, 'best.safetensors');
+  if (fs.existsSync(bestFile)) {
+    const t = loadSafetensors(bestFile).tensors;
+    best = model.namedParameters().map(([n]) => t[n].data);
+  }
+  return { state: carried, best };
 }
 

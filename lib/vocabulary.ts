@@ -62,6 +62,12 @@ export class Vocabulary {
 
   /** Ids → text; the end symbol ends the text unless `{ keepEos: true }`. */
   decode(ids: Int32Array | number[], opts?: { keepEos?: boolean }): string {
+    if (Array.isArray(ids))
+      ids.forEach((id, i) => {
+        if (typeof id !== 'number') throw typeError('Vocabulary.decode', `ids[${i}]`, 'a token id (number)', id);
+        if (!Number.isInteger(id) || id < 0 || id >= this.tokens.length)
+          throw rangeError('Vocabulary.decode', `ids[${i}]`, `a token id in [0, ${this.tokens.length})`, id);
+      });
     const arr = Array.isArray(ids) ? Int32Array.from(ids) : checkInt32Array('Vocabulary.decode', 'ids', ids);
     const o = checkOptions<{ keepEos: boolean }>('Vocabulary.decode', 'opts', opts);
     const parts: string[] = [];

@@ -60,6 +60,33 @@ describe('threading policy', () => {
     expect(() => setNumThreads('2' as any)).toThrow(TypeError);
   });
 
+  it.each([[0, 'RNN tanh'], [1, 'RNN relu'], [2, 'LSTM'], [3, 'GRU']])(
+    'repeated forward + backward of cell %i (%s), split across the kernel threads, are bit-identical',
+    (cell) => {
+      const { native } = require('../lib/native');
+      const G = [1, 1, 4, 3][cell];
+      const T = 12, B = 16, I = 40, H = 96;
+      const s = new native.RecurrentStack(cell, I, H, 2, true, true, false, 0);
+      const weights: Float32Array[] = [];
+      for (let l = 0; l < 2; l++)
+        for (let d = 0; d < 2; d++)
+          for (const n of [G * H * (l === 0 ? I : 2 * H), G * H * H, G * H, G * H])
+            weights.push(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + n) * 0.1));
+      const x = Float32Array.from({ length: T * B * I }, (_, i) => Math.cos(i * 0.11));
+      const once = () => {
+        const grads = weights.map((w) => new Float32Array(w.length));
+        const out = new Float32Array(T * B * 2 * H), h = new Float32Array(4 * B * H), c = new Float32Array(4 * B * H);
+        const dx = new Float32Array(x.length), dh = new Float32Array(h.length), dc = new Float32Array(c.length);
+        s.forward(T, B, x, null, null, null, weights, true, 0, 0, out, h, c);
+        const y = out.slice();
+        s.backward(out, h, cell === 2 ? c : null, weights, grads, dx, dh, dc);
+        return [y, h, dx, dh, ...grads].map((a) => Buffer.from(a.buffer).toString('base64'));
+      };
+      const first = once();
+      for (let k = 0; k < 8; k++) expect(once()).toEqual(first);
+    },
+  );
+
   it('concurrent forward and backward on three threads match a serial run bit for bit', async () => {
     const rounds = 6;
     const serial = runHere(path.join(__dirname, '..'), rounds);

@@ -447,7 +447,7 @@ describe('LanguageModel argument validation', () => {
   it('generate', () => {
     const lm = make({ vocabSize: 5, hiddenSize: 4 });
     const cases: Array<[unknown, ErrorConstructor, string]> = [
-      [undefined, TypeError, 'LanguageModel.generate: expected an integer in [0, 2147483647] for maxLength but received undefined'],
+      [undefined, TypeError, 'LanguageModel.generate: expected an options object with maxLength for opts but received undefined'],
       [5, TypeError, 'LanguageModel.generate: expected an options object for opts but received 5'],
       [{ maxLength: -1 }, RangeError, 'for maxLength but received -1'],
       [{ maxLength: 2.5 }, RangeError, 'for maxLength but received 2.5'],
@@ -560,7 +560,7 @@ describe('Vocabulary', () => {
       [() => Vocabulary.fromJSON({ tokens: ['<eos>', '<unk>'], tokenization: 'sentence' }), RangeError, 'for tokenization but received "sentence"'],
       [() => v.encode(5 as unknown as string), TypeError, 'Vocabulary.encode: expected a string for text but received 5'],
       [() => v.encode('a', 'eos' as unknown as { eos: boolean }), TypeError, 'expected an options object for opts'],
-      [() => v.decode([4]), RangeError, 'Vocabulary.decode: expected ids in [0, 4) for ids but received 4'],
+      [() => v.decode([4]), RangeError, 'Vocabulary.decode: expected a token id in [0, 4) for ids[0] but received 4'],
       [() => v.decode(Int32Array.of(-1)), RangeError, 'but received -1'],
       [() => v.decode('ab' as unknown as number[]), TypeError, 'Vocabulary.decode: expected an Int32Array for ids but received "ab"'],
     ];

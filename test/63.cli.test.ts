@@ -196,7 +196,7 @@ describe('rnn-native generate', () => {
       [['generate', modelFile, '--temperature', '0'], 'expected a finite number > 0 for temperature but received 0'],
       [['generate', modelFile, '--top-k', '0'], 'for topK but received 0'],
       [['generate', modelFile, '--top-p', '2'], 'for topP but received 2'],
-      [['generate', modelFile, '--stop', ''], '--stop must name a token'],
+      [['generate', modelFile, '--stop', ''], "--stop must be one token of the model's vocabulary"],
     ];
     for (const [args, msg] of cases) {
       const r = cli(...args);
