@@ -170,9 +170,20 @@ struct ForwardProduct {
   const Panels* panels;  // float + AVX-512 only, else nullptr
   void operator()(const F* h, F* out, size_t ldo, const UnitRange& u, bool accumulate) const {
     if (u.j0 >= u.j1) return;
-    for (int q = 0; q < G; ++q)
-      gemm(false, true, B, u.j1 - u.j0, H, F(1), h, H, w_hh + static_cast<size_t>(q * H + u.j0) * H, H,
-           accumulate ? F(1) : F(0), out + q * H + u.j0, static_cast<int>(ldo));
+    blas_product(h, out, ldo, u, accumulate);
+  }
+  // One BLAS call per gate: GEMV for a single row (batch-1 inference: each thread's rows of
+  // W_hh stay in its core's L2 from step to step), GEMM otherwise.
+  void blas_product(const F* h, F* out, size_t ldo, const UnitRange& u, bool accumulate) const {
+    const int nu = u.j1 - u.j0;
+    for (int q = 0; q < G; ++q) {
+      const F* w = w_hh + static_cast<size_t>(q * H + u.j0) * H;
+      if (B == 1)
+        gemv(false, nu, H, F(1), w, H, h, accumulate ? F(1) : F(0), out + q * H + u.j0);
+      else
+        gemm(false, true, B, nu, H, F(1), h, H, w, H, accumulate ? F(1) : F(0), out + q * H + u.j0,
+             static_cast<int>(ldo));
+    }
   }
 };
 template <>
@@ -183,9 +194,7 @@ void ForwardProduct<float>::operator()(const float* h, float* out, size_t ldo, c
     step_gemm(B, H, h, H, *panels, u.blk0 * G, u.blk1 * G, out, ldo, accumulate);
     return;
   }
-  for (int q = 0; q < G; ++q)
-    gemm(false, true, B, u.j1 - u.j0, H, 1.0f, h, H, w_hh + static_cast<size_t>(q * H + u.j0) * H, H,
-         accumulate ? 1.0f : 0.0f, out + q * H + u.j0, static_cast<int>(ldo));
+  blas_product(h, out, ldo, u, accumulate);
 }
 
 // dh (B, H) columns [j0, j1) += dg (B, G*H) · W_hh[:, j0:j1]. `view` (float + AVX-512)
@@ -243,7 +252,10 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
   ForwardProduct<F> product{w.w_hh, B, G, H, nullptr};
   Panels panels{};
   std::vector<int> first, dest, width;
-  if (std::is_same<F, float>::value && step_gemm_available() && buf.packed) {
+  // Packing moves G*H*H floats once; it pays off over many rows and steps, not for the
+  // one-step, one-row calls of streaming inference (those take the GEMV path).
+  const bool pack = B >= 2 && static_cast<long>(T) * B >= 64;
+  if (std::is_same<F, float>::value && step_gemm_available() && buf.packed && pack) {
     const int blocks = (H + kUnitBlock - 1) / kUnitBlock;
     for (int u = 0; u < blocks; ++u)
       for (int q = 0; q < G; ++q) {
