@@ -22,7 +22,7 @@ const { parseArgs } = require('node:util');
 
 const HERE = __dirname;
 const ROOT = path.dirname(HERE);
-const PYTHON = '/usr/bin/python3'; // Debian's, with python3-torch (not whatever python3 is on PATH)
+const PYTHON = process.env.BENCH_PYTHON || '/usr/bin/python3'; // Debian's, with python3-torch (not whatever python3 is on PATH)
 
 const GROUPS = {
   sgemm: ['sgemm'],
@@ -93,17 +93,17 @@ const outFile = opts.out || (opts.smoke ? path.join(os.tmpdir(), 'rnn-native-ben
 const log = (msg) => process.stderr.write(`${msg}\n`);
 
 /** Runs one command in a fresh process; returns its last JSON line, or { error }. */
-function runJson(cmd, args, env = {}) {
+function runJson(cmd, args, env = {}, limitMs = timeoutMs) {
   const t0 = Date.now();
   const r = spawnSync(cmd, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     encoding: 'utf8',
-    timeout: timeoutMs,
+    timeout: limitMs,
     maxBuffer: 64 * 1024 * 1024,
   });
   const seconds = (Date.now() - t0) / 1000;
-  if (r.error) return { error: r.error.code === 'ETIMEDOUT' ? `timed out after ${timeoutSeconds} s (killed)` : r.error.message, seconds };
+  if (r.error) return { error: r.error.code === 'ETIMEDOUT' ? `timed out after ${(limitMs / 1000).toFixed(0)} s (killed)` : r.error.message, seconds };
   const lines = (r.stdout || '').trim().split('\n').filter((l) => l.startsWith('{'));
   let parsed = null;
   try {
@@ -133,7 +133,12 @@ function runOurs(task) {
   const a = [path.join(HERE, 'workloads.js'), task, ...commonArgs()];
   if (opts.threads) a.push('--threads', opts.threads);
   if (task === 'demo' && opts['demo-seconds']) a.push('--seconds', opts['demo-seconds']);
-  return runJson(process.execPath, a);
+  return runJson(process.execPath, a, {}, task === 'demo' ? demoLimitMs() : timeoutMs);
+}
+/** The demo trains for a fixed wall time (140 s by default): allow that plus setup and validation. */
+function demoLimitMs() {
+  const cfg = require('./config.json').demo[opts.smoke ? 'smoke' : 'full'];
+  return Math.max(timeoutMs, (Number(opts['demo-seconds'] || cfg.seconds) + 180) * 1000);
 }
 
 /**
@@ -154,7 +159,7 @@ function runTorch(task, threads) {
     const a = [path.join(HERE, 'demo_torch.py'), '--threads', String(threads), '--quiet'];
     if (opts.smoke) a.push('--smoke');
     if (opts['demo-seconds']) a.push('--seconds', opts['demo-seconds']);
-    return runJson(PYTHON, a, torchEnv(threads));
+    return runJson(PYTHON, a, torchEnv(threads), demoLimitMs());
   }
   return runJson(PYTHON, [path.join(HERE, 'torch_workloads.py'), task, '--threads', String(threads), ...commonArgs()], torchEnv(threads));
 }

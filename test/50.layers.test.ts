@@ -250,3 +250,11 @@ describe('crossEntropy against F.cross_entropy (mean)', () => {
     expect(() => crossEntropy(logits, t, 'mean' as never)).toThrow(TypeError);
   });
 });
+
+describe('crossEntropy() with non-finite logits', () => {
+  it('propagates NaN into the loss instead of hiding it', () => {
+    const { crossEntropy, Tensor } = require('../lib');
+    const logits = new Tensor(Float32Array.from([1, NaN, 2, 0, 1, 2]), [2, 3]);
+    expect(crossEntropy(logits, Int32Array.from([0, 1])).loss).toBeNaN();
+  });
+});

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "blas.h"
+#include "vec_math.h"
 
 namespace rnn {
 
@@ -27,18 +28,18 @@ void linear_forward(float* y, const float* x, const float* W, const float* b, in
   if (b) {
     for (int n = 0; n < N; ++n) std::memcpy(y + static_cast<size_t>(n) * out, b, sizeof(float) * out);
   }
-  gemm(false, true, N, out, in, 1.0f, x, in, W, in, b ? 1.0f : 0.0f, y, out);
+  par_gemm(false, true, N, out, in, 1.0f, x, in, W, in, b ? 1.0f : 0.0f, y, out);
 }
 
 void linear_backward(float* dx, float* dW, float* db, const float* dy, const float* x, const float* W,
                      int N, int in, int out) {
-  gemm(true, false, out, in, N, 1.0f, dy, out, x, in, 1.0f, dW, in);
+  par_gemm(true, false, out, in, N, 1.0f, dy, out, x, in, 1.0f, dW, in);
   if (db)
     for (int n = 0; n < N; ++n) {
       const float* row = dy + static_cast<size_t>(n) * out;
       for (int j = 0; j < out; ++j) db[j] += row[j];
     }
-  if (dx) gemm(false, false, N, in, out, 1.0f, dy, out, W, in, 0.0f, dx, in);
+  if (dx) par_gemm(false, false, N, in, out, 1.0f, dy, out, W, in, 0.0f, dx, in);
 }
 
 double cross_entropy(float* grad, const float* logits, const int32_t* targets, int N, int C,
@@ -58,11 +59,10 @@ double cross_entropy(float* grad, const float* logits, const int32_t* targets, i
     }
     float m = z[0];
     for (int c = 1; c < C; ++c) m = z[c] > m ? z[c] : m;
+    for (int c = 0; c < C; ++c) g[c] = z[c] - m;
+    exp_inplace(g, C);  // vectorised; the max subtraction keeps it in range
     double sum = 0;
-    for (int c = 0; c < C; ++c) {
-      g[c] = std::exp(z[c] - m);
-      sum += g[c];
-    }
+    for (int c = 0; c < C; ++c) sum += g[c];
     const double log_sum = std::log(sum) + m;  // log Σ exp z
     nll_sum += log_sum - z[targets[n]];
     if (eps > 0) {

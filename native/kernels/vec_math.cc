@@ -17,14 +17,17 @@ namespace {
 void sigmoid_scalar(float* out, const float* x, int n) {
   for (int i = 0; i < n; ++i) out[i] = sigmoid_f32(x[i]);
 }
+void exp_scalar(float* out, const float* x, int n) {
+  for (int i = 0; i < n; ++i) out[i] = exp_f32(x[i]);
+}
 void tanh_scalar(float* out, const float* x, int n) {
   for (int i = 0; i < n; ++i) out[i] = tanh_f32(x[i]);
 }
 
 #ifdef RNN_X86
 // ---- AVX-512 ------------------------------------------------------------------------------
-__attribute__((target("avx512f"))) inline __m512 exp512(__m512 x) {
-  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3365f)), _mm512_set1_ps(88.3762f));
+__attribute__((target("avx512f"))) inline __m512 exp512(__m512 x_in) {
+  __m512 x = _mm512_min_ps(_mm512_max_ps(x_in, _mm512_set1_ps(-87.3365f)), _mm512_set1_ps(88.3762f));
   const __m512 fx = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)),
                                          _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
@@ -38,7 +41,8 @@ __attribute__((target("avx512f"))) inline __m512 exp512(__m512 x) {
   y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201E-1f));
   y = _mm512_fmadd_ps(y, z, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
   const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(fx), _mm512_set1_epi32(127)), 23);
-  return _mm512_mul_ps(y, _mm512_castsi512_ps(e));
+  y = _mm512_mul_ps(y, _mm512_castsi512_ps(e));
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x_in, x_in, _CMP_UNORD_Q), y, x_in);  // NaN stays NaN
 }
 __attribute__((target("avx512f"))) inline __m512 sigmoid512(__m512 x) {
   const __m512 one = _mm512_set1_ps(1.0f);
@@ -74,8 +78,8 @@ __attribute__((target("avx512f"))) void map512(float* out, const float* x, int n
 }
 
 // ---- AVX2 + FMA ---------------------------------------------------------------------------
-__attribute__((target("avx2,fma"))) inline __m256 exp256(__m256 x) {
-  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3365f)), _mm256_set1_ps(88.3762f));
+__attribute__((target("avx2,fma"))) inline __m256 exp256(__m256 x_in) {
+  __m256 x = _mm256_min_ps(_mm256_max_ps(x_in, _mm256_set1_ps(-87.3365f)), _mm256_set1_ps(88.3762f));
   const __m256 fx = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
   __m256 r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
   r = _mm256_fmadd_ps(fx, _mm256_set1_ps(2.12194440e-4f), r);
@@ -88,7 +92,8 @@ __attribute__((target("avx2,fma"))) inline __m256 exp256(__m256 x) {
   y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201E-1f));
   y = _mm256_fmadd_ps(y, z, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
   const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+  y = _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+  return _mm256_blendv_ps(y, x_in, _mm256_cmp_ps(x_in, x_in, _CMP_UNORD_Q));  // NaN stays NaN
 }
 __attribute__((target("avx2,fma"))) inline __m256 sigmoid256(__m256 x) {
   const __m256 one = _mm256_set1_ps(1.0f);
@@ -122,17 +127,18 @@ __attribute__((target("avx2,fma"))) void map256(float* out, const float* x, int 
 
 using MapFn = void (*)(float*, const float*, int);
 struct Kernels {
-  MapFn sigmoid, tanh;
+  MapFn sigmoid, tanh, exp;
   const char* isa;
 };
 
 Kernels kernels_for(const char* isa) {
 #ifdef RNN_X86
-  if (std::strcmp(isa, "avx512f") == 0) return {map512<sigmoid512>, map512<tanh512>, "avx512f"};
-  if (std::strcmp(isa, "avx2") == 0) return {map256<sigmoid256, sigmoid_scalar>, map256<tanh256, tanh_scalar>, "avx2"};
+  if (std::strcmp(isa, "avx512f") == 0) return {map512<sigmoid512>, map512<tanh512>, map512<exp512>, "avx512f"};
+  if (std::strcmp(isa, "avx2") == 0)
+    return {map256<sigmoid256, sigmoid_scalar>, map256<tanh256, tanh_scalar>, map256<exp256, exp_scalar>, "avx2"};
 #endif
   (void)isa;
-  return {sigmoid_scalar, tanh_scalar, "scalar"};
+  return {sigmoid_scalar, tanh_scalar, exp_scalar, "scalar"};
 }
 
 bool supported(const char* isa) {
@@ -155,6 +161,7 @@ Kernels active = best();
 
 void sigmoid_inplace(float* x, int n) { active.sigmoid(x, x, n); }
 void tanh_inplace(float* x, int n) { active.tanh(x, x, n); }
+void exp_inplace(float* x, int n) { active.exp(x, x, n); }
 void tanh_to(float* out, const float* x, int n) { active.tanh(out, x, n); }
 const char* vec_math_isa() { return active.isa; }
 bool vec_math_force(const char* isa) {

@@ -6,6 +6,7 @@
 namespace rnn {
 
 void sigmoid_inplace(float* x, int n);            // x = 1 / (1 + e^-x)
+void exp_inplace(float* x, int n);                // x = e^x (x ≤ 88.3; larger saturates at 2^127·…)
 void tanh_inplace(float* x, int n);               // x = tanh x
 void tanh_to(float* out, const float* x, int n);  // out = tanh x
 // Which kernel the dispatcher picked: "avx512f", "avx2" or "scalar".
