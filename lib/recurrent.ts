@@ -183,7 +183,7 @@ export abstract class RecurrentBase extends Module {
     const ctx = `${this.kind}.backward`;
     if (!this.saved)
       throw new RangeError(
-        `${ctx}: there is nothing to backpropagate: call forward() in training mode first (eval mode saves no activations)`,
+        `${ctx}: there is nothing to backpropagate: call forward() in training mode first (eval mode saves no activations, and each backward consumes its forward's)`,
       );
     const { T, B, outputShape } = this.saved;
     const stateShape = this.stateShape(B);
@@ -203,15 +203,19 @@ export abstract class RecurrentBase extends Module {
     const gradH0 = new Float32Array(stateShape[0] * B * this.hiddenSize);
     const gradC0 = this.kind === 'LSTM' ? new Float32Array(gradH0.length) : null;
     const params = this.parameters();
-    this.handle.backward(dOut, dh, dc, params.map((p) => p.data), params.map((p) => p.grad), gradInput, gradH0, gradC0);
+    this.saved = null; // backward consumes the saved activations (like PyTorch without retain_graph)
+    this.handle.backward(dOut, dh, dc, this.weightArrays(), params.map((p) => p.grad), gradInput, gradH0, gradC0);
     const gs: { h: Tensor; c?: Tensor } = { h: new Tensor(gradH0, stateShape) };
     if (gradC0) gs.c = new Tensor(gradC0, stateShape);
     return { gradInput: new Tensor(gradInput, inputShape), gradState: gs };
   }
 
   private weightArrays(): Float32Array[] {
-    return this.parameters().map((p) => p.data);
+    if (!this.weights) this.weights = this.parameters().map((p) => p.data);
+    return this.weights;
   }
+  /** The parameters' data arrays in binding order; fixed after construction (loadStateDict copies into them). */
+  private weights: Float32Array[] | null = null;
 }
 
 function rnnCell(options: RNNOptions | undefined): CellCode {

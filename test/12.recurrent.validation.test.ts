@@ -93,6 +93,15 @@ describe('RNN/LSTM/GRU#backward() validation', () => {
     expect(() => gru.backward(Tensor.zeros([5, 2, 4]))).toThrow(/eval mode saves no activations/);
   });
 
+  it('consumes the saved activations: a second backward needs a new forward', () => {
+    const lstm = new LSTM({ inputSize: 3, hiddenSize: 4 });
+    lstm.forward(Tensor.zeros([5, 2, 3]));
+    lstm.backward(Tensor.zeros([5, 2, 4]));
+    expect(() => lstm.backward(Tensor.zeros([5, 2, 4]))).toThrow(/each backward consumes its forward's/);
+    lstm.forward(Tensor.zeros([5, 2, 3]));
+    expect(lstm.backward(Tensor.zeros([5, 2, 4])).gradInput.shape).toEqual([5, 2, 3]);
+  });
+
   it('checks gradient shapes', () => {
     const lstm = new LSTM({ inputSize: 3, hiddenSize: 4, bidirectional: true });
     lstm.forward(Tensor.zeros([5, 2, 3]));

@@ -384,9 +384,10 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
             const size_t o = static_cast<size_t>(b) * H + u.j0;
             F* __restrict dhb = dh_cur + o;
             F* __restrict dhn = dh_next + o;  // the part of dh_{prev} not coming through W_hh
-            F* __restrict dgb = dg_t + static_cast<size_t>(b) * GH + u.j0;
+            // dgb may alias gb (gradients overwrite the saved gates): no __restrict on these two
+            F* dgb = dg_t + static_cast<size_t>(b) * GH + u.j0;
             F* __restrict dghb = dgh_t + static_cast<size_t>(b) * GH + u.j0;
-            const F* __restrict gb = g_t + static_cast<size_t>(b) * GH + u.j0;
+            const F* gb = g_t + static_cast<size_t>(b) * GH + u.j0;
             if (!is_active(lengths, b, t)) {
               // The state passed through unchanged: so does its gradient. dy here is ignored,
               // the output was the constant 0.

@@ -36,14 +36,13 @@ void RecurrentStack<F>::allocate(int T, int B, bool training) {
   hist_c_.resize(cfg_.cell == CellType::Lstm ? sets * hist_rows * B * H : 0);
   scratch_.resize(D * B * G * H);
   packed_.resize(((H + 15) / 16) * G * H * 16);
-  if (training) {  // backward's buffers too, so that backward never allocates
-    dgates_.resize(TB * G * H);
+  if (training) {
+    // Backward's scratch. dgates overwrite the saved gates in place, so only GRU needs a
+    // second (T, B, G*H) buffer; dy_/dx_ are needed only between layers or to transpose
+    // batch-first data (see backward), so they are sized there, once per shape.
     dgates_hh_.resize(cfg_.cell == CellType::Gru ? TB * G * H : 0);
     dh_.resize(2 * B * H);
     dc_.resize(2 * B * H);
-    const size_t width = std::max<size_t>(cfg_.I, DH);
-    dy_.resize(TB * width);
-    dx_.resize(TB * width);
   }
 }
 
@@ -124,25 +123,34 @@ void RecurrentStack<F>::backward(const F* dOutput, const F* dhN, const F* dcN,
   const bool drop = cfg_.dropout > 0 && L > 1;
   const int32_t* lens = has_lengths_ ? lengths_.data() : nullptr;
 
-  // dy_ holds the gradient of the current layer's output, time-major (T, B, D*H).
-  if (!dOutput) std::memset(dy_.data(), 0, sizeof(F) * TB * DH);
-  else if (cfg_.batch_first) swap_leading_dims(dy_.data(), dOutput, B, T, static_cast<int>(DH));
-  else std::memcpy(dy_.data(), dOutput, sizeof(F) * TB * DH);
+  // Time-major data needs no staging: the top layer reads dOutput directly and layer 0
+  // writes dInput directly. dy_/dx_ (time-major (T, B, width)) carry gradients between
+  // layers and through batch-first transposes.
+  const bool staged_io = cfg_.batch_first;
+  if (L > 1 || (staged_io && dOutput)) dy_.resize(TB * DH);
+  if (L > 1 || staged_io) dx_.resize(TB * std::max<size_t>(cfg_.I, DH));
+  const F* dy_top = dOutput;
+  if (dOutput && staged_io) {
+    swap_leading_dims(dy_.data(), dOutput, B, T, static_cast<int>(DH));
+    dy_top = dy_.data();
+  }
 
   for (int l = L - 1; l >= 0; --l) {
     const int I_l = layer_input_size(l);
     const F* x = l == 0 ? x0_.data()
                  : drop ? dropped_.data() + static_cast<size_t>(l - 1) * TB * DH
                         : y_.data() + static_cast<size_t>(l - 1) * TB * DH;
-    std::memset(dx_.data(), 0, sizeof(F) * TB * I_l);
+    const F* dy_l = l == L - 1 ? dy_top : dy_.data();
+    F* dx_l = l == 0 && !staged_io ? dInput : dx_.data();
+    std::memset(dx_l, 0, sizeof(F) * TB * I_l);
     for (int d = 0; d < D; ++d) {
       const size_t slot = static_cast<size_t>(l) * D + d;
       LayerDims dims{cfg_.cell, T, B, I_l, H, d == 1};
       DirectionBuffers<F> buf = direction_buffers(l, d);
-      layer_backward(dims, weights[slot], grads[slot], x, lens, dy_.data() + static_cast<size_t>(d) * H,
+      layer_backward(dims, weights[slot], grads[slot], x, lens, dy_l ? dy_l + static_cast<size_t>(d) * H : nullptr,
                      static_cast<int>(DH), dhN ? dhN + slot * BH : nullptr,
-                     dcN && lstm ? dcN + slot * BH : nullptr, dx_.data(), dh0 + slot * BH,
-                     lstm ? dc0 + slot * BH : nullptr, buf, dgates_.data(),
+                     dcN && lstm ? dcN + slot * BH : nullptr, dx_l, dh0 + slot * BH,
+                     lstm ? dc0 + slot * BH : nullptr, buf, buf.gates,
                      dgates_hh_.empty() ? nullptr : dgates_hh_.data(), dh_.data(),
                      lstm ? dc_.data() : nullptr);
     }
@@ -155,8 +163,10 @@ void RecurrentStack<F>::backward(const F* dOutput, const F* dhN, const F* dcN,
       }
     }
   }
-  if (cfg_.batch_first) swap_leading_dims(dInput, dx_.data(), T, B, cfg_.I);
-  else std::memcpy(dInput, dx_.data(), sizeof(F) * TB * cfg_.I);
+  if (staged_io) swap_leading_dims(dInput, dx_.data(), T, B, cfg_.I);
+  // The saved gates now hold their gradients: like PyTorch without retain_graph, a second
+  // backward needs a new forward.
+  saved_ = false;
 }
 
 template class RecurrentStack<float>;

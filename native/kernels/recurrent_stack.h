@@ -41,6 +41,7 @@ class RecurrentStack {
 
   // dOutput like output (or nullptr), dhN/dcN like hN/cN (or nullptr). Adds the parameter
   // gradients into grads (L*D entries); writes dInput like input and dh0/dc0 like h0/c0.
+  // Consumes what forward saved (the gates buffer receives the gate gradients).
   void backward(const F* dOutput, const F* dhN, const F* dcN, const LayerWeights<F>* weights,
                 const LayerGrads<F>* grads, F* dInput, F* dh0, F* dc0);
 
@@ -64,9 +65,10 @@ class RecurrentStack {
   std::vector<F> scratch_;        // (D, B, G*H)
   std::vector<F> packed_;         // (ceil(H/16)*G, H, 16): one direction's W_hh^T, packed
   // backward only
-  std::vector<F> dgates_, dgates_hh_;  // (T, B, G*H) each
+  std::vector<F> dgates_hh_;           // GRU: (T, B, G*H); the other dgates reuse gates_
   std::vector<F> dh_, dc_;             // (2, B, H) each
-  std::vector<F> dy_, dx_;             // (T, B, max(I, D*H)) each
+  std::vector<F> dy_;                  // (T, B, D*H), when there are layers or batch-first data
+  std::vector<F> dx_;                  // (T, B, max(I, D*H)), likewise
 };
 
 }  // namespace rnn
