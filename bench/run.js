@@ -130,7 +130,8 @@ function commonArgs() {
 }
 
 function runOurs(task) {
-  const a = [path.join(HERE, 'workloads.js'), task, ...commonArgs()];
+  // --expose-gc: the layer task measures its memory with garbage collected between calls
+  const a = ['--expose-gc', path.join(HERE, 'workloads.js'), task, ...commonArgs()];
   if (opts.threads) a.push('--threads', opts.threads);
   if (task === 'demo' && opts['demo-seconds']) a.push('--seconds', opts['demo-seconds']);
   return runJson(process.execPath, a, {}, task === 'demo' ? demoLimitMs() : timeoutMs);

@@ -266,7 +266,10 @@ describe('LanguageModel#forward() / backward()', () => {
       const whole = lm.forward(x, T1 + T2, B);
       const a = lm.forward(x.subarray(0, T1 * B), T1, B);
       const b = lm.forward(x.subarray(T1 * B), T2, B, a.state);
-      expect(Array.from(a.logits.data)).toEqual(Array.from(whole.logits.data.subarray(0, T1 * B * V)));
+      // Not bit-exact: kernels are chosen by size (few rows: per-thread dot products; many:
+      // BLAS), so the same row may be summed in a different order. Within float32 rounding.
+      const head = whole.logits.data.subarray(0, T1 * B * V);
+      a.logits.data.forEach((v, i) => expect(v).toBeCloseTo(head[i], 6));
       const tail = whole.logits.data.subarray(T1 * B * V);
       b.logits.data.forEach((v, i) => expect(v).toBeCloseTo(tail[i], 6));
       b.state.h.data.forEach((v, i) => expect(v).toBeCloseTo(whole.state.h.data[i], 6));

@@ -101,6 +101,9 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     F* cN = lstm ? typed_data<F>(env, info[12], state, "cN") : nullptr;
     std::lock_guard<std::mutex> lock(rnn::blas_mutex());
     stack_->forward(T, B, input, h0, c0, lengths, weights.data(), training, seed, output, hN, cN);
+    // Backward reads a time-major input in place: keep the array alive until then.
+    if (training) input_ref_ = Napi::Persistent(info[2]);
+    else input_ref_.Reset();
     return env.Undefined();
   }
 
@@ -124,6 +127,7 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     F* dc0 = lstm ? typed_data<F>(env, info[7], state, "gradC0") : nullptr;
     std::lock_guard<std::mutex> lock(rnn::blas_mutex());
     stack_->backward(dOutput, dhN, dcN, weights.data(), grads.data(), dInput, dh0, dc0);
+    input_ref_.Reset();
     return env.Undefined();
   }
 
@@ -138,6 +142,7 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
   }
 
   std::unique_ptr<rnn::RecurrentStack<F>> stack_;
+  Napi::Reference<Napi::Value> input_ref_;  // the last training forward's input, for backward
 };
 
 }  // namespace

@@ -194,6 +194,11 @@ void ForwardProduct<float>::operator()(const float* h, float* out, size_t ldo, c
     step_gemm(B, H, h, H, *panels, u.blk0 * G, u.blk1 * G, out, ldo, accumulate);
     return;
   }
+  if (B == 1 && step_gemm_available()) {
+    for (int q = 0; q < G; ++q)
+      gemv_rows(w_hh + static_cast<size_t>(q * H + u.j0) * H, H, h, H, out + q * H + u.j0, u.j1 - u.j0, accumulate);
+    return;
+  }
   blas_product(h, out, ldo, u, accumulate);
 }
 
@@ -211,6 +216,22 @@ void backward_product(const F* dg, const F* w_hh, F* dh, int B, int GH, int H, c
   gemm(false, false, B, u.j1 - u.j0, GH, F(1), dg, GH, w_hh + u.j0, H, F(1), dh + u.j0, H);
 }
 
+// out (rows, ldo) columns [0, n) = x (rows, I) · W (n, I)^T: a slice of the input
+// projection; rows of x one at a time through the AVX-512 dot kernel when available.
+template <typename F>
+void project_rows(const F* x, int rows, int I, const F* W, int n, F* out, int ldo) {
+  gemm(false, true, rows, n, I, F(1), x, I, W, I, F(0), out, ldo);
+}
+template <>
+void project_rows<float>(const float* x, int rows, int I, const float* W, int n, float* out, int ldo) {
+  if (!step_gemm_available()) {
+    gemm(false, true, rows, n, I, 1.0f, x, I, W, I, 0.0f, out, ldo);
+    return;
+  }
+  for (int r = 0; r < rows; ++r)
+    gemv_rows(W, I, x + static_cast<size_t>(r) * I, I, out + static_cast<size_t>(r) * ldo, n, false);
+}
+
 }  // namespace
 
 template <typename F>
@@ -224,17 +245,26 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
   const bool lstm = d.cell == CellType::Lstm;
   const bool gru = d.cell == CellType::Gru;
 
-  // 1. Input projection of all steps at once: gates (T*B, GH) = x (T*B, I) * W_ih^T.
-  par_gemm(false, true, T * B, GH, I, F(1), x, I, w.w_ih, I, F(0), buf.gates, GH);
-  // Fold the biases that are plain sums into it: all of b_ih, and b_hh except GRU's b_hn
-  // (which sits inside r * (W_hn h + b_hn)).
-  if (w.b_ih) {
-    const int folded_hh = gru ? 2 * H : GH;
-    for (size_t row = 0; row < static_cast<size_t>(T) * B; ++row) {
+  // 1. Input projection of all steps at once: gates (T*B, GH) = x (T*B, I) * W_ih^T, plus
+  // the biases that are plain sums: all of b_ih, and b_hh except GRU's b_hn (which sits
+  // inside r * (W_hn h + b_hn)). For a few rows (streaming inference) each thread projects
+  // its own units inside the time loop's region instead, so its rows of W_ih stay in its
+  // core's L2 from call to call like its rows of W_hh.
+  const size_t TB = static_cast<size_t>(T) * B;
+  const auto add_biases = [&](int j0, int j1) {
+    if (!w.b_ih) return;
+    for (size_t row = 0; row < TB; ++row) {
       F* g = buf.gates + row * GH;
-      for (int j = 0; j < GH; ++j) g[j] += w.b_ih[j];
-      for (int j = 0; j < folded_hh; ++j) g[j] += w.b_hh[j];
+      for (int q = 0; q < G; ++q) {
+        const bool fold_hh = !(gru && q == 2);
+        for (int j = j0; j < j1; ++j) g[q * H + j] += w.b_ih[q * H + j] + (fold_hh ? w.b_hh[q * H + j] : F(0));
+      }
     }
+  };
+  const bool project_per_thread = TB <= 16;
+  if (!project_per_thread) {
+    par_gemm(false, true, static_cast<int>(TB), GH, I, F(1), x, I, w.w_ih, I, F(0), buf.gates, GH);
+    add_biases(0, H);
   }
 
   // 2. The initial state goes into the history row the first step reads.
@@ -275,6 +305,12 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
       [&](int tid, int n) {
         const UnitRange u = unit_range(H, tid, n);
         const int nu = u.j1 - u.j0;
+        if (project_per_thread && nu > 0) {
+          for (int q = 0; q < G; ++q)
+            project_rows(x, static_cast<int>(TB), I, w.w_ih + static_cast<size_t>(q * H + u.j0) * I, nu,
+                         buf.gates + q * H + u.j0, GH);
+          add_biases(u.j0, u.j1);
+        }
         for (int s = 0; s < T; ++s) {
           const int t = d.reverse ? T - 1 - s : s;
           const int k_in = d.reverse ? t + 1 : t;

@@ -24,8 +24,11 @@ void RecurrentStack<F>::allocate(int T, int B, bool training) {
   const size_t D = directions(), G = gates(), H = cfg_.H, L = cfg_.L;
   const size_t TB = static_cast<size_t>(T) * B, DH = D * H;
   const size_t sets = training ? L * D : D;  // direction buffer sets kept
-  x0_.resize(TB * cfg_.I);
-  y_.resize((training ? L : std::min<size_t>(L, 2)) * TB * DH);
+  x0_.resize(cfg_.batch_first ? TB * cfg_.I : 0);
+  // Outputs of layers 0..L-2 (all kept in training, two alternating in eval); the last
+  // layer writes the caller's output directly, or a staging slot (the last) to transpose.
+  const size_t inner = L > 1 ? (training ? L - 1 : std::min<size_t>(L - 1, 2)) : 0;
+  y_.resize((inner + (cfg_.batch_first ? 1 : 0)) * TB * DH);
   const bool drop = training && cfg_.dropout > 0 && L > 1;
   dropped_.resize(drop ? (L - 1) * TB * DH : 0);
   mask_.resize(drop ? (L - 1) * TB * DH : 0);
@@ -77,15 +80,22 @@ void RecurrentStack<F>::forward(int T, int B, const F* input, const F* h0, const
   if (lengths) lengths_.assign(lengths, lengths + B);
   const int32_t* lens = has_lengths_ ? lengths_.data() : nullptr;
 
-  if (cfg_.batch_first) swap_leading_dims(x0_.data(), input, B, T, cfg_.I);
-  else std::memcpy(x0_.data(), input, sizeof(F) * TB * cfg_.I);
+  // Time-major input is used in place (and, in training, read again by backward: the
+  // binding keeps the caller's array alive until then); batch-first input is transposed.
+  if (cfg_.batch_first) {
+    swap_leading_dims(x0_.data(), input, B, T, cfg_.I);
+    input_ = x0_.data();
+  } else {
+    input_ = input;
+  }
 
   const bool drop = training && cfg_.dropout > 0 && L > 1;
   const F keep_scale = cfg_.dropout >= 1 ? F(0) : static_cast<F>(1.0 / (1.0 - cfg_.dropout));
-  const F* x = x0_.data();
+  const F* x = input_;
   F* y = nullptr;
   for (int l = 0; l < L; ++l) {
-    y = y_.data() + (training ? static_cast<size_t>(l) : static_cast<size_t>(l & 1)) * TB * DH;
+    if (l < L - 1) y = y_.data() + (training ? static_cast<size_t>(l) : static_cast<size_t>(l & 1)) * TB * DH;
+    else y = cfg_.batch_first ? y_.data() + (y_.size() - TB * DH) : output;
     for (int d = 0; d < D; ++d) {
       const size_t slot = static_cast<size_t>(l) * D + d;
       LayerDims dims{cfg_.cell, T, B, layer_input_size(l), H, d == 1};
@@ -109,7 +119,6 @@ void RecurrentStack<F>::forward(int T, int B, const F* input, const F* h0, const
     }
   }
   if (cfg_.batch_first) swap_leading_dims(output, y, T, B, static_cast<int>(DH));
-  else std::memcpy(output, y, sizeof(F) * TB * DH);
 }
 
 template <typename F>
@@ -137,7 +146,7 @@ void RecurrentStack<F>::backward(const F* dOutput, const F* dhN, const F* dcN,
 
   for (int l = L - 1; l >= 0; --l) {
     const int I_l = layer_input_size(l);
-    const F* x = l == 0 ? x0_.data()
+    const F* x = l == 0 ? input_
                  : drop ? dropped_.data() + static_cast<size_t>(l - 1) * TB * DH
                         : y_.data() + static_cast<size_t>(l - 1) * TB * DH;
     const F* dy_l = l == L - 1 ? dy_top : dy_.data();

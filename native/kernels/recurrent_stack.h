@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "aligned.h"
 #include "recurrent_layer.h"
 
 namespace rnn {
@@ -27,7 +28,8 @@ class RecurrentStack {
   int layer_input_size(int layer) const { return layer == 0 ? cfg_.I : directions() * cfg_.H; }
   const StackConfig& config() const { return cfg_; }
 
-  // input (T, B, I) or (B, T, I) with batch_first; h0, c0 (L*D, B, H) or nullptr;
+  // input (T, B, I) or (B, T, I) with batch_first — time-major input must stay unchanged
+  // and alive until backward (it is not copied); h0, c0 (L*D, B, H) or nullptr;
   // lengths (B) each in 1..T, or nullptr; weights: L*D entries, layer-major then direction.
   // output (T, B, D*H) or (B, T, D*H); hN, cN (L*D, B, H) (cN LSTM only).
   // training saves what backward needs; seed drives the dropout masks.
@@ -54,21 +56,22 @@ class RecurrentStack {
   bool saved_ = false;        // the last forward was a training forward
   bool has_lengths_ = false;
   std::vector<int32_t> lengths_;  // (B)
-  std::vector<F> x0_;             // (T, B, I): the input, time-major
-  std::vector<F> y_;              // training: (L, T, B, D*H) every layer's output; eval: (2, T, B, D*H)
-  std::vector<F> dropped_;        // training with dropout: (L-1, T, B, D*H) inputs of layers 1..L-1
-  std::vector<F> mask_;           // training with dropout: (L-1, T, B, D*H) scale 0 or 1/(1-p)
-  std::vector<F> gates_;          // training: (L*D, T, B, G*H); eval: (D, T, B, G*H)
-  std::vector<F> ghn_;            // GRU, like gates_ with H instead of G*H
-  std::vector<F> hist_h_;         // training: (L*D, T+1, B, H); eval: (D, 2, B, H)
-  std::vector<F> hist_c_;         // LSTM, like hist_h_
-  std::vector<F> scratch_;        // (D, B, G*H)
-  std::vector<F> packed_;         // (ceil(H/16)*G, H, 16): one direction's W_hh^T, packed
+  AlignedVector<F> x0_;             // batch-first only: (T, B, I), the input transposed
+  const F* input_ = nullptr;        // (T, B, I): the layer-0 input of the last forward
+  AlignedVector<F> y_;              // (L-1 in training, ≤ 2 in eval, T, B, D*H) inner layers' outputs, + 1 staging slot if batch-first
+  AlignedVector<F> dropped_;        // training with dropout: (L-1, T, B, D*H) inputs of layers 1..L-1
+  AlignedVector<F> mask_;           // training with dropout: (L-1, T, B, D*H) scale 0 or 1/(1-p)
+  AlignedVector<F> gates_;          // training: (L*D, T, B, G*H); eval: (D, T, B, G*H)
+  AlignedVector<F> ghn_;            // GRU, like gates_ with H instead of G*H
+  AlignedVector<F> hist_h_;         // training: (L*D, T+1, B, H); eval: (D, 2, B, H)
+  AlignedVector<F> hist_c_;         // LSTM, like hist_h_
+  AlignedVector<F> scratch_;        // (D, B, G*H)
+  AlignedVector<F> packed_;         // (ceil(H/16)*G, H, 16): one direction's W_hh^T, packed
   // backward only
-  std::vector<F> dgates_hh_;           // GRU: (T, B, G*H); the other dgates reuse gates_
-  std::vector<F> dh_, dc_;             // (2, B, H) each
-  std::vector<F> dy_;                  // (T, B, D*H), when there are layers or batch-first data
-  std::vector<F> dx_;                  // (T, B, max(I, D*H)), likewise
+  AlignedVector<F> dgates_hh_;           // GRU: (T, B, G*H); the other dgates reuse gates_
+  AlignedVector<F> dh_, dc_;             // (2, B, H) each
+  AlignedVector<F> dy_;                  // (T, B, D*H), when there are layers or batch-first data
+  AlignedVector<F> dx_;                  // (T, B, max(I, D*H)), likewise
 };
 
 }  // namespace rnn

@@ -72,7 +72,40 @@ inline __mmask16 mask_of(int width) {
 }
 #endif
 
+#ifdef RNN_X86
+template <int R>
+__attribute__((target("avx512f"))) void dot_rows(const float* W, size_t ldw, const float* x, int K, float* y,
+                                                bool accumulate) {
+  __m512 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  int k = 0;
+  for (; k + 16 <= K; k += 16) {
+    const __m512 xv = _mm512_loadu_ps(x + k);
+    for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(_mm512_loadu_ps(W + r * ldw + k), xv, acc[r]);
+  }
+  if (k < K) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (K - k)) - 1u);
+    const __m512 xv = _mm512_maskz_loadu_ps(m, x + k);
+    for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, W + r * ldw + k), xv, acc[r]);
+  }
+  for (int r = 0; r < R; ++r) {
+    const float v = _mm512_reduce_add_ps(acc[r]);
+    y[r] = accumulate ? y[r] + v : v;
+  }
+}
+#endif
+
 }  // namespace
+
+void gemv_rows(const float* W, size_t ldw, const float* x, int K, float* y, int rows, bool accumulate) {
+#ifdef RNN_X86
+  int r = 0;
+  for (; r + 4 <= rows; r += 4) dot_rows<4>(W + r * ldw, ldw, x, K, y + r, accumulate);
+  for (; r < rows; ++r) dot_rows<1>(W + r * ldw, ldw, x, K, y + r, accumulate);
+#else
+  (void)W; (void)ldw; (void)x; (void)K; (void)y; (void)rows; (void)accumulate;
+#endif
+}
 
 bool step_gemm_available() {
 #ifdef RNN_X86

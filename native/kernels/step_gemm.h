@@ -23,6 +23,11 @@ void step_gemm_disable_for_testing(bool disabled);
 void step_gemm(int M, int K, const float* A, size_t lda, const Panels& B, int p0, int p1, float* C,
                size_t ldc, bool accumulate);
 
+// y[r] (+)= dot(W[r, 0:K], x) for r < rows, W row-major with leading dimension ldw: the
+// batch-1 step product, reading W in place (no packing, so nothing to redo when weights
+// change). AVX-512, 4 rows at a time sharing each load of x. Requires step_gemm_available().
+void gemv_rows(const float* W, size_t ldw, const float* x, int K, float* y, int rows, bool accumulate);
+
 // Packs 16-column slices of W (K, ldw) row-major: panel p holds, for each k, W[k][first[p] + c]
 // for c < width[p] (zero-padded to 16). out needs panels * K * 16 floats.
 void pack_column_panels(float* out, const float* W, size_t ldw, int K, const int* first, const int* width,
