@@ -411,7 +411,8 @@ function buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, 
       const add = (who, res) => {
         if (!res || res.error || !res.info || !res.info.memory) return;
         const { I, H, B, T, G, parameters: P } = res.info;
-        const est = 8 * P + 4 * T * B * (I + G * H + 2 * H + (G === 4 ? H : 0));
+        // saved: gates, hidden history, output, and the cell history (LSTM) or W_hn h (GRU)
+        const est = 8 * P + 4 * T * B * (G * H + 2 * H + (G === 4 || G === 3 ? H : 0));
         const { baselineRss, peakRss } = res.info.memory;
         memRows.push([label, who, mib(peakRss), mib(baselineRss), mib(peakRss - baselineRss), mib(est), `${((peakRss - baselineRss) / est).toFixed(2)}`]);
       };
@@ -425,7 +426,7 @@ function buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, 
       `GFLOP/s = 3 × 2·T·B·G·H·(I + H) / time (the forward GEMMs, their two backward GEMMs); the input gradient is computed on both sides. Share: of the SGEMM rate above${sgemm2 ? ` (${fmt(sgemm2)} GFLOP/s, ${sgemmSource})` : ''}.`);
     if (memRows.length)
       section('Peak memory of the layer workload (fresh process)', ['layer', 'process', 'peak RSS', 'RSS before the layer', 'growth', 'estimate', 'growth ÷ estimate'], memRows,
-        'Peak RSS: process.resourceUsage().maxRSS (Node) / getrusage ru_maxrss (Python), after warm-up and timed runs. Estimate of what must be held: parameters + gradients (8 bytes per parameter) + input and saved activations, 4·T·B·(I + G·H + 2H [+ H for the LSTM cell state]) bytes: the gates, the hidden history and the output (and the cell history). Growth = peak − RSS before the layer was built.');
+        'Peak RSS: process.resourceUsage().maxRSS (Node) / getrusage ru_maxrss (Python), after warm-up and timed runs. Estimate of what must be held: parameters + gradients (8 bytes per parameter) + saved activations, 4·T·B·(G·H + 2H + H) bytes: the gates, the hidden history, the output, and the cell history (LSTM) or W_hn·h + b_hn (GRU). Growth = peak − RSS after the input and output gradient were made, before the layer was built; Node collects garbage between the measured calls (--expose-gc), as PyTorch frees by reference counting.');
   }
 
   compare('PyTorch fastrnns default (LSTM)', ['fastrnns-fwd', 'fastrnns-fwdbwd'],

@@ -202,10 +202,11 @@ def layer(cell):
     def run(cfg, timing):
         c = cfg["layer"]
         I, H, B, T = c["I"], c["H"], c["B"], c["T"]
-        baseline = rss_now()
-        m = make_layer(cell, I, H)
+        # the workload's input and output gradient exist before the baseline, as on the Node side
         x = torch.randn(T, B, I, requires_grad=True)  # the Node side returns gradInput too
         dy = torch.randn(T, B, H) * 0.01
+        baseline = rss_now()
+        m = make_layer(cell, I, H)
 
         def fb():
             out, _ = m(x)

@@ -202,18 +202,19 @@ void ForwardProduct<float>::operator()(const float* h, float* out, size_t ldo, c
   blas_product(h, out, ldo, u, accumulate);
 }
 
-// dh (B, H) columns [j0, j1) += dg (B, G*H) · W_hh[:, j0:j1]. `view` (float + AVX-512)
-// holds W_hh (GH, H) as packed panels of 16 columns; else one BLAS call.
+// dh (B, H) columns [j0, j1) += A (B, K) · W_hh[k0 : k0 + K, j0 : j1]. `view` (float +
+// AVX-512) holds W_hh (G*H, H) as packed panels of 16 columns; else one BLAS call.
 template <typename F>
-void backward_product(const F* dg, const F* w_hh, F* dh, int B, int GH, int H, const UnitRange& u,
-                      const Panels* view) {
+void backward_product(const F* A, int lda, int k0, int K, const F* w_hh, F* dh, int B, int H,
+                      const UnitRange& u, const Panels* view) {
   if (u.j0 >= u.j1) return;
   if (view) {
-    step_gemm(B, GH, reinterpret_cast<const float*>(dg), GH, *view, u.blk0, u.blk1,
-              reinterpret_cast<float*>(dh), H, true);
+    Panels rows = *view;
+    rows.data += static_cast<size_t>(k0) * rows.k_stride;  // start at row k0 of every panel
+    step_gemm(B, K, reinterpret_cast<const float*>(A), lda, rows, u.blk0, u.blk1, reinterpret_cast<float*>(dh), H, true);
     return;
   }
-  gemm(false, false, B, u.j1 - u.j0, GH, F(1), dg, GH, w_hh + u.j0, H, F(1), dh + u.j0, H);
+  gemm(false, false, B, u.j1 - u.j0, K, F(1), A, lda, w_hh + static_cast<size_t>(k0) * H + u.j0, H, F(1), dh + u.j0, H);
 }
 
 // out (rows, ldo) columns [0, n) = x (rows, I) · W (n, I)^T: a slice of the input
@@ -370,7 +371,9 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
   const size_t BH = static_cast<size_t>(B) * H;
   const bool lstm = d.cell == CellType::Lstm;
   const bool gru = d.cell == CellType::Gru;
-  F* dgh = gru ? dgates_hh : dgates;  // gradient of the recurrent pre-activations (T, B, GH)
+  // GRU: the recurrent pre-activation gradient equals dgates for r and z; only its n part,
+  // dn * r, differs and is kept separately: dgn (T, B, H).
+  F* dgn = gru ? dgates_hh : nullptr;
 
   // W_hh as 16-column panels for the microkernel (float, AVX-512).
   const int blocks = (H + kUnitBlock - 1) / kUnitBlock;
@@ -413,7 +416,7 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
           const int k_out = d.reverse ? t : t + 1;
           const F* g_t = buf.gates + static_cast<size_t>(t) * B * GH;
           F* dg_t = dgates + static_cast<size_t>(t) * B * GH;
-          F* dgh_t = dgh + static_cast<size_t>(t) * B * GH;
+          F* dgn_t = gru ? dgn + static_cast<size_t>(t) * BH : nullptr;
           const F* h_in = buf.hist_h + static_cast<size_t>(k_in) * BH;
           const F* h_out = buf.hist_h + static_cast<size_t>(k_out) * BH;
           for (int b = 0; b < B && nu > 0; ++b) {
@@ -422,7 +425,7 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
             F* __restrict dhn = dh_next + o;  // the part of dh_{prev} not coming through W_hh
             // dgb may alias gb (gradients overwrite the saved gates): no __restrict on these two
             F* dgb = dg_t + static_cast<size_t>(b) * GH + u.j0;
-            F* __restrict dghb = dgh_t + static_cast<size_t>(b) * GH + u.j0;
+            F* __restrict dgnb = gru ? dgn_t + o : nullptr;
             const F* gb = g_t + static_cast<size_t>(b) * GH + u.j0;
             if (!is_active(lengths, b, t)) {
               // The state passed through unchanged: so does its gradient. dy here is ignored,
@@ -430,8 +433,7 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
               std::memcpy(dhn, dhb, sizeof(F) * nu);
               if (lstm) std::memcpy(dc_next + o, dc_cur + o, sizeof(F) * nu);
               for (int q = 0; q < G; ++q) std::memset(dgb + q * H, 0, sizeof(F) * nu);
-              if (gru)
-                for (int q = 0; q < G; ++q) std::memset(dghb + q * H, 0, sizeof(F) * nu);
+              if (gru) std::memset(dgnb, 0, sizeof(F) * nu);
               continue;
             }
             if (dy) {
@@ -466,9 +468,7 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
                 dgb[j] = dr_pre;
                 dgb[H + j] = dz_pre;
                 dgb[2 * H + j] = dn_pre;
-                dghb[j] = dr_pre;
-                dghb[H + j] = dz_pre;
-                dghb[2 * H + j] = dn_pre * r;
+                dgnb[j] = dn_pre * r;
                 dhn[j] = dhb[j] * z;
               }
             } else {
@@ -482,7 +482,13 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
             }
           }
           ThreadPool::instance().barrier();  // the product reads every unit's dgates
-          backward_product(dgh_t, w.w_hh, dh_next, B, GH, H, u, use_view ? &view : nullptr);
+          const Panels* v = use_view ? &view : nullptr;
+          if (gru) {
+            backward_product(dg_t, GH, 0, 2 * H, w.w_hh, dh_next, B, H, u, v);
+            backward_product(dgn_t, H, 2 * H, H, w.w_hh, dh_next, B, H, u, v);
+          } else {
+            backward_product(dg_t, GH, 0, GH, w.w_hh, dh_next, B, H, u, v);
+          }
           std::swap(dh_cur, dh_next);
           if (lstm) std::swap(dc_cur, dc_next);
         }
@@ -498,13 +504,18 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
   const int TB = T * B;
   const F* h_prev_all = buf.hist_h + (d.reverse ? BH : 0);  // (T, B, H): the h each step read
   par_gemm(true, false, GH, I, TB, F(1), dgates, GH, x, I, F(1), g.dw_ih, I);
-  par_gemm(true, false, GH, H, TB, F(1), dgh, GH, h_prev_all, H, F(1), g.dw_hh, H);
+  const int hh_rows = gru ? 2 * H : GH;  // rows of W_hh whose gradient comes from dgates
+  par_gemm(true, false, hh_rows, H, TB, F(1), dgates, GH, h_prev_all, H, F(1), g.dw_hh, H);
+  if (gru) par_gemm(true, false, H, H, TB, F(1), dgn, H, h_prev_all, H, F(1), g.dw_hh + static_cast<size_t>(2) * H * H, H);
   if (g.db_ih) {
     for (int row = 0; row < TB; ++row) {
       const F* a = dgates + static_cast<size_t>(row) * GH;
-      const F* c = dgh + static_cast<size_t>(row) * GH;
       for (int j = 0; j < GH; ++j) g.db_ih[j] += a[j];
-      for (int j = 0; j < GH; ++j) g.db_hh[j] += c[j];
+      for (int j = 0; j < hh_rows; ++j) g.db_hh[j] += a[j];
+      if (gru) {
+        const F* n = dgn + static_cast<size_t>(row) * H;
+        for (int j = 0; j < H; ++j) g.db_hh[2 * H + j] += n[j];
+      }
     }
   }
   // dx (T*B, I) += dgates (T*B, GH) * W_ih (GH, I)

@@ -73,7 +73,7 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
 // dy (T, B, ldy) pre-offset, or nullptr; dhN/dcN (B, H) or nullptr.
 // dx (T, B, I): ADDED into. dh0/dc0 (B, H): written.
 // dgates (T, B, G*H) may be buf.gates itself (each element is read before it is
-// overwritten); dgates_hh (T, B, G*H) is GRU's separate recurrent part;
+// overwritten); dgates_hh (T, B, H) is GRU's n part of the recurrent gradient, dn * r;
 // dh (2, B, H) and dc (2, B, H) are scratch.
 template <typename F>
 void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGrads<F>& g,

@@ -41,9 +41,9 @@ void RecurrentStack<F>::allocate(int T, int B, bool training) {
   packed_.resize(((H + 15) / 16) * G * H * 16);
   if (training) {
     // Backward's scratch. dgates overwrite the saved gates in place, so only GRU needs a
-    // second (T, B, G*H) buffer; dy_/dx_ are needed only between layers or to transpose
+    // second buffer, (T, B, H) for the n part of its recurrent gradient; dy_/dx_ are needed only between layers or to transpose
     // batch-first data (see backward), so they are sized there, once per shape.
-    dgates_hh_.resize(cfg_.cell == CellType::Gru ? TB * G * H : 0);
+    dgates_hh_.resize(cfg_.cell == CellType::Gru ? TB * H : 0);
     dh_.resize(2 * B * H);
     dc_.resize(2 * B * H);
   }
