@@ -5,8 +5,8 @@ for the same wall time, reporting the validation bits per character it reaches.
     /usr/bin/python3 bench/demo_torch.py [--seconds 140] [--threads 2] [--smoke]
 
 Configuration (bench/config.json, "demo"): Embedding(V, 64) → LSTM(512) → Linear(V), B 32,
-T 64, Adam lr 3e-3, StepLR(400, 0.5) stepped per batch, clip_grad_norm_ 1, one epoch at
-most; validation = the last 2% of the text. The loop is fitSync's (lib/training.ts), line
+T 64, Adam lr 3e-3, StepLR(400, 0.5) stepped per batch, clip_grad_norm_ 1, epochs until the wall time
+(at most bench/config.json's "epochs"); validation = the last 2% of the text. The loop is fitSync's (lib/training.ts), line
 for line: the training ids are cut into B parallel streams (column b is the b-th slice),
 windows of T steps in order, the hidden state carried and detached between windows; the
 wall-time limit is checked before each batch; every `validateEvery` batches the validation
@@ -126,33 +126,41 @@ def main():
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=d["stepSize"], gamma=d["gamma"])
     data, rows = batchify(train, B)
     curve = []
-    state = None
     step = 0
-    offset = 0
     reason = "completed"
     started = time.perf_counter()
     model.train()
-    while offset + 1 < rows:  # one epoch, as the demo
-        if time.perf_counter() - started >= seconds:
-            reason = "max-seconds"
+    # Epochs as examples/demo.js (fit): the state restarts each epoch, each epoch ends with a
+    # validation, and the wall-time limit ends the run first.
+    for epoch in range(d.get("epochs", 1)):
+        state = None
+        offset = 0
+        while offset + 1 < rows:
+            if time.perf_counter() - started >= seconds:
+                reason = "max-seconds"
+                break
+            seq = min(T, rows - 1 - offset)
+            x = data[offset:offset + seq]
+            y = data[offset + 1:offset + 1 + seq].reshape(-1)
+            opt.zero_grad()
+            logits, state = model(x, state)
+            state = tuple(s.detach() for s in state)
+            loss = F.cross_entropy(logits, y)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, d["maxNorm"])
+            opt.step()
+            sched.step()
+            offset += seq
+            step += 1
+            if step % d["validateEvery"] == 0:
+                v = evaluate(model, validation, B, T)
+                curve.append({"step": step, "seconds": time.perf_counter() - started, "bpc": v / math.log(2)})
+                log(f"step {step}: {curve[-1]['seconds']:.0f} s, train loss {loss.item():.3f}, validation {curve[-1]['bpc']:.3f} bits/char")
+        if reason == "max-seconds":
             break
-        seq = min(T, rows - 1 - offset)
-        x = data[offset:offset + seq]
-        y = data[offset + 1:offset + 1 + seq].reshape(-1)
-        opt.zero_grad()
-        logits, state = model(x, state)
-        state = tuple(s.detach() for s in state)
-        loss = F.cross_entropy(logits, y)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, d["maxNorm"])
-        opt.step()
-        sched.step()
-        offset += seq
-        step += 1
-        if step % d["validateEvery"] == 0:
-            v = evaluate(model, validation, B, T)
-            curve.append({"step": step, "seconds": time.perf_counter() - started, "bpc": v / math.log(2)})
-            log(f"step {step}: {curve[-1]['seconds']:.0f} s, train loss {loss.item():.3f}, validation {curve[-1]['bpc']:.3f} bits/char")
+        if epoch + 1 < d.get("epochs", 1):
+            evaluate(model, validation, B, T)  # fit() validates at each epoch's end; that time counts
+            model.train()
     v = evaluate(model, validation, B, T)
     wall = time.perf_counter() - started
     curve.append({"step": step, "seconds": wall, "bpc": v / math.log(2)})

@@ -485,7 +485,7 @@ function buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, 
     for (const [n, res] of Object.entries(r.torch)) addDemo(`torch (${n} thread${n > 1 ? 's' : ''})`, res);
     const i = r.ours && r.ours.info;
     section('Demo configuration: validation bits/char after the same wall time', ['run', 'validation bits/char', 'batches', 'wall time', 'stopped by'], rows,
-      `${i ? `${i.corpus}: ${i.characters.toLocaleString('en-US')} characters, ${i.vocab} tokens. Embedding(V, ${i.E}) → LSTM(${i.H}) → Linear(V), B ${i.B}, T ${i.T}, Adam ${i.lr}, StepLR(${i.stepSize}, ${i.gamma}) per batch, clip ${i.maxNorm}, at most one epoch; validation = the last 2% of the text, also every ${i.validateEvery} batches (that time counts). ` : ''}Ours through fit() as examples/demo.js; PyTorch: bench/demo_torch.py.`);
+      `${i ? `${i.corpus}: ${i.characters.toLocaleString('en-US')} characters, ${i.vocab} tokens. Embedding(V, ${i.E}) → LSTM(${i.H}) → Linear(V), B ${i.B}, T ${i.T}, Adam ${i.lr}, StepLR(${i.stepSize}, ${i.gamma}) per batch, clip ${i.maxNorm}, epochs until the wall time runs out (capped by bench/config.json); validation = the last 2% of the text, also every ${i.validateEvery} batches (that time counts). ` : ''}Ours through fit() as examples/demo.js; PyTorch: bench/demo_torch.py.`);
   }
 
   // ---- header

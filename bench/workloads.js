@@ -310,7 +310,7 @@ tasks.demo = async (cfg) => {
   const started = now();
   const result = await rnn.fit(model, train, {
     validationData: validation,
-    epochs: 1,
+    epochs: d.epochs ?? 1, // as examples/demo.js: maxSeconds ends the run first
     batchSize: d.B,
     seqLength: d.T,
     optimizer: { type: 'Adam', lr: d.lr },

@@ -1,10 +1,13 @@
 // Optimizer updates: one call per parameter per step, over its contiguous buffers.
 // Hyper-parameters arrive as a plain object read once per call.
+#include <mutex>
 #include <string>
 
 #include "addon_data.h"
 #include "args.h"
+#include "kernels/blas.h"
 #include "kernels/optim.h"
+#include "kernels/thread_pool.h"
 
 namespace binding {
 namespace {
@@ -19,6 +22,14 @@ Napi::Object hyper_arg(Napi::Env env, const Napi::Value& v) {
   if (!v.IsObject()) throw_type(env, "hyper must be an object");
   return v.As<Napi::Object>();
 }
+// Runs an elementwise update over [0, n) in chunks on the kernel threads (under the compute
+// lock, which every user of the pool holds). Chunks are 64-element aligned.
+template <typename Fn>
+void over_elements(size_t n, Fn&& fn) {
+  std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+  rnn::parallel_ranges(static_cast<int>(n), 64, 1 << 16, [&](int b, int e) { fn(static_cast<size_t>(b), static_cast<size_t>(e - b)); });
+}
+
 size_t length_of(Napi::Env env, const Napi::Value& v) {
   if (!v.IsTypedArray()) throw_type(env, "param must be a Float32Array");
   return v.As<Napi::TypedArray>().ElementLength();
@@ -35,7 +46,7 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
                   num(env, o, "weightDecay"), flag(env, o, "nesterov"), flag(env, o, "maximize"),
                   flag(env, o, "firstStep")};
   float* buf = h.momentum != 0 ? typed_data<float>(env, info[2], n, "momentumBuffer") : nullptr;
-  rnn::sgd_step(p, g, buf, n, h);
+  over_elements(n, [&](size_t b, size_t len) { rnn::sgd_step(p + b, g + b, buf ? buf + b : nullptr, len, h); });
   return env.Undefined();
 }
 
@@ -53,7 +64,9 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
                    flag(env, o, "decoupled"), static_cast<long>(num(env, o, "step"))};
   if (h.step < 1) throw_range(env, "hyper.step must be >= 1");
   float* vmax = h.amsgrad ? typed_data<float>(env, info[4], n, "maxExpAvgSq") : nullptr;
-  rnn::adam_step(p, g, m, v, vmax, n, h);
+  over_elements(n, [&](size_t b, size_t len) {
+    rnn::adam_step(p + b, g + b, m + b, v + b, vmax ? vmax + b : nullptr, len, h);
+  });
   return env.Undefined();
 }
 
@@ -69,7 +82,9 @@ Napi::Value RmspropStep(const Napi::CallbackInfo& info) {
                       num(env, o, "momentum"), flag(env, o, "centered"), flag(env, o, "maximize")};
   float* buf = h.momentum > 0 ? typed_data<float>(env, info[3], n, "momentumBuffer") : nullptr;
   float* gavg = h.centered ? typed_data<float>(env, info[4], n, "gradAvg") : nullptr;
-  rnn::rmsprop_step(p, g, sq, buf, gavg, n, h);
+  over_elements(n, [&](size_t b, size_t len) {
+    rnn::rmsprop_step(p + b, g + b, sq + b, buf ? buf + b : nullptr, gavg ? gavg + b : nullptr, len, h);
+  });
   return env.Undefined();
 }
 
@@ -84,7 +99,7 @@ Napi::Value AdagradStep(const Napi::CallbackInfo& info) {
   rnn::AdagradHyper h{num(env, o, "lr"), num(env, o, "lrDecay"), num(env, o, "eps"), num(env, o, "weightDecay"),
                       flag(env, o, "maximize"), static_cast<long>(num(env, o, "step"))};
   if (h.step < 1) throw_range(env, "hyper.step must be >= 1");
-  rnn::adagrad_step(p, g, sum, n, h);
+  over_elements(n, [&](size_t b, size_t len) { rnn::adagrad_step(p + b, g + b, sum + b, len, h); });
   return env.Undefined();
 }
 

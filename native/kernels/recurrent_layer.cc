@@ -21,6 +21,14 @@ inline F* hist_row(F* hist, int k, int B, int H, bool full) {
   return hist + static_cast<size_t>(full ? k : (k & 1)) * B * H;
 }
 
+// Elementwise loops get AVX-512 / AVX2 clones picked at load time (the library is built for
+// baseline x86-64, whose vectors are 4 floats wide).
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define RNN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define RNN_CLONES
+#endif
+
 // ---- span activations: vectorised kernels for float, the C library for double ---------
 template <typename F>
 void sigmoid_span(F* x, int n) {
@@ -53,7 +61,7 @@ void tanh_copy<float>(float* out, const float* x, size_t n) {
 // pointers are row starts. An inactive row (past its length) keeps its state, outputs 0.
 
 template <typename F>
-void rnn_units(bool relu, F* __restrict g, const F* __restrict h_in, F* __restrict h_out,
+RNN_CLONES void rnn_units(bool relu, F* __restrict g, const F* __restrict h_in, F* __restrict h_out,
                F* __restrict y, int j0, int n, bool active) {
   g += j0; h_in += j0; h_out += j0; y += j0;
   if (!active) {
@@ -71,7 +79,7 @@ void rnn_units(bool relu, F* __restrict g, const F* __restrict h_in, F* __restri
 }
 
 template <typename F>
-void lstm_units(F* __restrict g, const F* __restrict h_in, const F* __restrict c_in,
+RNN_CLONES void lstm_units(F* __restrict g, const F* __restrict h_in, const F* __restrict c_in,
                 F* __restrict h_out, F* __restrict c_out, F* __restrict y, int H, int j0, int n,
                 bool active) {
   h_in += j0; c_in += j0; h_out += j0; c_out += j0; y += j0;
@@ -102,7 +110,7 @@ void lstm_units(F* __restrict g, const F* __restrict h_in, const F* __restrict c
 // gx: the row's (3H) input projection incl. b_ih and b_hr, b_hz; gh: the row's (3H)
 // W_hh h (no bias); b_hn: (H) or nullptr; ghn_save: the row's (H) W_hn h + b_hn.
 template <typename F>
-void gru_units(F* __restrict gx, const F* __restrict gh, const F* __restrict b_hn,
+RNN_CLONES void gru_units(F* __restrict gx, const F* __restrict gh, const F* __restrict b_hn,
                const F* __restrict h_in, F* __restrict h_out, F* __restrict y,
                F* __restrict ghn_save, int H, int j0, int n, bool active) {
   h_in += j0; h_out += j0; y += j0; ghn_save += j0;
@@ -134,6 +142,58 @@ void gru_units(F* __restrict gx, const F* __restrict gh, const F* __restrict b_h
     h_out[j] = h;
     y[j] = h;
   }
+}
+
+// ---- backward elementwise passes ---------------------------------------------------------
+// n hidden units of one batch row. g holds the activated gates on entry (gates H apart) and
+// their pre-activation gradients on exit — for the float path it is the saved gates buffer
+// itself, each element read before it is overwritten. dh: dL/dh_t (incl. dy); dh_prev
+// receives the part of dL/dh_{t-1} that does not pass through W_hh.
+
+template <typename F>
+RNN_CLONES void lstm_backward_units(F* __restrict g, int H, const F* __restrict dh, const F* __restrict dc,
+                         const F* __restrict c_in, F* __restrict tanh_c_then_dh_prev,
+                         F* __restrict dc_prev, int n) {
+  for (int j = 0; j < n; ++j) {
+    const F i = g[j], f = g[H + j], c_hat = g[2 * H + j], og = g[3 * H + j];
+    const F tc = tanh_c_then_dh_prev[j];
+    const F dct = dc[j] + dh[j] * og * (F(1) - tc * tc);
+    g[j] = dct * c_hat * i * (F(1) - i);
+    g[H + j] = dct * c_in[j] * f * (F(1) - f);
+    g[2 * H + j] = dct * i * (F(1) - c_hat * c_hat);
+    g[3 * H + j] = dh[j] * tc * og * (F(1) - og);
+    dc_prev[j] = dct * f;
+    tanh_c_then_dh_prev[j] = F(0);
+  }
+}
+
+// ghn: W_hn h + b_hn saved by forward; dgn receives dn * r (the n part of the recurrent
+// pre-activation gradient).
+template <typename F>
+RNN_CLONES void gru_backward_units(F* __restrict g, int H, const F* __restrict dh, const F* __restrict ghn,
+                        const F* __restrict h_prev, F* __restrict dgn, F* __restrict dh_prev, int n) {
+  for (int j = 0; j < n; ++j) {
+    const F r = g[j], z = g[H + j], nv = g[2 * H + j];
+    const F dn_pre = dh[j] * (F(1) - z) * (F(1) - nv * nv);
+    const F dz_pre = dh[j] * (h_prev[j] - nv) * z * (F(1) - z);
+    const F dr_pre = dn_pre * ghn[j] * r * (F(1) - r);
+    g[j] = dr_pre;
+    g[H + j] = dz_pre;
+    g[2 * H + j] = dn_pre;
+    dgn[j] = dn_pre * r;
+    dh_prev[j] = dh[j] * z;
+  }
+}
+
+// h: the step's output (the activated gate itself).
+template <typename F>
+RNN_CLONES void rnn_backward_units(bool relu, F* __restrict g, const F* __restrict dh, const F* __restrict h,
+                        F* __restrict dh_prev, int n) {
+  if (relu)
+    for (int j = 0; j < n; ++j) g[j] = h[j] > F(0) ? dh[j] : F(0);
+  else
+    for (int j = 0; j < n; ++j) g[j] = dh[j] * (F(1) - h[j] * h[j]);
+  for (int j = 0; j < n; ++j) dh_prev[j] = F(0);
 }
 
 // ---- work split ----------------------------------------------------------------------
@@ -374,6 +434,8 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
   // GRU: the recurrent pre-activation gradient equals dgates for r and z; only its n part,
   // dn * r, differs and is kept separately: dgn (T, B, H).
   F* dgn = gru ? dgates_hh : nullptr;
+  // The elementwise passes read each gate from dgates and overwrite it with its gradient.
+  if (dgates != buf.gates) std::memcpy(dgates, buf.gates, sizeof(F) * T * BH * G);
 
   // W_hh as 16-column panels for the microkernel (float, AVX-512).
   const int blocks = (H + kUnitBlock - 1) / kUnitBlock;
@@ -414,7 +476,6 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
           const int t = d.reverse ? T - 1 - s : s;
           const int k_in = d.reverse ? t + 1 : t;
           const int k_out = d.reverse ? t : t + 1;
-          const F* g_t = buf.gates + static_cast<size_t>(t) * B * GH;
           F* dg_t = dgates + static_cast<size_t>(t) * B * GH;
           F* dgn_t = gru ? dgn + static_cast<size_t>(t) * BH : nullptr;
           const F* h_in = buf.hist_h + static_cast<size_t>(k_in) * BH;
@@ -423,10 +484,9 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
             const size_t o = static_cast<size_t>(b) * H + u.j0;
             F* __restrict dhb = dh_cur + o;
             F* __restrict dhn = dh_next + o;  // the part of dh_{prev} not coming through W_hh
-            // dgb may alias gb (gradients overwrite the saved gates): no __restrict on these two
+            // in: this row's activated gates (when dgates is buf.gates); out: their gradients
             F* dgb = dg_t + static_cast<size_t>(b) * GH + u.j0;
             F* __restrict dgnb = gru ? dgn_t + o : nullptr;
-            const F* gb = g_t + static_cast<size_t>(b) * GH + u.j0;
             if (!is_active(lengths, b, t)) {
               // The state passed through unchanged: so does its gradient. dy here is ignored,
               // the output was the constant 0.
@@ -441,44 +501,13 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
               for (int j = 0; j < nu; ++j) dhb[j] += dyb[j];
             }
             if (lstm) {
-              const F* __restrict c_in = buf.hist_c + static_cast<size_t>(k_in) * BH + o;
-              const F* __restrict c_out = buf.hist_c + static_cast<size_t>(k_out) * BH + o;
-              const F* __restrict dcb = dc_cur + o;
-              F* __restrict dcn = dc_next + o;
-              tanh_copy(dhn, c_out, nu);  // tanh(c_t), parked in dh_next until read below
-              for (int j = 0; j < nu; ++j) {
-                const F i = gb[j], f = gb[H + j], c_hat = gb[2 * H + j], og = gb[3 * H + j];
-                const F tc = dhn[j];
-                const F dct = dcb[j] + dhb[j] * og * (F(1) - tc * tc);
-                dgb[j] = dct * c_hat * i * (F(1) - i);
-                dgb[H + j] = dct * c_in[j] * f * (F(1) - f);
-                dgb[2 * H + j] = dct * i * (F(1) - c_hat * c_hat);
-                dgb[3 * H + j] = dhb[j] * tc * og * (F(1) - og);
-                dcn[j] = dct * f;
-                dhn[j] = F(0);
-              }
+              tanh_copy(dhn, buf.hist_c + static_cast<size_t>(k_out) * BH + o, nu);  // tanh(c_t)
+              lstm_backward_units(dgb, H, dhb, dc_cur + o, buf.hist_c + static_cast<size_t>(k_in) * BH + o,
+                                  dhn, dc_next + o, nu);
             } else if (gru) {
-              const F* __restrict ghn = buf.ghn + static_cast<size_t>(t) * BH + o;
-              const F* __restrict hp = h_in + o;
-              for (int j = 0; j < nu; ++j) {
-                const F r = gb[j], z = gb[H + j], nv = gb[2 * H + j];
-                const F dn_pre = dhb[j] * (F(1) - z) * (F(1) - nv * nv);
-                const F dz_pre = dhb[j] * (hp[j] - nv) * z * (F(1) - z);
-                const F dr_pre = dn_pre * ghn[j] * r * (F(1) - r);
-                dgb[j] = dr_pre;
-                dgb[H + j] = dz_pre;
-                dgb[2 * H + j] = dn_pre;
-                dgnb[j] = dn_pre * r;
-                dhn[j] = dhb[j] * z;
-              }
+              gru_backward_units(dgb, H, dhb, buf.ghn + static_cast<size_t>(t) * BH + o, h_in + o, dgnb, dhn, nu);
             } else {
-              const bool relu = d.cell == CellType::RnnRelu;
-              const F* __restrict hb = h_out + o;
-              for (int j = 0; j < nu; ++j) {
-                const F v = hb[j];
-                dgb[j] = relu ? (v > F(0) ? dhb[j] : F(0)) : dhb[j] * (F(1) - v * v);
-                dhn[j] = F(0);
-              }
+              rnn_backward_units(d.cell == CellType::RnnRelu, dgb, dhb, h_out + o, dhn, nu);
             }
           }
           ThreadPool::instance().barrier();  // the product reads every unit's dgates

@@ -72,8 +72,8 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
 // Backward through time for one direction, using what a training forward saved.
 // dy (T, B, ldy) pre-offset, or nullptr; dhN/dcN (B, H) or nullptr.
 // dx (T, B, I): ADDED into. dh0/dc0 (B, H): written.
-// dgates (T, B, G*H) may be buf.gates itself (each element is read before it is
-// overwritten); dgates_hh (T, B, H) is GRU's n part of the recurrent gradient, dn * r;
+// dgates (T, B, G*H) receives the gate gradients; it is best buf.gates itself (each gate
+// is read before it is overwritten), else the gates are copied into it first; dgates_hh (T, B, H) is GRU's n part of the recurrent gradient, dn * r;
 // dh (2, B, H) and dc (2, B, H) are scratch.
 template <typename F>
 void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGrads<F>& g,
