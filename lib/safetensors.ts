@@ -426,7 +426,6 @@ function halfToFloatBits(h: number): number {
 class HeaderError extends Error {}
 
 const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
-const ENTRY_FIELDS = ['dtype', 'shape', 'data_offsets'] as const;
 
 /**
  * A strict JSON reader for the one shape a header may have (RFC 8259 syntax, no recursion):
