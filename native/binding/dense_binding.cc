@@ -92,6 +92,7 @@ Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
   const double eps = number_arg(env, info[6], "labelSmoothing");
   if (!(eps >= 0 && eps <= 1)) throw_range(env, "labelSmoothing must be in [0, 1]");
   int valid = 0;
+  std::lock_guard<std::mutex> lock(rnn::blas_mutex());  // the kernel threads are shared
   return Napi::Number::New(env, rnn::cross_entropy(grad, logits, targets, N, C, ignore, eps, &valid));
 }
 

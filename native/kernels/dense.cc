@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "blas.h"
 #include "vec_math.h"
@@ -49,34 +50,43 @@ double cross_entropy(float* grad, const float* logits, const int32_t* targets, i
   *valid_rows = valid;
   const double eps = label_smoothing;
   const float inv_valid = valid ? 1.0f / static_cast<float>(valid) : 0.0f;
+  // Rows are independent: split them across the kernel threads, each row's two loss terms
+  // kept apart so the sum is the same whatever the split.
+  std::vector<double> nll(N, 0.0), smooth(N, 0.0);
+  parallel_ranges(N, 1, 256, [&](int n0, int n1) {
+    for (int n = n0; n < n1; ++n) {
+      const float* z = logits + static_cast<size_t>(n) * C;
+      float* g = grad + static_cast<size_t>(n) * C;
+      if (targets[n] == ignore_index) {
+        std::memset(g, 0, sizeof(float) * C);
+        continue;
+      }
+      float m = z[0];
+      for (int c = 1; c < C; ++c) m = z[c] > m ? z[c] : m;
+      for (int c = 0; c < C; ++c) g[c] = z[c] - m;
+      exp_inplace(g, C);  // vectorised; the max subtraction keeps it in range
+      double sum = 0;
+      for (int c = 0; c < C; ++c) sum += g[c];
+      const double log_sum = std::log(sum) + m;  // log Σ exp z
+      nll[n] = log_sum - z[targets[n]];
+      if (eps > 0) {
+        double zsum = 0;
+        for (int c = 0; c < C; ++c) zsum += z[c];
+        smooth[n] = C * log_sum - zsum;  // -Σ_c log p_c
+      }
+      // d/dz_c = (p_c − (1−ε)·[c = y] − ε/C) / valid
+      const float inv_sum = static_cast<float>(1.0 / sum);
+      const float off = static_cast<float>(eps / C);
+      for (int c = 0; c < C; ++c) g[c] = (g[c] * inv_sum - off) * inv_valid;
+      g[targets[n]] -= static_cast<float>(1.0 - eps) * inv_valid;
+    }
+  });
+  if (!valid) return std::numeric_limits<double>::quiet_NaN();
   double nll_sum = 0, smooth_sum = 0;
   for (int n = 0; n < N; ++n) {
-    const float* z = logits + static_cast<size_t>(n) * C;
-    float* g = grad + static_cast<size_t>(n) * C;
-    if (targets[n] == ignore_index) {
-      std::memset(g, 0, sizeof(float) * C);
-      continue;
-    }
-    float m = z[0];
-    for (int c = 1; c < C; ++c) m = z[c] > m ? z[c] : m;
-    for (int c = 0; c < C; ++c) g[c] = z[c] - m;
-    exp_inplace(g, C);  // vectorised; the max subtraction keeps it in range
-    double sum = 0;
-    for (int c = 0; c < C; ++c) sum += g[c];
-    const double log_sum = std::log(sum) + m;  // log Σ exp z
-    nll_sum += log_sum - z[targets[n]];
-    if (eps > 0) {
-      double zsum = 0;
-      for (int c = 0; c < C; ++c) zsum += z[c];
-      smooth_sum += C * log_sum - zsum;  // -Σ_c log p_c
-    }
-    // d/dz_c = (p_c − (1−ε)·[c = y] − ε/C) / valid
-    const float inv_sum = static_cast<float>(1.0 / sum);
-    const float off = static_cast<float>(eps / C);
-    for (int c = 0; c < C; ++c) g[c] = (g[c] * inv_sum - off) * inv_valid;
-    g[targets[n]] -= static_cast<float>(1.0 - eps) * inv_valid;
+    nll_sum += nll[n];
+    smooth_sum += smooth[n];
   }
-  if (!valid) return std::numeric_limits<double>::quiet_NaN();
   return (1 - eps) * nll_sum / valid + (eps / C) * smooth_sum / valid;
 }
 

@@ -325,7 +325,8 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
   const bool project_per_thread = TB <= 16;
   if (!project_per_thread) {
     par_gemm(false, true, static_cast<int>(TB), GH, I, F(1), x, I, w.w_ih, I, F(0), buf.gates, GH);
-    add_biases(0, H);
+    // by unit ranges on the kernel threads: a T*B x G*H pass over memory
+    parallel_ranges(H, kUnitBlock, 64, [&](int j0, int j1) { add_biases(j0, j1); });
   }
 
   // 2. The initial state goes into the history row the first step reads.
@@ -537,15 +538,18 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
   par_gemm(true, false, hh_rows, H, TB, F(1), dgates, GH, h_prev_all, H, F(1), g.dw_hh, H);
   if (gru) par_gemm(true, false, H, H, TB, F(1), dgn, H, h_prev_all, H, F(1), g.dw_hh + static_cast<size_t>(2) * H * H, H);
   if (g.db_ih) {
-    for (int row = 0; row < TB; ++row) {
-      const F* a = dgates + static_cast<size_t>(row) * GH;
-      for (int j = 0; j < GH; ++j) g.db_ih[j] += a[j];
-      for (int j = 0; j < hh_rows; ++j) g.db_hh[j] += a[j];
-      if (gru) {
-        const F* n = dgn + static_cast<size_t>(row) * H;
-        for (int j = 0; j < H; ++j) g.db_hh[2 * H + j] += n[j];
+    // Column sums over all T*B rows, split by columns across the kernel threads.
+    parallel_ranges(GH, kUnitBlock, 64, [&](int c0, int c1) {
+      for (int row = 0; row < TB; ++row) {
+        const F* a = dgates + static_cast<size_t>(row) * GH;
+        for (int j = c0; j < c1; ++j) g.db_ih[j] += a[j];
+        for (int j = c0; j < (c1 < hh_rows ? c1 : hh_rows); ++j) g.db_hh[j] += a[j];
+        if (gru && c1 > 2 * H) {
+          const F* n = dgn + static_cast<size_t>(row) * H;  // the n part: columns 2H..3H
+          for (int j = c0 > 2 * H ? c0 : 2 * H; j < c1; ++j) g.db_hh[j] += n[j - 2 * H];
+        }
       }
-    }
+    });
   }
   // dx (T*B, I) += dgates (T*B, GH) * W_ih (GH, I)
   par_gemm(false, false, TB, I, GH, F(1), dgates, GH, w.w_ih, I, F(1), dx, I);
