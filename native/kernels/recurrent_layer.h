@@ -7,6 +7,11 @@
 // elementwise pass; backward loops over time for dgates and dh only, then the weight
 // gradients are one GEMM each over all T*B rows.
 //
+// Threads (thread_pool.h): the time loop is split by hidden units — each thread owns blocks
+// of 16 units, computes their gate columns (its rows of W_hh, which stay in its core's
+// cache) and runs their elementwise pass; one barrier per step. The float path uses an
+// AVX-512 microkernel over W_hh packed once per call (step_gemm.h) when the CPU has it.
+//
 // Variable lengths (pack_padded_sequence semantics) are handled by masking: at time t row
 // b is active when t < lengths[b]. An inactive row keeps its state unchanged and outputs 0,
 // so the forward direction ends with each row's state at its last valid step and the
