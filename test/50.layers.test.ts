@@ -2,6 +2,7 @@
 // (scripts/make_training_fixtures.py → test/fixtures/training.json, section "layers").
 import { crossEntropy, Embedding, Linear, Tensor } from '../lib';
 import { expectClose, FixtureTensor, loadFixture, maxError, toTensor } from './helpers/fixtures';
+import { throwsWith } from './helpers/errors';
 
 interface EmbeddingCase {
   name: string;
@@ -46,17 +47,6 @@ const track = (what: string, actual: ArrayLike<number>, expected: ArrayLike<numb
   worst[what] = Math.max(worst[what] ?? 0, maxError(actual, expected));
   expectClose(what, actual, expected, tol);
 };
-/** Throws exactly `cls` (not a subclass mix-up) with every substring in its message. */
-function throwsWith(fn: () => unknown, cls: typeof TypeError | typeof RangeError, ...parts: string[]): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(cls);
-  for (const part of parts) expect((err as Error).message).toContain(part);
-}
 afterAll(() => {
   if (process.env.REPORT_ERRORS) console.log('max errors (|a-b|/(1+|b|)):', worst);
 });

@@ -3,6 +3,7 @@
 // (scripts/make_training_fixtures.py → test/fixtures/training.json, section "optim").
 import { Adagrad, Adam, AdamW, Optimizer, Parameter, RMSprop, SGD } from '../lib';
 import { FixtureTensor, loadFixture, maxError } from './helpers/fixtures';
+import { throwsWith } from './helpers/errors';
 
 interface OptimCase {
   name: string;
@@ -194,17 +195,6 @@ describe('optimizer state dicts', () => {
   });
 });
 
-/** Throws `cls` with every substring in its message. */
-function throwsWith(fn: () => unknown, cls: typeof TypeError | typeof RangeError, ...parts: string[]): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(cls);
-  for (const part of parts) expect((err as Error).message).toContain(part);
-}
 
 describe('optimizer validation', () => {
   const w = () => new Parameter([1, 2, 3, 4], [2, 2]);
