@@ -167,11 +167,11 @@ RNN_CLONES void lstm_backward_units(F* __restrict g, int H, const F* __restrict 
   }
 }
 
-// ghn: W_hn h + b_hn saved by forward; dgn receives dn * r (the n part of the recurrent
-// pre-activation gradient).
+// ghn: in, W_hn h + b_hn saved by forward; out, dn * r (the n part of the recurrent
+// pre-activation gradient), in place like the gates.
 template <typename F>
-RNN_CLONES void gru_backward_units(F* __restrict g, int H, const F* __restrict dh, const F* __restrict ghn,
-                        const F* __restrict h_prev, F* __restrict dgn, F* __restrict dh_prev, int n) {
+RNN_CLONES void gru_backward_units(F* __restrict g, int H, const F* __restrict dh, F* __restrict ghn,
+                                   const F* __restrict h_prev, F* __restrict dh_prev, int n) {
   for (int j = 0; j < n; ++j) {
     const F r = g[j], z = g[H + j], nv = g[2 * H + j];
     const F dn_pre = dh[j] * (F(1) - z) * (F(1) - nv * nv);
@@ -180,7 +180,7 @@ RNN_CLONES void gru_backward_units(F* __restrict g, int H, const F* __restrict d
     g[j] = dr_pre;
     g[H + j] = dz_pre;
     g[2 * H + j] = dn_pre;
-    dgn[j] = dn_pre * r;
+    ghn[j] = dn_pre * r;
     dh_prev[j] = dh[j] * z;
   }
 }
@@ -433,8 +433,9 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
   const bool lstm = d.cell == CellType::Lstm;
   const bool gru = d.cell == CellType::Gru;
   // GRU: the recurrent pre-activation gradient equals dgates for r and z; only its n part,
-  // dn * r, differs and is kept separately: dgn (T, B, H).
+  // dn * r, differs: dgn (T, B, H), best buf.ghn itself (it replaces W_hn h + b_hn in place).
   F* dgn = gru ? dgates_hh : nullptr;
+  if (gru && dgn != buf.ghn) std::memcpy(dgn, buf.ghn, sizeof(F) * T * BH);
   // The elementwise passes read each gate from dgates and overwrite it with its gradient.
   if (dgates != buf.gates) std::memcpy(dgates, buf.gates, sizeof(F) * T * BH * G);
 
@@ -506,7 +507,7 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
               lstm_backward_units(dgb, H, dhb, dc_cur + o, buf.hist_c + static_cast<size_t>(k_in) * BH + o,
                                   dhn, dc_next + o, nu);
             } else if (gru) {
-              gru_backward_units(dgb, H, dhb, buf.ghn + static_cast<size_t>(t) * BH + o, h_in + o, dgnb, dhn, nu);
+              gru_backward_units(dgb, H, dhb, dgnb, h_in + o, dhn, nu);
             } else {
               rnn_backward_units(d.cell == CellType::RnnRelu, dgb, dhb, h_out + o, dhn, nu);
             }

@@ -78,7 +78,8 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
 // dy (T, B, ldy) pre-offset, or nullptr; dhN/dcN (B, H) or nullptr.
 // dx (T, B, I): ADDED into. dh0/dc0 (B, H): written.
 // dgates (T, B, G*H) receives the gate gradients; it is best buf.gates itself (each gate
-// is read before it is overwritten), else the gates are copied into it first; dgates_hh (T, B, H) is GRU's n part of the recurrent gradient, dn * r;
+// is read before it is overwritten), else the gates are copied into it first; dgates_hh (T, B, H) receives GRU's n part of the recurrent gradient, dn * r —
+// best buf.ghn itself, likewise;
 // dh (2, B, H) and dc (2, B, H) are scratch.
 template <typename F>
 void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGrads<F>& g,

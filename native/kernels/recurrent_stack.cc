@@ -40,10 +40,9 @@ void RecurrentStack<F>::allocate(int T, int B, bool training) {
   scratch_.resize(D * B * G * H);
   packed_.resize(((H + 15) / 16) * G * H * 16);
   if (training) {
-    // Backward's scratch. dgates overwrite the saved gates in place, so only GRU needs a
-    // second buffer, (T, B, H) for the n part of its recurrent gradient; dy_/dx_ are needed only between layers or to transpose
+    // Backward's scratch. The gate gradients overwrite the saved gates in place (and GRU's
+    // dn * r its saved W_hn h + b_hn); dy_/dx_ are needed only between layers or to transpose
     // batch-first data (see backward), so they are sized there, once per shape.
-    dgates_hh_.resize(cfg_.cell == CellType::Gru ? TB * H : 0);
     dh_.resize(2 * B * H);
     dc_.resize(2 * B * H);
   }
@@ -160,7 +159,7 @@ void RecurrentStack<F>::backward(const F* dOutput, const F* dhN, const F* dcN,
                      static_cast<int>(DH), dhN ? dhN + slot * BH : nullptr,
                      dcN && lstm ? dcN + slot * BH : nullptr, dx_l, dh0 + slot * BH,
                      lstm ? dc0 + slot * BH : nullptr, buf, buf.gates,
-                     dgates_hh_.empty() ? nullptr : dgates_hh_.data(), dh_.data(),
+                     buf.ghn, dh_.data(),
                      lstm ? dc_.data() : nullptr);
     }
     if (l > 0) {  // the previous layer's output gradient, through the dropout mask

@@ -68,7 +68,6 @@ class RecurrentStack {
   AlignedVector<F> scratch_;        // (D, B, G*H)
   AlignedVector<F> packed_;         // (ceil(H/16)*G, H, 16): one direction's W_hh^T, packed
   // backward only
-  AlignedVector<F> dgates_hh_;           // GRU: (T, B, H), dn * r; dgates reuse gates_
   AlignedVector<F> dh_, dc_;             // (2, B, H) each
   AlignedVector<F> dy_;                  // (T, B, D*H), when there are layers or batch-first data
   AlignedVector<F> dx_;                  // (T, B, max(I, D*H)), likewise
