@@ -58,7 +58,8 @@ export function fit(model: LanguageModel, train: Int32Array, options: FitOptions
   const bar = (progress ?? Boolean(process.stderr.isTTY)) ? new ProgressBar(config.epochs ?? 1) : null;
 
   const weights: Record<string, { shape: number[]; data: Float32Array }> = {};
-  for (const [k, t] of Object.entries(model.stateDict())) weights[k] = { shape: t.shape.slice(), data: t.data.slice() };
+  // workerData is structured-cloned: the worker gets its own copy of every array
+  for (const [k, t] of Object.entries(model.stateDict())) weights[k] = { shape: t.shape.slice(), data: t.data };
   const abort = new SharedArrayBuffer(4);
   const flag = new Int32Array(abort);
   const seed = config.seed ?? defaultGenerator.nextUint32();
@@ -94,7 +95,8 @@ export function fit(model: LanguageModel, train: Int32Array, options: FitOptions
           onValidation?.(msg.info);
         } else if (msg.type === 'done') {
           const sd: Record<string, Tensor> = {};
-          for (const [k, t] of Object.entries(msg.weights as typeof weights)) sd[k] = new Tensor(new Float32Array(t.data), t.shape);
+          // the arrays come from another realm under jest/vm; Tensor accepts any realm's Float32Array
+          for (const [k, t] of Object.entries(msg.weights as typeof weights)) sd[k] = new Tensor(t.data, t.shape);
           model.loadStateDict(sd);
           if (bar && msg.result.reason !== 'completed') process.stderr.write('\n');
           finish(() => resolve(msg.result));

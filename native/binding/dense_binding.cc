@@ -11,24 +11,29 @@
 namespace binding {
 namespace {
 
-const int32_t* checked_ids(Napi::Env env, const Napi::Value& v, size_t N, int32_t V, const char* what) {
+// Token ids: an Int32Array of any length N, every id in [0, V).
+struct Ids {
+  const int32_t* data;
+  size_t N;
+};
+Ids checked_ids(Napi::Env env, const Napi::Value& v, int32_t V, const char* what) {
+  const size_t N = v.IsTypedArray() ? v.As<Napi::TypedArray>().ElementLength() : 0;
   const int32_t* ids = typed_data<int32_t>(env, v, N, what);
   for (size_t n = 0; n < N; ++n)
     if (ids[n] < 0 || ids[n] >= V)
       throw_range(env, std::string(what) + "[" + std::to_string(n) + "] must be in [0, " +
                            std::to_string(V) + "), received " + std::to_string(ids[n]));
-  return ids;
+  return {ids, N};
 }
 
 // embeddingForward(out, weight, V, E, ids)
 Napi::Value EmbeddingForward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int V = int_arg(env, info[2], "V", 1, INT32_MAX), E = int_arg(env, info[3], "E", 1, INT32_MAX);
-  const size_t N = info[4].IsTypedArray() ? info[4].As<Napi::TypedArray>().ElementLength() : 0;
-  const int32_t* ids = checked_ids(env, info[4], N, V, "indices");
-  float* out = typed_data<float>(env, info[0], N * E, "out");
+  const Ids ids = checked_ids(env, info[4], V, "indices");
+  float* out = typed_data<float>(env, info[0], ids.N * E, "out");
   const float* w = typed_data<float>(env, info[1], static_cast<size_t>(V) * E, "weight");
-  rnn::embedding_forward(out, w, ids, N, E);
+  rnn::embedding_forward(out, w, ids.data, ids.N, E);
   return env.Undefined();
 }
 
@@ -36,12 +41,11 @@ Napi::Value EmbeddingForward(const Napi::CallbackInfo& info) {
 Napi::Value EmbeddingBackward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int V = int_arg(env, info[1], "V", 1, INT32_MAX), E = int_arg(env, info[2], "E", 1, INT32_MAX);
-  const size_t N = info[3].IsTypedArray() ? info[3].As<Napi::TypedArray>().ElementLength() : 0;
-  const int32_t* ids = checked_ids(env, info[3], N, V, "indices");
+  const Ids ids = checked_ids(env, info[3], V, "indices");
   float* dw = typed_data<float>(env, info[0], static_cast<size_t>(V) * E, "gradWeight");
-  const float* dout = typed_data<float>(env, info[4], N * E, "gradOutput");
+  const float* dout = typed_data<float>(env, info[4], ids.N * E, "gradOutput");
   const int32_t pad = int_arg(env, info[5], "paddingIdx", -1, INT32_MAX);
-  rnn::embedding_backward(dw, dout, ids, N, E, pad);
+  rnn::embedding_backward(dw, dout, ids.data, ids.N, E, pad);
   return env.Undefined();
 }
 

@@ -2,7 +2,11 @@
 // (production) and double (finite-difference gradient checks). Row-major throughout.
 #pragma once
 #include <cblas.h>
+
 #include <cstddef>
+#include <mutex>
+
+#include "thread_pool.h"
 
 namespace rnn {
 
@@ -38,18 +42,12 @@ void blas_set_num_threads(int n);
 int blas_get_num_threads();
 const char* blas_config();
 
-}  // namespace rnn
 
-#include <mutex>
-namespace rnn {
 // The process-wide lock every BLAS-using entry point holds (see docs/threading.md):
 // Debian's OpenBLAS 0.3.21 can corrupt results when multithreaded level-3 calls of
 // different transpose variants run concurrently from two threads.
 std::mutex& blas_mutex();
-}  // namespace rnn
 
-#include "thread_pool.h"
-namespace rnn {
 // gemm() split across the kernel thread pool by output columns (or rows, whichever is
 // longer), each part one single-threaded BLAS call. Small products run inline.
 template <typename F>

@@ -209,6 +209,9 @@ int workers_for(int B, int G, int H) {
   return n < blocks ? n : blocks;
 }
 
+// Valid units in block u (the last block of a ragged H is narrower).
+inline int block_width(int H, int u) { return H - u * kUnitBlock < kUnitBlock ? H - u * kUnitBlock : kUnitBlock; }
+
 struct UnitRange {
   int j0, j1, blk0, blk1;
 };
@@ -343,7 +346,7 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
   const int workers = workers_for(B, G, H);
   ForwardProduct<F> product{w.w_hh, B, G, H, nullptr};
   Panels panels{};
-  std::vector<int> first, dest, width;
+  std::vector<int> dest, width;  // per panel: first output column (= first row of W_hh), valid columns
   // Packing moves G*H*H floats once; it pays off over many rows and steps, not for the
   // one-step, one-row calls of streaming inference (those take the GEMV path).
   const bool pack = B >= 2 && static_cast<long>(T) * B >= 64;
@@ -351,12 +354,11 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
     const int blocks = (H + kUnitBlock - 1) / kUnitBlock;
     for (int u = 0; u < blocks; ++u)
       for (int q = 0; q < G; ++q) {
-        first.push_back(q * H + u * kUnitBlock);
         dest.push_back(q * H + u * kUnitBlock);
-        width.push_back(H - u * kUnitBlock < kUnitBlock ? H - u * kUnitBlock : kUnitBlock);
+        width.push_back(block_width(H, u));
       }
     pack_transposed_panels(reinterpret_cast<float*>(buf.packed), reinterpret_cast<const float*>(w.w_hh), H, H,
-                           first.data(), width.data(), blocks * G);
+                           dest.data(), width.data(), blocks * G);
     panels = Panels{reinterpret_cast<const float*>(buf.packed), static_cast<size_t>(H) * kUnitBlock, kUnitBlock,
                     dest.data(), width.data()};
     product.panels = &panels;
@@ -447,7 +449,7 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
   if (use_view) {
     for (int blk = 0; blk < blocks; ++blk) {
       view_dest.push_back(blk * kUnitBlock);
-      view_width.push_back(H - blk * kUnitBlock < kUnitBlock ? H - blk * kUnitBlock : kUnitBlock);
+      view_width.push_back(block_width(H, blk));
     }
     // Packed once per call: contiguous panels stream better than W_hh's strided columns.
     pack_column_panels(reinterpret_cast<float*>(buf.packed), reinterpret_cast<const float*>(w.w_hh), H, GH,
