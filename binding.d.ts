@@ -34,6 +34,8 @@ export interface NativeBinding {
   getNumThreads(): number;
   openblasConfig(): string;
   hardwareConcurrency(): number;
+  /** Bytes from the start of the buffer's data to the next 64-byte boundary. */
+  alignmentSkip(buffer: ArrayBuffer): number;
   /** The activation kernels in use: 'avx512f', 'avx2' or 'scalar'. */
   vecMathIsa(): string;
   /** Test hook: applies one ISA's sigmoid/tanh kernel in place; false if the CPU lacks it. */

@@ -1,13 +1,14 @@
 /** Parameter initialisation with PyTorch's default distributions. @internal */
+import { alignedFloat32Array } from './aligned';
 import { defaultGenerator, Generator } from './random';
 
 export function uniform(n: number, bound: number, g: Generator = defaultGenerator): Float32Array {
-  return g.fillUniform(new Float32Array(n), -bound, bound);
+  return g.fillUniform(alignedFloat32Array(n), -bound, bound);
 }
 
 /** Standard normal samples (Box–Muller), as nn.Embedding's N(0, 1). */
 export function normal(n: number, g: Generator = defaultGenerator): Float32Array {
-  const out = new Float32Array(n);
+  const out = alignedFloat32Array(n);
   for (let i = 0; i < n; i += 2) {
     const u1 = 1 - g.uniform(); // (0, 1]
     const u2 = g.uniform();

@@ -1,6 +1,7 @@
 import type { CellCode, RecurrentStackHandle } from '../binding';
 import { Module } from './module';
 import { native } from './native';
+import { uniform } from './init';
 import { defaultGenerator } from './random';
 import { checkTensorShape, Parameter, Tensor } from './tensor';
 import {
@@ -98,7 +99,7 @@ export abstract class RecurrentBase extends Module {
       for (let dir = 0; dir < D; dir++) {
         const sfx = `_l${layer}${dir === 1 ? '_reverse' : ''}`;
         const make = (shape: number[]) =>
-          new Parameter(defaultGenerator.fillUniform(new Float32Array(checkedProduct(ctx, 'a parameter', shape)), -bound, bound), shape);
+          new Parameter(uniform(checkedProduct(ctx, 'a parameter', shape), bound), shape);
         this.registerParameter(`weight_ih${sfx}`, make([G * H, inSize]));
         this.registerParameter(`weight_hh${sfx}`, make([G * H, H]));
         if (this.bias) {

@@ -1,4 +1,5 @@
 import { checkInteger, MAX_ELEMENTS, rangeError, shapeString, typeError } from './validate';
+import { alignedFloat32Array } from './aligned';
 
 /**
  * True for a Float32Array of any realm (worker threads and vm contexts have their own
@@ -71,7 +72,7 @@ export class Parameter extends Tensor {
 
   constructor(data: Float32Array | number[], shape: number[]) {
     super(data, shape);
-    this.grad = new Float32Array(this.size);
+    this.grad = alignedFloat32Array(this.size);
   }
 
   /** Sets the gradient to zero. */

@@ -1,5 +1,6 @@
 // The module interface on the recurrent layers: names, state dicts, modes, dropout, init.
-import { GRU, LSTM, manualSeed, RNN, Tensor } from '../lib';
+import { Embedding, GRU, Linear, LSTM, manualSeed, RNN, Tensor } from '../lib';
+import { native } from '../lib/native';
 
 describe('LSTM#namedParameters()', () => {
   it('uses PyTorch names, shapes and order', () => {
@@ -134,5 +135,28 @@ describe('lengths semantics', () => {
       for (let d = 0; d < 2; d++)
         for (let j = 0; j < 3; j++) expect(all.h.data[(d * 3 + b) * 3 + j]).toBeCloseTo(alone.h.data[d * 3 + j], 6);
     }
+  });
+});
+
+describe('parameter memory', () => {
+  // The kernels stream weight rows with 64-byte loads: parameters the library creates (and
+  // every gradient) start on a cache line. Small arrays are exempt (lib/aligned.ts).
+  const startsOnCacheLine = (a: Float32Array) => (a.byteOffset - native.alignmentSkip(a.buffer as ArrayBuffer)) % 64 === 0;
+  it('weights and gradients of LSTM, GRU, Linear and Embedding start on a 64-byte boundary', () => {
+    const modules = [
+      new LSTM({ inputSize: 33, hiddenSize: 70 }),
+      new GRU({ inputSize: 8, hiddenSize: 17, numLayers: 2, bidirectional: true }),
+      new Linear({ inFeatures: 19, outFeatures: 7 }),
+      new Embedding({ numEmbeddings: 11, embeddingDim: 9 }),
+    ];
+    let checked = 0;
+    for (const m of modules)
+      for (const p of m.parameters()) {
+        if (p.size < 64) continue;
+        expect(startsOnCacheLine(p.data)).toBe(true);
+        expect(startsOnCacheLine(p.grad)).toBe(true);
+        checked++;
+      }
+    expect(checked).toBeGreaterThan(8);
   });
 });

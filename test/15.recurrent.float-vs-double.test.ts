@@ -47,4 +47,5 @@ describe.each<[string, CellCode]>([['RNN tanh', 0], ['RNN relu', 1], ['LSTM', 2]
   it('two bidirectional layers, ragged hidden size (40 = 16 + 16 + 8), lengths, batchFirst', () =>
     compare(cell, { L: 2, bi: true, lengths: true, batchFirst: true, T: 9, B: 13, I: 20, H: 40 }));
   it('batch 1 (the GEMV path) and odd sizes', () => compare(cell, { L: 2, bi: true, lengths: false, batchFirst: false, T: 7, B: 1, I: 5, H: 37 }));
+  it('batch 1 with row lengths that leave a masked tail after a full chunk', () => compare(cell, { L: 1, bi: false, lengths: false, batchFirst: false, T: 3, B: 1, I: 50, H: 21 }));
 });

@@ -26,6 +26,26 @@ struct TypedArrayKind<int32_t> {
   static constexpr const char* name = "Int32Array";
 };
 
+// An argument's name for error messages ("weights[3]", "hyper.lr"), put together only when an
+// error is thrown: the checks below run on every call, and building strings there showed up in
+// the one-step inference profile.
+class ArgName {
+ public:
+  ArgName(const char* name) : head_(name) {}                       // NOLINT: implicit by design
+  ArgName(const char* name, size_t index) : head_(name), index_(static_cast<long>(index)) {}
+  ArgName(const char* prefix, const char* name) : head_(prefix), tail_(name) {}
+  std::string str() const {
+    std::string s = std::string(head_) + tail_;
+    if (index_ >= 0) s += "[" + std::to_string(index_) + "]";
+    return s;
+  }
+
+ private:
+  const char* head_;
+  const char* tail_ = "";
+  long index_ = -1;
+};
+
 [[noreturn]] inline void throw_type(Napi::Env env, const std::string& msg) {
   throw Napi::TypeError::New(env, msg);
 }
@@ -33,50 +53,57 @@ struct TypedArrayKind<int32_t> {
   throw Napi::RangeError::New(env, msg);
 }
 
-// The data of a typed array of element type T and exactly `expected` elements.
+// The data of a typed array of element type T and exactly `expected` elements. One
+// napi_get_typedarray_info call: Node's checks each typed-array kind in turn, so it is the
+// costly part of a small call.
 template <typename T>
-T* typed_data(Napi::Env env, const Napi::Value& v, size_t expected, const std::string& what) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != TypedArrayKind<T>::type)
-    throw_type(env, what + " must be a " + TypedArrayKind<T>::name);
-  auto arr = v.As<Napi::TypedArrayOf<T>>();
-  if (arr.ElementLength() != expected)
-    throw_range(env, what + " must have " + std::to_string(expected) + " elements, received " +
-                         std::to_string(arr.ElementLength()));
-  return arr.Data();
+T* typed_data(Napi::Env env, const Napi::Value& v, size_t expected, const ArgName& what) {
+  bool is_typed = false;
+  napi_typedarray_type type = napi_int8_array;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != TypedArrayKind<T>::type)
+    throw_type(env, what.str() + " must be a " + TypedArrayKind<T>::name);
+  if (length != expected)
+    throw_range(env, what.str() + " must have " + std::to_string(expected) + " elements, received " +
+                         std::to_string(length));
+  return static_cast<T*>(data);
 }
 
 // Like typed_data, but null/undefined give nullptr.
 template <typename T>
-T* optional_typed_data(Napi::Env env, const Napi::Value& v, size_t expected, const std::string& what) {
+T* optional_typed_data(Napi::Env env, const Napi::Value& v, size_t expected, const ArgName& what) {
   if (v.IsNull() || v.IsUndefined()) return nullptr;
   return typed_data<T>(env, v, expected, what);
 }
 
-inline int32_t int_arg(Napi::Env env, const Napi::Value& v, const std::string& what, int32_t lo,
+inline int32_t int_arg(Napi::Env env, const Napi::Value& v, const ArgName& what, int32_t lo,
                        int32_t hi) {
-  if (!v.IsNumber()) throw_type(env, what + " must be a number");
+  if (!v.IsNumber()) throw_type(env, what.str() + " must be a number");
   const double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= lo && d <= hi) || d != static_cast<double>(static_cast<int64_t>(d)))
-    throw_range(env, what + " must be an integer in [" + std::to_string(lo) + ", " +
+    throw_range(env, what.str() + " must be an integer in [" + std::to_string(lo) + ", " +
                          std::to_string(hi) + "], received " + std::to_string(d));
   return static_cast<int32_t>(d);
 }
 
-inline double number_arg(Napi::Env env, const Napi::Value& v, const std::string& what) {
-  if (!v.IsNumber()) throw_type(env, what + " must be a number");
+inline double number_arg(Napi::Env env, const Napi::Value& v, const ArgName& what) {
+  if (!v.IsNumber()) throw_type(env, what.str() + " must be a number");
   return v.As<Napi::Number>().DoubleValue();
 }
 
-inline bool bool_arg(Napi::Env env, const Napi::Value& v, const std::string& what) {
-  if (!v.IsBoolean()) throw_type(env, what + " must be a boolean");
+inline bool bool_arg(Napi::Env env, const Napi::Value& v, const ArgName& what) {
+  if (!v.IsBoolean()) throw_type(env, what.str() + " must be a boolean");
   return v.As<Napi::Boolean>().Value();
 }
 
-inline Napi::Array array_arg(Napi::Env env, const Napi::Value& v, size_t expected, const std::string& what) {
-  if (!v.IsArray()) throw_type(env, what + " must be an array");
+inline Napi::Array array_arg(Napi::Env env, const Napi::Value& v, size_t expected, const ArgName& what) {
+  if (!v.IsArray()) throw_type(env, what.str() + " must be an array");
   auto a = v.As<Napi::Array>();
   if (a.Length() != expected)
-    throw_range(env, what + " must have " + std::to_string(expected) + " entries, received " +
+    throw_range(env, what.str() + " must have " + std::to_string(expected) + " entries, received " +
                          std::to_string(a.Length()));
   return a;
 }

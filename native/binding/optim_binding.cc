@@ -13,10 +13,10 @@ namespace binding {
 namespace {
 
 double num(Napi::Env env, const Napi::Object& o, const char* key) {
-  return number_arg(env, o.Get(key), std::string("hyper.") + key);
+  return number_arg(env, o.Get(key), ArgName("hyper.", key));
 }
 bool flag(Napi::Env env, const Napi::Object& o, const char* key) {
-  return bool_arg(env, o.Get(key), std::string("hyper.") + key);
+  return bool_arg(env, o.Get(key), ArgName("hyper.", key));
 }
 Napi::Object hyper_arg(Napi::Env env, const Napi::Value& v) {
   if (!v.IsObject()) throw_type(env, "hyper must be an object");

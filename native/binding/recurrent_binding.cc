@@ -60,13 +60,12 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     for (size_t s = 0; s < slots(); ++s) {
       const int layer = static_cast<int>(s / stack_->directions());
       const size_t in = stack_->layer_input_size(layer);
-      const std::string base = std::string(what) + "[" + std::to_string(s * per);
       Ptr p[4] = {nullptr, nullptr, nullptr, nullptr};
-      p[0] = typed_data<F>(env, arr.Get(s * per), GH * in, base + "]");
-      p[1] = typed_data<F>(env, arr.Get(s * per + 1), GH * cfg.H, std::string(what) + "[" + std::to_string(s * per + 1) + "]");
+      p[0] = typed_data<F>(env, arr.Get(s * per), GH * in, ArgName(what, s * per));
+      p[1] = typed_data<F>(env, arr.Get(s * per + 1), GH * cfg.H, ArgName(what, s * per + 1));
       if (per == 4) {
-        p[2] = typed_data<F>(env, arr.Get(s * per + 2), GH, std::string(what) + "[" + std::to_string(s * per + 2) + "]");
-        p[3] = typed_data<F>(env, arr.Get(s * per + 3), GH, std::string(what) + "[" + std::to_string(s * per + 3) + "]");
+        p[2] = typed_data<F>(env, arr.Get(s * per + 2), GH, ArgName(what, s * per + 2));
+        p[3] = typed_data<F>(env, arr.Get(s * per + 3), GH, ArgName(what, s * per + 3));
       }
       out[s] = Out{p[0], p[1], p[2], p[3]};
     }

@@ -31,6 +31,17 @@ Napi::Value HardwareConcurrency(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), std::thread::hardware_concurrency());
 }
 
+// alignmentSkip(buffer): bytes from the start of an ArrayBuffer's data to the next 64-byte
+// boundary (a cache line and one AVX-512 vector). lib/aligned.ts places parameter arrays
+// there: malloc gives Node's backing stores 16-byte alignment, and weights whose rows start
+// mid-line stream ~20 % slower in one-step inference (bench/NOTES.md §8).
+Napi::Value AlignmentSkip(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsArrayBuffer()) throw_type(env, "buffer must be an ArrayBuffer");
+  const auto address = reinterpret_cast<uintptr_t>(info[0].As<Napi::ArrayBuffer>().Data());
+  return Napi::Number::New(env, static_cast<double>((64 - (address & 63)) & 63));
+}
+
 Napi::Value VecMathIsa(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), rnn::vec_math_isa());
 }
@@ -68,6 +79,7 @@ void register_runtime(Napi::Env env, Napi::Object exports) {
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads, "getNumThreads"));
   exports.Set("openblasConfig", Napi::Function::New(env, OpenblasConfig, "openblasConfig"));
   exports.Set("hardwareConcurrency", Napi::Function::New(env, HardwareConcurrency, "hardwareConcurrency"));
+  exports.Set("alignmentSkip", Napi::Function::New(env, AlignmentSkip, "alignmentSkip"));
   exports.Set("vecMathIsa", Napi::Function::New(env, VecMathIsa, "vecMathIsa"));
   exports.Set("applyActivation", Napi::Function::New(env, ApplyActivation, "applyActivation"));
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));

@@ -73,25 +73,22 @@ inline __mmask16 mask_of(int width) {
 #endif
 
 #ifdef RNN_X86
-template <int R>
-__attribute__((target("avx512f"))) void dot_rows(const float* W, size_t ldw, const float* x, int K, float* y,
-                                                bool accumulate) {
-  __m512 acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+// One row at a time, two accumulators over alternate 16-float chunks: a single sequential
+// stream per row. For weights streamed from L3 (one-step inference) this reads ~15 % faster
+// than four rows side by side (83 → 97 GB/s per core here, /tmp microbenchmark in NOTES §8).
+__attribute__((target("avx512f"))) void dot_row(const float* w, const float* x, int K, float* y, bool accumulate) {
+  __m512 a = _mm512_setzero_ps(), b = _mm512_setzero_ps();
   int k = 0;
-  for (; k + 16 <= K; k += 16) {
-    const __m512 xv = _mm512_loadu_ps(x + k);
-    for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(_mm512_loadu_ps(W + r * ldw + k), xv, acc[r]);
+  for (; k + 32 <= K; k += 32) {
+    a = _mm512_fmadd_ps(_mm512_loadu_ps(w + k), _mm512_loadu_ps(x + k), a);
+    b = _mm512_fmadd_ps(_mm512_loadu_ps(w + k + 16), _mm512_loadu_ps(x + k + 16), b);
   }
-  if (k < K) {
-    const __mmask16 m = static_cast<__mmask16>((1u << (K - k)) - 1u);
-    const __m512 xv = _mm512_maskz_loadu_ps(m, x + k);
-    for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, W + r * ldw + k), xv, acc[r]);
+  for (; k < K; k += 16) {
+    const __mmask16 m = K - k >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (K - k)) - 1u);
+    a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w + k), _mm512_maskz_loadu_ps(m, x + k), a);
   }
-  for (int r = 0; r < R; ++r) {
-    const float v = _mm512_reduce_add_ps(acc[r]);
-    y[r] = accumulate ? y[r] + v : v;
-  }
+  const float v = _mm512_reduce_add_ps(_mm512_add_ps(a, b));
+  *y = accumulate ? *y + v : v;
 }
 #endif
 
@@ -99,9 +96,7 @@ __attribute__((target("avx512f"))) void dot_rows(const float* W, size_t ldw, con
 
 void gemv_rows(const float* W, size_t ldw, const float* x, int K, float* y, int rows, bool accumulate) {
 #ifdef RNN_X86
-  int r = 0;
-  for (; r + 4 <= rows; r += 4) dot_rows<4>(W + r * ldw, ldw, x, K, y + r, accumulate);
-  for (; r < rows; ++r) dot_rows<1>(W + r * ldw, ldw, x, K, y + r, accumulate);
+  for (int r = 0; r < rows; ++r) dot_row(W + r * ldw, x, K, y + r, accumulate);
 #else
   (void)W; (void)ldw; (void)x; (void)K; (void)y; (void)rows; (void)accumulate;
 #endif
