@@ -144,6 +144,12 @@ RNN_CLONES void gru_units(F* __restrict gx, const F* __restrict gh, const F* __r
   }
 }
 
+// g[0, n) += b[0, n): the summed biases onto one row's pre-activations of one gate.
+template <typename F>
+RNN_CLONES void add_span(F* __restrict g, const F* __restrict b, int n) {
+  for (int j = 0; j < n; ++j) g[j] += b[j];
+}
+
 // ---- backward elementwise passes ---------------------------------------------------------
 // n hidden units of one batch row. g holds the activated gates on entry (gates H apart) and
 // their pre-activation gradients on exit — for the float path it is the saved gates buffer
@@ -309,28 +315,18 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
   const bool lstm = d.cell == CellType::Lstm;
   const bool gru = d.cell == CellType::Gru;
 
-  // 1. Input projection of all steps at once: gates (T*B, GH) = x (T*B, I) * W_ih^T, plus
-  // the biases that are plain sums: all of b_ih, and b_hh except GRU's b_hn (which sits
-  // inside r * (W_hn h + b_hn)). For a few rows (streaming inference) each thread projects
-  // its own units inside the time loop's region instead, so its rows of W_ih stay in its
-  // core's L2 from call to call like its rows of W_hh.
+  // 1. Input projection of all steps at once: gates (T*B, GH) = x (T*B, I) * W_ih^T. The
+  // biases that are plain sums (all of b_ih, and b_hh except GRU's b_hn, which sits inside
+  // r * (W_hn h + b_hn)) are added step by step in the time loop, while that step's gates
+  // are in cache anyway (a separate pass over the (T, B, G*H) buffer cost ~8 % of a char-LM
+  // forward). For a few rows (streaming inference) each thread projects its own units
+  // inside the time loop's region instead, so its rows of W_ih stay in its core's L2 from
+  // call to call like its rows of W_hh.
   const size_t TB = static_cast<size_t>(T) * B;
-  const auto add_biases = [&](int j0, int j1) {
-    if (!w.b_ih) return;
-    for (size_t row = 0; row < TB; ++row) {
-      F* g = buf.gates + row * GH;
-      for (int q = 0; q < G; ++q) {
-        const bool fold_hh = !(gru && q == 2);
-        for (int j = j0; j < j1; ++j) g[q * H + j] += w.b_ih[q * H + j] + (fold_hh ? w.b_hh[q * H + j] : F(0));
-      }
-    }
-  };
   const bool project_per_thread = TB <= 16;
-  if (!project_per_thread) {
+  if (!project_per_thread)
     par_gemm(false, true, static_cast<int>(TB), GH, I, F(1), x, I, w.w_ih, I, F(0), buf.gates, GH);
-    // by unit ranges on the kernel threads: a T*B x G*H pass over memory
-    parallel_ranges(H, kUnitBlock, 64, [&](int j0, int j1) { add_biases(j0, j1); });
-  }
+  F* const bias_sum = w.b_ih ? buf.bias_sum : nullptr;
 
   // 2. The initial state goes into the history row the first step reads.
   const int start = d.reverse ? T : 0;
@@ -369,12 +365,16 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
       [&](int tid, int n) {
         const UnitRange u = unit_range(H, tid, n);
         const int nu = u.j1 - u.j0;
-        if (project_per_thread && nu > 0) {
+        if (project_per_thread && nu > 0)
           for (int q = 0; q < G; ++q)
             project_rows(x, static_cast<int>(TB), I, w.w_ih + static_cast<size_t>(q * H + u.j0) * I, nu,
                          buf.gates + q * H + u.j0, GH);
-          add_biases(u.j0, u.j1);
-        }
+        if (bias_sum)  // this thread's units only: no other thread reads them
+          for (int q = 0; q < G; ++q) {
+            const bool fold_hh = !(gru && q == 2);
+            for (int j = u.j0; j < u.j1; ++j)
+              bias_sum[q * H + j] = w.b_ih[q * H + j] + (fold_hh ? w.b_hh[q * H + j] : F(0));
+          }
         for (int s = 0; s < T; ++s) {
           const int t = d.reverse ? T - 1 - s : s;
           const int k_in = d.reverse ? t + 1 : t;
@@ -384,6 +384,10 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
           F* g_t = buf.gates + static_cast<size_t>(t) * B * GH;  // (B, GH)
           F* y_t = y + static_cast<size_t>(t) * B * ldy;          // (B, ldy)
           if (nu > 0) {
+            if (bias_sum)
+              for (int b = 0; b < B; ++b)
+                for (int q = 0; q < G; ++q)
+                  add_span(g_t + static_cast<size_t>(b) * GH + q * H + u.j0, bias_sum + q * H + u.j0, nu);
             if (gru) {
               product(h_in, scratch, GH, u, false);
               F* ghn_t = buf.ghn + static_cast<size_t>(t) * BH;
@@ -467,11 +471,15 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
   // The time loop for dgates and dh: each thread owns a range of hidden units; the barrier
   // sits between the elementwise pass (unit-local) and the product with W_hh (reads every
   // unit's dgates). The product writes only the thread's own units of dh, which only it
-  // reads at the next step.
+  // reads at the next step. The bias gradients are summed on the way, while each row's gate
+  // gradients are in L1: db_sum (GH) sums dgates, db_sum + GH (H) GRU's dn * r.
+  F* const db_sum = g.db_ih ? buf.bias_sum : nullptr;
   ThreadPool::instance().run(
       [&](int tid, int n) {
         const UnitRange u = unit_range(H, tid, n);
         const int nu = u.j1 - u.j0;
+        if (db_sum && nu > 0)
+          for (int q = 0; q < G + (gru ? 1 : 0); ++q) std::memset(db_sum + q * H + u.j0, 0, sizeof(F) * nu);
         F* dh_cur = dh;  // each thread swaps its own copies of the two pointers
         F* dh_next = dh + BH;
         F* dc_cur = dc;
@@ -513,6 +521,10 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
             } else {
               rnn_backward_units(d.cell == CellType::RnnRelu, dgb, dhb, h_out + o, dhn, nu);
             }
+            if (db_sum) {
+              for (int q = 0; q < G; ++q) add_span(db_sum + q * H + u.j0, dgb + q * H, nu);
+              if (gru) add_span(db_sum + GH + u.j0, dgnb, nu);
+            }
           }
           ThreadPool::instance().barrier();  // the product reads every unit's dgates
           const Panels* v = use_view ? &view : nullptr;
@@ -540,19 +552,10 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
   const int hh_rows = gru ? 2 * H : GH;  // rows of W_hh whose gradient comes from dgates
   par_gemm(true, false, hh_rows, H, TB, F(1), dgates, GH, h_prev_all, H, F(1), g.dw_hh, H);
   if (gru) par_gemm(true, false, H, H, TB, F(1), dgn, H, h_prev_all, H, F(1), g.dw_hh + static_cast<size_t>(2) * H * H, H);
-  if (g.db_ih) {
-    // Column sums over all T*B rows, split by columns across the kernel threads.
-    parallel_ranges(GH, kUnitBlock, 64, [&](int c0, int c1) {
-      for (int row = 0; row < TB; ++row) {
-        const F* a = dgates + static_cast<size_t>(row) * GH;
-        for (int j = c0; j < c1; ++j) g.db_ih[j] += a[j];
-        for (int j = c0; j < (c1 < hh_rows ? c1 : hh_rows); ++j) g.db_hh[j] += a[j];
-        if (gru && c1 > 2 * H) {
-          const F* n = dgn + static_cast<size_t>(row) * H;  // the n part: columns 2H..3H
-          for (int j = c0 > 2 * H ? c0 : 2 * H; j < c1; ++j) g.db_hh[j] += n[j - 2 * H];
-        }
-      }
-    });
+  if (db_sum) {
+    add_span(g.db_ih, db_sum, GH);
+    add_span(g.db_hh, db_sum, hh_rows);
+    if (gru) add_span(g.db_hh + 2 * H, db_sum + GH, H);  // b_hn: the sum of dn * r
   }
   // dx (T*B, I) += dgates (T*B, GH) * W_ih (GH, I)
   par_gemm(false, false, TB, I, GH, F(1), dgates, GH, w.w_ih, I, F(1), dx, I);

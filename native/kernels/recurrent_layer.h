@@ -63,6 +63,8 @@ struct DirectionBuffers {
               // eval (2, B, H): the same indices taken modulo 2
   F* hist_c;  // like hist_h, LSTM only
   F* packed;  // (ceil(H/16)*G, H, 16): W_hh^T packed for the float microkernel; scratch
+  F* bias_sum;  // ((G+1)*H) scratch. Forward, first G*H: b_ih + b_hh (b_ih alone for GRU's n
+                // gate). Backward: the bias gradients' column sums, G*H, + H for GRU's dn * r.
   bool full_history;  // true in training
 };
 

@@ -39,6 +39,7 @@ void RecurrentStack<F>::allocate(int T, int B, bool training) {
   hist_c_.resize(cfg_.cell == CellType::Lstm ? sets * hist_rows * B * H : 0);
   scratch_.resize(D * B * G * H);
   packed_.resize(((H + 15) / 16) * G * H * 16);
+  bias_sum_.resize(D * (G + 1) * H);
   if (training) {
     // Backward's scratch. The gate gradients overwrite the saved gates in place (and GRU's
     // dn * r its saved W_hn h + b_hn); dy_/dx_ are needed only between layers or to transpose
@@ -60,6 +61,7 @@ DirectionBuffers<F> RecurrentStack<F>::direction_buffers(int layer, int dir) {
   buf.hist_h = hist_h_.data() + set * hist_rows * B_ * H;
   buf.hist_c = hist_c_.empty() ? nullptr : hist_c_.data() + set * hist_rows * B_ * H;
   buf.packed = packed_.data();  // shared: directions and layers run one after another
+  buf.bias_sum = bias_sum_.data() + static_cast<size_t>(dir) * (G + 1) * H;
   buf.full_history = full;
   return buf;
 }

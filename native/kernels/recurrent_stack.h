@@ -66,6 +66,7 @@ class RecurrentStack {
   AlignedVector<F> hist_h_;         // training: (L*D, T+1, B, H); eval: (D, 2, B, H)
   AlignedVector<F> hist_c_;         // LSTM, like hist_h_
   AlignedVector<F> scratch_;        // (D, B, G*H)
+  AlignedVector<F> bias_sum_;       // (D, (G+1)*H): per direction, see DirectionBuffers::bias_sum
   AlignedVector<F> packed_;         // (ceil(H/16)*G, H, 16): one direction's W_hh^T, packed
   // backward only
   AlignedVector<F> dh_, dc_;             // (2, B, H) each
