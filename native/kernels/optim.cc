@@ -2,9 +2,11 @@
 
 #include <cmath>
 
+#include "clones.h"
+
 namespace rnn {
 
-void sgd_step(float* param, const float* grad, float* buf, size_t n, const SgdHyper& h) {
+RNN_CLONES void sgd_step(float* param, const float* grad, float* buf, size_t n, const SgdHyper& h) {
   const float lr = static_cast<float>(h.lr), wd = static_cast<float>(h.weight_decay);
   const float mom = static_cast<float>(h.momentum), damp = static_cast<float>(1.0 - h.dampening);
   for (size_t i = 0; i < n; ++i) {
@@ -18,6 +20,27 @@ void sgd_step(float* param, const float* grad, float* buf, size_t n, const SgdHy
   }
 }
 
+namespace {
+
+// The common Adam/AdamW case (no amsgrad, no L2-coupled weight decay) without branches in
+// the loop, so that it vectorises: `sign` is ±1 (maximize) and `decay` is 1 unless the
+// decay is decoupled; both multiply exactly, so the arithmetic is the general loop's.
+RNN_CLONES void adam_plain(float* __restrict param, const float* __restrict grad, float* __restrict m,
+                           float* __restrict v, size_t n, float sign, float decay, float b1, float one_b1,
+                           float b2, float one_b2, float bc2_sqrt, float eps, float step_size) {
+  for (size_t i = 0; i < n; ++i) {
+    const float g = sign * grad[i];
+    const float p = param[i] * decay;
+    const float mi = m[i] * b1 + one_b1 * g;
+    const float vi = v[i] * b2 + one_b2 * (g * g);
+    m[i] = mi;
+    v[i] = vi;
+    param[i] = p - step_size * (mi / (std::sqrt(vi) / bc2_sqrt + eps));
+  }
+}
+
+}  // namespace
+
 void adam_step(float* param, const float* grad, float* m, float* v, float* vmax, size_t n,
                const AdamHyper& h) {
   const double bc1 = 1.0 - std::pow(h.beta1, static_cast<double>(h.step));
@@ -28,6 +51,11 @@ void adam_step(float* param, const float* grad, float* m, float* v, float* vmax,
   const float one_b1 = static_cast<float>(1.0 - h.beta1), one_b2 = static_cast<float>(1.0 - h.beta2);
   const float eps = static_cast<float>(h.eps), wd = static_cast<float>(h.weight_decay);
   const float decay = static_cast<float>(1.0 - h.lr * h.weight_decay);
+  if (!h.amsgrad && (h.decoupled || h.weight_decay == 0)) {
+    adam_plain(param, grad, m, v, n, h.maximize ? -1.0f : 1.0f, h.decoupled ? decay : 1.0f, b1, one_b1, b2,
+               one_b2, bc2_sqrt, eps, step_size);
+    return;
+  }
   for (size_t i = 0; i < n; ++i) {
     float g = h.maximize ? -grad[i] : grad[i];
     if (h.decoupled) param[i] = param[i] * decay;
@@ -45,7 +73,7 @@ void adam_step(float* param, const float* grad, float* m, float* v, float* vmax,
   }
 }
 
-void rmsprop_step(float* param, const float* grad, float* sq, float* buf, float* gavg, size_t n,
+RNN_CLONES void rmsprop_step(float* param, const float* grad, float* sq, float* buf, float* gavg, size_t n,
                   const RmspropHyper& h) {
   const float lr = static_cast<float>(h.lr), a = static_cast<float>(h.alpha);
   const float one_a = static_cast<float>(1.0 - h.alpha), eps = static_cast<float>(h.eps);
@@ -71,7 +99,7 @@ void rmsprop_step(float* param, const float* grad, float* sq, float* buf, float*
   }
 }
 
-void adagrad_step(float* param, const float* grad, float* sum, size_t n, const AdagradHyper& h) {
+RNN_CLONES void adagrad_step(float* param, const float* grad, float* sum, size_t n, const AdagradHyper& h) {
   const float clr = static_cast<float>(h.lr / (1.0 + static_cast<double>(h.step - 1) * h.lr_decay));
   const float eps = static_cast<float>(h.eps), wd = static_cast<float>(h.weight_decay);
   for (size_t i = 0; i < n; ++i) {

@@ -6,6 +6,7 @@
 
 #include "activations.h"
 #include "blas.h"
+#include "clones.h"
 #include "step_gemm.h"
 #include "thread_pool.h"
 #include "vec_math.h"
@@ -21,13 +22,6 @@ inline F* hist_row(F* hist, int k, int B, int H, bool full) {
   return hist + static_cast<size_t>(full ? k : (k & 1)) * B * H;
 }
 
-// Elementwise loops get AVX-512 / AVX2 clones picked at load time (the library is built for
-// baseline x86-64, whose vectors are 4 floats wide).
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define RNN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define RNN_CLONES
-#endif
 
 // ---- span activations: vectorised kernels for float, the C library for double ---------
 template <typename F>
