@@ -12,7 +12,8 @@
 //
 // Options: --no-torch, --torch-threads 1,2, --torch-wait-policy PASSIVE|ACTIVE|default,
 // --threads N (ours; default: the library's), --reps N, --warmup N, --demo-seconds S,
-// --out FILE, --json FILE, --timeout S (per process; default 300, 60 with --smoke).
+// --out FILE, --json FILE, --timeout S (per process; default 300, 60 with --smoke),
+// --rounds N (alternate ours and torch N times per task, pooling samples; see roundsFor).
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
@@ -51,6 +52,7 @@ const { values: opts, positionals } = parseArgs({
     json: { type: 'string' },
     'torch-wait-policy': { type: 'string', default: 'PASSIVE' },
     timeout: { type: 'string' },
+    rounds: { type: 'string' },
     list: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -127,6 +129,32 @@ function commonArgs() {
   if (opts.reps) a.push('--reps', opts.reps);
   if (opts.warmup) a.push('--warmup', opts.warmup);
   return a;
+}
+
+// Rounds: ours and PyTorch's processes alternate this many times per task and their samples
+// are pooled, so that both sides see the machine's fast and slow phases alike (on this VM the
+// same 2-thread step takes 29 or 40 ms for minutes at a time). The short, headline tasks get
+// three by default; --rounds N sets every task's (the fixed-time demo always runs once).
+const ROUNDS_DEFAULT = { 'charlm-lstm': 3, 'charlm-gru': 3, 'charlm-rnn_relu': 3, step: 3 };
+function roundsFor(task) {
+  if (task === 'demo' || opts.smoke) return 1;
+  if (opts.rounds) return Math.max(1, Math.floor(Number(opts.rounds)) || 1);
+  return ROUNDS_DEFAULT[task] || 1;
+}
+/** One task's results from two rounds, samples pooled per metric; a failed round wins (it is reported). */
+function pool(a, b) {
+  if (!a) return b;
+  if (a.error) return a;
+  if (b.error) return b;
+  return {
+    ...a,
+    processSeconds: a.processSeconds + b.processSeconds,
+    rounds: (a.rounds || 1) + 1,
+    metrics: a.metrics.map((m) => {
+      const o = b.metrics.find((x) => x.key === m.key);
+      return o ? { ...m, samples: [...m.samples, ...o.samples] } : m;
+    }),
+  };
 }
 
 function runOurs(task) {
@@ -258,19 +286,24 @@ function main() {
   const results = {}; // task → { ours, torch: { [threads]: result } }
   for (const task of tasks) {
     const entry = (results[task] = { ours: null, torch: {} });
-    process.stderr.write(`${task}: rnn-native … `);
-    entry.ours = runOurs(task);
-    process.stderr.write(entry.ours.error ? `FAILED (${entry.ours.error})` : `${entry.ours.processSeconds.toFixed(1)} s`);
-    if (torch.available) {
-      // The demo trains for a fixed wall time: run it once, at the best setting found so far.
-      const threadList = task === 'demo' ? [bestTorchThreads(results) || Math.max(...torchThreads)] : torchThreads;
-      for (const n of threadList) {
-        process.stderr.write(`; torch ${n}t … `);
-        entry.torch[n] = runTorch(task, n);
-        process.stderr.write(entry.torch[n].error ? `FAILED (${entry.torch[n].error})` : `${entry.torch[n].processSeconds.toFixed(1)} s`);
+    const rounds = roundsFor(task);
+    for (let round = 1; round <= rounds; round++) {
+      process.stderr.write(`${task}${rounds > 1 ? ` (round ${round}/${rounds})` : ''}: rnn-native … `);
+      const ours = runOurs(task);
+      entry.ours = pool(entry.ours, ours);
+      process.stderr.write(ours.error ? `FAILED (${ours.error})` : `${ours.processSeconds.toFixed(1)} s`);
+      if (torch.available) {
+        // The demo trains for a fixed wall time: run it once, at the best setting found so far.
+        const threadList = task === 'demo' ? [bestTorchThreads(results) || Math.max(...torchThreads)] : torchThreads;
+        for (const n of threadList) {
+          process.stderr.write(`; torch ${n}t … `);
+          const theirs = runTorch(task, n);
+          entry.torch[n] = pool(entry.torch[n], theirs);
+          process.stderr.write(theirs.error ? `FAILED (${theirs.error})` : `${theirs.processSeconds.toFixed(1)} s`);
+        }
       }
+      process.stderr.write('\n');
     }
-    process.stderr.write('\n');
   }
   const loadAfter = os.loadavg();
   if (!rnnInfo.version) {
@@ -499,7 +532,7 @@ function buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, 
     '(`/usr/bin/python3 bench/torch_workloads.py <task> --threads N`, once per thread setting), with the sizes of',
     '`bench/config.json`. In each process, warm-up calls first (they also size a repetition to about',
     `${fmt(tc(results).targetRepSeconds)} s), then ${tc(results).reps} timed repetitions (process.hrtime.bigint / time.perf_counter); tables show the median [min–max] over`,
-    'them. "rnn-native ÷ best torch" is a speed ratio against PyTorch at its best thread setting for that row:',
+    `them.${roundsNote(results)} "rnn-native ÷ best torch" is a speed ratio against PyTorch at its best thread setting for that row:`,
     'above 1 rnn-native is faster (throughputs divided, times inverted).',
     '',
     '| | |',
@@ -520,6 +553,13 @@ function buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, 
     haveTorch ? `PyTorch ${torch.torch}, threads ${torchThreads.join('/')}; ratio = rnn-native ÷ best torch (> 1: rnn-native faster)` : `PyTorch not run: ${torch.reason}`,
   ];
   return { text: [...textHead, ...text].join('\n'), markdown: `${[...head, ...md].join('\n')}\n` };
+}
+
+/** Which tasks ran in several rounds (see roundsFor), for the report's preamble. */
+function roundsNote(results) {
+  const multi = Object.entries(results).filter(([, r]) => r.ours && r.ours.rounds > 1).map(([t, r]) => `${t} ${r.ours.rounds}`);
+  if (!multi.length) return '';
+  return ` Rounds (ours, then torch at each thread setting, repeated; samples pooled, so that both sides meet the same fast and slow phases of a shared machine): ${multi.join(', ')}.`;
 }
 
 function info(res, f) {
