@@ -13,6 +13,11 @@ export interface RecurrentStackHandle<A extends FloatArray> {
     T: number, B: number, input: A, h0: A | null, c0: A | null, lengths: Int32Array | null,
     weights: A[], training: boolean, seedLo: number, seedHi: number, output: A, hN: A, cN: A | null,
   ): void;
+  /** forward on a libuv worker thread (training must be false); resolves when the outputs are written. */
+  forwardAsync(
+    T: number, B: number, input: A, h0: A | null, c0: A | null, lengths: Int32Array | null,
+    weights: A[], training: false, seedLo: number, seedHi: number, output: A, hN: A, cN: A | null,
+  ): Promise<void>;
   /** Adds parameter gradients into grads; writes gradInput, gradH0, gradC0. */
   backward(
     gradOutput: A | null, gradHN: A | null, gradCN: A | null, weights: A[], grads: A[],
@@ -55,6 +60,8 @@ export interface NativeBinding {
   embeddingBackward(gradWeight: Float32Array, V: number, E: number, indices: Int32Array, gradOutput: Float32Array, paddingIdx: number): void;
   /** y (N,out) = x (N,in) W^T + b. */
   linearForward(y: Float32Array, x: Float32Array, weight: Float32Array, bias: Float32Array | null, N: number, inFeatures: number, outFeatures: number): void;
+  /** linearForward on a libuv worker thread; resolves when y is written. */
+  linearForwardAsync(y: Float32Array, x: Float32Array, weight: Float32Array, bias: Float32Array | null, N: number, inFeatures: number, outFeatures: number): Promise<void>;
   /** gradWeight += dy^T x; gradBias += colsum(dy); gradInput = dy W (when given). */
   linearBackward(
     gradInput: Float32Array | null, gradWeight: Float32Array, gradBias: Float32Array | null, gradOutput: Float32Array,

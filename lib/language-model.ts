@@ -114,6 +114,24 @@ export class LanguageModel extends Module {
     return { logits, state: next };
   }
 
+  /**
+   * `forward` for inference with the event loop free: the recurrent stack and the output
+   * layer run on a libuv worker thread (the embedding lookup, a copy of T·B rows, stays on
+   * the caller's). Computes as in eval mode whatever the model's mode and saves nothing for
+   * backward. Leave the parameters unchanged until the promise settles.
+   */
+  async forwardAsync(ids: Int32Array, T: number, B: number, state?: LMState): Promise<{ logits: Tensor; state: LMState }> {
+    const ctx = 'LanguageModel.forwardAsync';
+    checkInteger(ctx, 'T', T, 1);
+    checkInteger(ctx, 'B', B, 1);
+    checkInt32Array(ctx, 'ids', ids, checkedProduct(ctx, 'ids', [T, B]));
+    this.saved = null;
+    const x = this.embedding.forward(ids, [T, B]);
+    const out = await this.rnn.forwardAsync(x, state);
+    const logits = await this.head.forwardAsync(out.output.reshape([T * B, this.options.hiddenSize]));
+    return { logits, state: out.c ? { h: out.h, c: out.c } : { h: out.h } };
+  }
+
   /** Backpropagates d(loss)/d(logits) (T·B, V) through head, recurrent stack and embedding. */
   backward(gradLogits: Tensor): void {
     const ctx = 'LanguageModel.backward';
@@ -131,7 +149,53 @@ export class LanguageModel extends Module {
    * including the end token when reached). Runs in eval mode and restores the mode after.
    */
   generate(opts: GenerateOptions): Int32Array {
-    const ctx = 'LanguageModel.generate';
+    const plan = this.generationPlan('LanguageModel.generate', opts);
+    const V = this.options.vocabSize;
+    const wasTraining = this.training;
+    this.eval();
+    try {
+      // Condition on the prompt in one call, then feed one token per step.
+      let { logits, state } = this.forward(plan.prompt, plan.prompt.length, 1);
+      let last = logits.data.subarray((plan.prompt.length - 1) * V);
+      const out: number[] = [];
+      while (out.length < plan.maxLength) {
+        const tok = sampleToken(last, plan.sampling, plan.generator);
+        out.push(tok);
+        if (tok === plan.endToken) break;
+        ({ logits, state } = this.forward(Int32Array.of(tok), 1, 1, state));
+        last = logits.data;
+      }
+      return Int32Array.from(out);
+    } finally {
+      this.train(wasTraining);
+    }
+  }
+
+  /**
+   * `generate` with the event loop free: every step's recurrent stack and output layer run
+   * on a libuv worker thread (forwardAsync), sampling between them on the caller's. With the
+   * same options and seed it returns exactly what `generate` returns. The model's mode is
+   * left alone (each step computes as in eval mode); leave the parameters unchanged until the
+   * promise settles. Option errors reject the promise.
+   */
+  async generateAsync(opts: GenerateOptions): Promise<Int32Array> {
+    const plan = this.generationPlan('LanguageModel.generateAsync', opts);
+    const V = this.options.vocabSize;
+    let { logits, state } = await this.forwardAsync(plan.prompt, plan.prompt.length, 1);
+    let last = logits.data.subarray((plan.prompt.length - 1) * V);
+    const out: number[] = [];
+    while (out.length < plan.maxLength) {
+      const tok = sampleToken(last, plan.sampling, plan.generator);
+      out.push(tok);
+      if (tok === plan.endToken) break;
+      ({ logits, state } = await this.forwardAsync(Int32Array.of(tok), 1, 1, state));
+      last = logits.data;
+    }
+    return Int32Array.from(out);
+  }
+
+  /** generate's options, checked: what to condition on, when to stop, how to sample. */
+  private generationPlan(ctx: string, opts: GenerateOptions) {
     if (opts === undefined) throw typeError(ctx, 'opts', 'an options object with maxLength', opts);
     const o = checkOptions<GenerateOptions>(ctx, 'opts', opts);
     for (const k of Object.keys(o))
@@ -140,30 +204,13 @@ export class LanguageModel extends Module {
     const maxLength = checkInteger(ctx, 'maxLength', o.maxLength, 0);
     const endToken = checkInteger(ctx, 'endToken', o.endToken === undefined ? 0 : o.endToken, -1, V - 1);
     const sampling = checkSampling(ctx, o, V);
-    const g = o.seed === undefined ? defaultGenerator : new Generator(checkInteger(ctx, 'seed', o.seed, 0, Number.MAX_SAFE_INTEGER));
+    const generator = o.seed === undefined ? defaultGenerator : new Generator(checkInteger(ctx, 'seed', o.seed, 0, Number.MAX_SAFE_INTEGER));
     const prompt = o.prompt === undefined ? Int32Array.of(endToken >= 0 ? endToken : 0) : checkInt32Array(ctx, 'prompt', o.prompt);
     if (prompt.length === 0) throw new RangeError(`${ctx}: prompt must hold at least one token`);
     prompt.forEach((t, i) => {
       if (t < 0 || t >= V) throw rangeError(ctx, `prompt[${i}]`, `a token id in [0, ${V})`, t);
     });
-    const wasTraining = this.training;
-    this.eval();
-    try {
-      // Condition on the prompt in one call, then feed one token per step.
-      let { logits, state } = this.forward(prompt, prompt.length, 1);
-      let last = logits.data.subarray((prompt.length - 1) * V);
-      const out: number[] = [];
-      while (out.length < maxLength) {
-        const tok = sampleToken(last, sampling, g);
-        out.push(tok);
-        if (tok === endToken) break;
-        ({ logits, state } = this.forward(Int32Array.of(tok), 1, 1, state));
-        last = logits.data;
-      }
-      return Int32Array.from(out);
-    } finally {
-      this.train(wasTraining);
-    }
+    return { maxLength, endToken, sampling, generator, prompt };
   }
 }
 

@@ -51,17 +51,31 @@ export class Linear extends Module {
 
   /** [..., in] → [..., out]. */
   forward(x: Tensor): Tensor {
-    const ctx = 'Linear.forward';
+    const { y, N, outShape } = this.prepareForward('Linear.forward', x);
+    native.linearForward(y, x.data, this.weight.data, this.bias ? this.bias.data : null, N, this.inFeatures, this.outFeatures);
+    this.saved = this.training ? { x } : null;
+    return new Tensor(y, outShape);
+  }
+
+  /**
+   * `forward` on a libuv worker thread, for inference: the event loop stays free while the
+   * product runs. Saves nothing for backward (a training forward's saved input is kept).
+   * Leave x and the parameters unchanged until the promise settles.
+   */
+  async forwardAsync(x: Tensor): Promise<Tensor> {
+    const { y, N, outShape } = this.prepareForward('Linear.forwardAsync', x);
+    await native.linearForwardAsync(y, x.data, this.weight.data, this.bias ? this.bias.data : null, N, this.inFeatures, this.outFeatures);
+    return new Tensor(y, outShape);
+  }
+
+  private prepareForward(ctx: string, x: Tensor): { y: Float32Array; N: number; outShape: number[] } {
     if (!(x instanceof Tensor)) throw typeError(ctx, 'x', 'a Tensor', x);
     const last = x.shape[x.shape.length - 1];
     if (x.shape.length < 1 || last !== this.inFeatures)
       throw new RangeError(`${ctx}: x must have ${this.inFeatures} features in its last dimension, received shape ${shapeString(x.shape)}`);
-    const N = x.size / this.inFeatures;
     const outShape = [...x.shape.slice(0, -1), this.outFeatures];
     const y = new Float32Array(checkedProduct(ctx, 'output', outShape));
-    native.linearForward(y, x.data, this.weight.data, this.bias ? this.bias.data : null, N, this.inFeatures, this.outFeatures);
-    this.saved = this.training ? { x } : null;
-    return new Tensor(y, outShape);
+    return { y, N: x.size / this.inFeatures, outShape };
   }
 
   /** Adds the parameter gradients; returns the gradient of x. */

@@ -129,6 +129,44 @@ export abstract class RecurrentBase extends Module {
    */
   forward(input: Tensor, state?: RecurrentState, opts?: { lengths?: Int32Array }): RecurrentOutput {
     const ctx = `${this.kind}.forward`;
+    if (this.pendingAsync > 0 && this.training)
+      throw new RangeError(`${ctx}: a forwardAsync() on this layer has not settled yet; await it before a training forward (it would replace what this one saves for backward)`);
+    const call = this.prepareForward(ctx, input, state, opts);
+    const { T, B, outputShape } = call;
+    const dropping = this.training && this.dropout > 0 && this.numLayers > 1;
+    const seedLo = dropping ? defaultGenerator.nextUint32() : 0;
+    const seedHi = dropping ? defaultGenerator.nextUint32() : 0;
+    this.saved = null;
+    this.handle.forward(T, B, input.data, call.h0, call.c0, call.lengths, this.weightArrays(), this.training, seedLo, seedHi, call.output, call.hN, call.cN);
+    if (this.training) this.saved = { T, B, outputShape };
+    return call.result;
+  }
+
+  /**
+   * `forward` for inference, on a libuv worker thread: the event loop stays free while the
+   * layer runs, and the promise resolves to the same output as `forward` in eval mode. It
+   * computes as in eval mode whatever the layer's mode (no dropout) and saves nothing for
+   * backward (like torch.no_grad); a training forward's saved activations are dropped. Leave
+   * the input, the state and the parameters unchanged until it settles. Calls are served one
+   * at a time (with every other kernel call of the library), in the order they were made.
+   */
+  async forwardAsync(input: Tensor, state?: RecurrentState, opts?: { lengths?: Int32Array }): Promise<RecurrentOutput> {
+    const call = this.prepareForward(`${this.kind}.forwardAsync`, input, state, opts);
+    this.saved = null;
+    this.pendingAsync++;
+    try {
+      await this.handle.forwardAsync(call.T, call.B, input.data, call.h0, call.c0, call.lengths, this.weightArrays(), false, 0, 0, call.output, call.hN, call.cN);
+    } finally {
+      this.pendingAsync--;
+    }
+    return call.result;
+  }
+
+  /** forwardAsync calls not yet settled: a training forward or a backward must wait for them. */
+  private pendingAsync = 0;
+
+  /** Checks forward's arguments and allocates its outputs (the result wraps them). */
+  private prepareForward(ctx: string, input: Tensor, state: RecurrentState | undefined, opts: { lengths?: Int32Array } | undefined) {
     if (!(input instanceof Tensor)) throw typeError(ctx, 'input', 'a Tensor', input);
     const layout = this.batchFirst ? '(B, T, I)' : '(T, B, I)';
     if (input.shape.length !== 3)
@@ -164,15 +202,9 @@ export abstract class RecurrentBase extends Module {
     checkedProduct(ctx, 'the gate buffer', [T, B, this.gateCount * this.hiddenSize]);
     const hN = new Float32Array(checkedProduct(ctx, 'h', stateShape));
     const cN = this.kind === 'LSTM' ? new Float32Array(hN.length) : null;
-    const dropping = this.training && this.dropout > 0 && this.numLayers > 1;
-    const seedLo = dropping ? defaultGenerator.nextUint32() : 0;
-    const seedHi = dropping ? defaultGenerator.nextUint32() : 0;
-    this.saved = null;
-    this.handle.forward(T, B, input.data, h0, c0, lengths, this.weightArrays(), this.training, seedLo, seedHi, output, hN, cN);
-    if (this.training) this.saved = { T, B, outputShape };
     const result: RecurrentOutput = { output: new Tensor(output, outputShape), h: new Tensor(hN, stateShape) };
     if (cN) result.c = new Tensor(cN, stateShape);
-    return result;
+    return { T, B, outputShape, h0, c0, lengths, output, hN, cN, result };
   }
 
   /**
@@ -182,6 +214,8 @@ export abstract class RecurrentBase extends Module {
    */
   backward(gradOutput: Tensor | null, gradState?: { h?: Tensor; c?: Tensor }): RecurrentGradients {
     const ctx = `${this.kind}.backward`;
+    if (this.pendingAsync > 0)
+      throw new RangeError(`${ctx}: a forwardAsync() on this layer has not settled yet; await it first (and backward needs a training forward after it)`);
     if (!this.saved)
       throw new RangeError(
         `${ctx}: there is nothing to backpropagate: call forward() in training mode first (eval mode saves no activations, and each backward consumes its forward's)`,

@@ -5,6 +5,7 @@
 
 #include "addon_data.h"
 #include "args.h"
+#include "async_compute.h"
 #include "kernels/blas.h"
 #include "kernels/dense.h"
 
@@ -49,19 +50,39 @@ Napi::Value EmbeddingBackward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// linearForward(y, x, W, b|null, N, in, out)
-Napi::Value LinearForward(const Napi::CallbackInfo& info) {
+// linearForward(y, x, W, b|null, N, in, out); linearForwardAsync: the same, on a libuv
+// worker thread, returning a promise.
+struct LinearForwardCall {
+  float* y;        // (N, out)
+  const float* x;  // (N, in)
+  const float* W;  // (out, in)
+  const float* b;  // (out) or nullptr
+  int N, in, out;
+  void run() const {
+    if (N > 0) rnn::linear_forward(y, x, W, b, N, in, out);
+  }
+};
+LinearForwardCall parse_linear_forward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const int N = int_arg(env, info[4], "N", 0, INT32_MAX), in = int_arg(env, info[5], "in", 1, INT32_MAX),
-            out = int_arg(env, info[6], "out", 1, INT32_MAX);
-  float* y = typed_data<float>(env, info[0], static_cast<size_t>(N) * out, "y");
-  const float* x = typed_data<float>(env, info[1], static_cast<size_t>(N) * in, "x");
-  const float* W = typed_data<float>(env, info[2], static_cast<size_t>(out) * in, "weight");
-  const float* b = optional_typed_data<float>(env, info[3], out, "bias");
-  if (N == 0) return env.Undefined();
+  LinearForwardCall c;
+  c.N = int_arg(env, info[4], "N", 0, INT32_MAX);
+  c.in = int_arg(env, info[5], "in", 1, INT32_MAX);
+  c.out = int_arg(env, info[6], "out", 1, INT32_MAX);
+  c.y = typed_data<float>(env, info[0], static_cast<size_t>(c.N) * c.out, "y");
+  c.x = typed_data<float>(env, info[1], static_cast<size_t>(c.N) * c.in, "x");
+  c.W = typed_data<float>(env, info[2], static_cast<size_t>(c.out) * c.in, "weight");
+  c.b = optional_typed_data<float>(env, info[3], c.out, "bias");
+  return c;
+}
+Napi::Value LinearForward(const Napi::CallbackInfo& info) {
+  const LinearForwardCall c = parse_linear_forward(info);
   std::lock_guard<std::mutex> lock(rnn::blas_mutex());
-  rnn::linear_forward(y, x, W, b, N, in, out);
-  return env.Undefined();
+  c.run();
+  return info.Env().Undefined();
+}
+Napi::Value LinearForwardAsync(const Napi::CallbackInfo& info) {
+  const LinearForwardCall c = parse_linear_forward(info);
+  return ComputeWorker::Start(info.Env(), [c]() { c.run(); }, keep_arguments(info));
 }
 
 // linearBackward(dx|null, dW, db|null, dy, x, W, N, in, out)
@@ -106,6 +127,7 @@ void register_dense(Napi::Env env, Napi::Object exports) {
   exports.Set("embeddingForward", Napi::Function::New(env, EmbeddingForward, "embeddingForward"));
   exports.Set("embeddingBackward", Napi::Function::New(env, EmbeddingBackward, "embeddingBackward"));
   exports.Set("linearForward", Napi::Function::New(env, LinearForward, "linearForward"));
+  exports.Set("linearForwardAsync", Napi::Function::New(env, LinearForwardAsync, "linearForwardAsync"));
   exports.Set("linearBackward", Napi::Function::New(env, LinearBackward, "linearBackward"));
   exports.Set("crossEntropy", Napi::Function::New(env, CrossEntropy, "crossEntropy"));
 }

@@ -9,6 +9,7 @@
 
 #include "addon_data.h"
 #include "args.h"
+#include "async_compute.h"
 #include "kernels/blas.h"
 #include "kernels/recurrent_stack.h"
 
@@ -23,6 +24,7 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
         env, name,
         {
             Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("forward", &RecurrentStackWrap::Forward),
+            Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("forwardAsync", &RecurrentStackWrap::ForwardAsync),
             Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("backward", &RecurrentStackWrap::Backward),
             Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("savedShape", &RecurrentStackWrap::SavedShape),
         });
@@ -72,38 +74,72 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     return out;
   }
 
-  // forward(T, B, input, h0, c0, lengths, weights, training, seedLo, seedHi, output, hN, cN)
-  Napi::Value Forward(const Napi::CallbackInfo& info) {
+  // The checked arguments of forward and forwardAsync:
+  // (T, B, input, h0, c0, lengths, weights, training, seedLo, seedHi, output, hN, cN).
+  struct ForwardCall {
+    int T, B;
+    const F* input;         // (T, B, I) or (B, T, I)
+    const F *h0, *c0;       // (L*D, B, H) or nullptr
+    const int32_t* lengths;  // (B) or nullptr
+    std::vector<rnn::LayerWeights<F>> weights;
+    bool training;
+    uint64_t seed;
+    F *output, *hN, *cN;    // (T, B, D*H) or (B, T, D*H); (L*D, B, H); cN LSTM only
+    void run(rnn::RecurrentStack<F>& stack) const {
+      stack.forward(T, B, input, h0, c0, lengths, weights.data(), training, seed, output, hN, cN);
+    }
+  };
+
+  ForwardCall parse_forward(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const auto& cfg = stack_->config();
-    const int T = int_arg(env, info[0], "T", 1, INT32_MAX);
-    const int B = int_arg(env, info[1], "B", 1, INT32_MAX);
+    ForwardCall c;
+    c.T = int_arg(env, info[0], "T", 1, INT32_MAX);
+    c.B = int_arg(env, info[1], "B", 1, INT32_MAX);
+    const int T = c.T, B = c.B;
     const size_t TB = static_cast<size_t>(T) * B;
     const size_t DH = static_cast<size_t>(stack_->directions()) * cfg.H;
     const size_t state = slots() * B * cfg.H;
     const bool lstm = cfg.cell == rnn::CellType::Lstm;
-    const F* input = typed_data<F>(env, info[2], TB * cfg.I, "input");
-    const F* h0 = optional_typed_data<F>(env, info[3], state, "h0");
-    const F* c0 = lstm ? optional_typed_data<F>(env, info[4], state, "c0") : nullptr;
-    const int32_t* lengths = optional_typed_data<int32_t>(env, info[5], B, "lengths");
-    if (lengths)
+    c.input = typed_data<F>(env, info[2], TB * cfg.I, "input");
+    c.h0 = optional_typed_data<F>(env, info[3], state, "h0");
+    c.c0 = lstm ? optional_typed_data<F>(env, info[4], state, "c0") : nullptr;
+    c.lengths = optional_typed_data<int32_t>(env, info[5], B, "lengths");
+    if (c.lengths)
       for (int b = 0; b < B; ++b)
-        if (lengths[b] < 1 || lengths[b] > T)
+        if (c.lengths[b] < 1 || c.lengths[b] > T)
           throw_range(env, "lengths[" + std::to_string(b) + "] must be in [1, " + std::to_string(T) +
-                               "], received " + std::to_string(lengths[b]));
-    auto weights = read_params<rnn::LayerWeights<F>, const F*>(env, info[6], "weights");
-    const bool training = bool_arg(env, info[7], "training");
+                               "], received " + std::to_string(c.lengths[b]));
+    c.weights = read_params<rnn::LayerWeights<F>, const F*>(env, info[6], "weights");
+    c.training = bool_arg(env, info[7], "training");
     const double lo = number_arg(env, info[8], "seedLo"), hi = number_arg(env, info[9], "seedHi");
-    const uint64_t seed = (static_cast<uint64_t>(static_cast<uint32_t>(hi)) << 32) | static_cast<uint32_t>(lo);
-    F* output = typed_data<F>(env, info[10], TB * DH, "output");
-    F* hN = typed_data<F>(env, info[11], state, "hN");
-    F* cN = lstm ? typed_data<F>(env, info[12], state, "cN") : nullptr;
-    std::lock_guard<std::mutex> lock(rnn::blas_mutex());
-    stack_->forward(T, B, input, h0, c0, lengths, weights.data(), training, seed, output, hN, cN);
+    c.seed = (static_cast<uint64_t>(static_cast<uint32_t>(hi)) << 32) | static_cast<uint32_t>(lo);
+    c.output = typed_data<F>(env, info[10], TB * DH, "output");
+    c.hN = typed_data<F>(env, info[11], state, "hN");
+    c.cN = lstm ? typed_data<F>(env, info[12], state, "cN") : nullptr;
+    return c;
+  }
+
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    const ForwardCall c = parse_forward(info);
+    {
+      std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+      c.run(*stack_);
+    }
     // Backward reads a time-major input in place: keep the array alive until then.
-    if (training) input_ref_ = Napi::Persistent(info[2]);
+    if (c.training) input_ref_ = Napi::Persistent(info[2]);
     else input_ref_.Reset();
-    return env.Undefined();
+    return info.Env().Undefined();
+  }
+
+  // Like forward, on a libuv worker thread; returns a promise. Inference only (training must
+  // be false): it saves nothing for backward and replaces what a training forward saved.
+  Napi::Value ForwardAsync(const Napi::CallbackInfo& info) {
+    ForwardCall c = parse_forward(info);
+    if (c.training) throw_range(info.Env(), "forwardAsync is inference only: training must be false");
+    input_ref_.Reset();
+    rnn::RecurrentStack<F>* stack = stack_.get();  // kept alive: the wrapper is in keep_arguments
+    return ComputeWorker::Start(info.Env(), [stack, c = std::move(c)]() { c.run(*stack); }, keep_arguments(info));
   }
 
   // backward(dOutput, dhN, dcN, weights, grads, dInput, dh0, dc0)

@@ -1,0 +1,61 @@
+// Runs a kernel call on a libuv worker thread and settles a promise with it: inference that
+// leaves the event loop free. The caller parses and checks every argument on the main thread
+// first (errors throw there); only the computation moves. The JS values it reads or writes —
+// typed arrays and the wrapper object that owns the kernel's workspace — are held by a
+// persistent reference until the promise settles, so the garbage collector cannot free them
+// under the kernel. Kernel calls are serialised by the compute lock (rnn::blas_mutex), as on
+// the main thread: an async call and a synchronous one never run at once.
+#pragma once
+#include <napi.h>
+
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <utility>
+
+#include "kernels/blas.h"
+
+namespace binding {
+
+class ComputeWorker : public Napi::AsyncWorker {
+ public:
+  // Queues `compute`; the returned promise resolves to undefined (or rejects with an Error).
+  static Napi::Promise Start(Napi::Env env, std::function<void()> compute, Napi::Object keep_alive) {
+    auto* worker = new ComputeWorker(env, std::move(compute), keep_alive);  // deleted by node-addon-api after OnOK/OnError
+    Napi::Promise promise = worker->deferred_.Promise();
+    worker->Queue();
+    return promise;
+  }
+
+ private:
+  ComputeWorker(Napi::Env env, std::function<void()> compute, Napi::Object keep_alive)
+      : Napi::AsyncWorker(env, "rnn-native:compute"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        compute_(std::move(compute)),
+        keep_alive_(Napi::Persistent(keep_alive)) {}
+
+  void Execute() override {
+    try {
+      std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+      compute_();
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+  Napi::Promise::Deferred deferred_;
+  std::function<void()> compute_;
+  Napi::ObjectReference keep_alive_;
+};
+
+// The call's arguments and its receiver in one array, to hand to ComputeWorker::Start.
+inline Napi::Object keep_arguments(const Napi::CallbackInfo& info) {
+  Napi::Array all = Napi::Array::New(info.Env(), info.Length() + 1);
+  for (size_t i = 0; i < info.Length(); ++i) all.Set(static_cast<uint32_t>(i), info[i]);
+  all.Set(static_cast<uint32_t>(info.Length()), info.This());
+  return all;
+}
+
+}  // namespace binding
