@@ -18,6 +18,17 @@ export interface RecurrentStackHandle<A extends FloatArray> {
     T: number, B: number, input: A, h0: A | null, c0: A | null, lengths: Int32Array | null,
     weights: A[], training: false, seedLo: number, seedHi: number, output: A, hN: A, cN: A | null,
   ): Promise<void>;
+  /** forward with layer 0 reading table (V, I) rows by ids (T·B, each in [0, V)), not materialised. */
+  forwardTokens(
+    T: number, B: number, ids: Int32Array, h0: A | null, c0: A | null, lengths: Int32Array | null,
+    weights: A[], training: boolean, seedLo: number, seedHi: number, output: A, hN: A, cN: A | null,
+    V: number, table: A,
+  ): void;
+  /** backward after a training forwardTokens: adds the table's gradient into gradTable (row paddingIdx excepted; -1: none). */
+  backwardTokens(
+    gradOutput: A | null, gradHN: A | null, gradCN: A | null, weights: A[], grads: A[],
+    gradTable: A, paddingIdx: number, gradH0: A, gradC0: A | null,
+  ): void;
   /** Adds parameter gradients into grads; writes gradInput, gradH0, gradC0. */
   backward(
     gradOutput: A | null, gradHN: A | null, gradCN: A | null, weights: A[], grads: A[],

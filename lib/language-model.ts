@@ -60,7 +60,7 @@ export class LanguageModel extends Module {
   readonly embedding: Embedding;
   readonly rnn: RecurrentBase;
   readonly head: Linear;
-  private saved: { T: number; B: number } | null = null;
+  private saved: { T: number; B: number; tokens: boolean } | null = null;
 
   constructor(options: LanguageModelOptions) {
     super();
@@ -106,10 +106,14 @@ export class LanguageModel extends Module {
     checkInteger(ctx, 'T', T, 1);
     checkInteger(ctx, 'B', B, 1);
     checkInt32Array(ctx, 'ids', ids, checkedProduct(ctx, 'ids', [T, B]));
-    const x = this.embedding.forward(ids, [T, B]);
-    const out = this.rnn.forward(x, state);
+    // With fewer vocabulary rows than input rows, the first layer projects the embedding
+    // table once and gathers (RNN.forwardTokens); else it reads the looked-up rows.
+    const tokens = this.options.vocabSize <= T * B;
+    const out = tokens
+      ? this.rnn.forwardTokens(ids, T, B, this.embedding.weight, state)
+      : this.rnn.forward(this.embedding.forward(ids, [T, B]), state);
     const logits = this.head.forward(out.output.reshape([T * B, this.options.hiddenSize]));
-    this.saved = this.training ? { T, B } : null;
+    this.saved = this.training ? { T, B, tokens } : null;
     const next: LMState = out.c ? { h: out.h, c: out.c } : { h: out.h };
     return { logits, state: next };
   }
@@ -136,11 +140,15 @@ export class LanguageModel extends Module {
   backward(gradLogits: Tensor): void {
     const ctx = 'LanguageModel.backward';
     if (!this.saved) throw new RangeError(`${ctx}: there is nothing to backpropagate: call forward() in training mode first`);
-    const { T, B } = this.saved;
+    const { T, B, tokens } = this.saved;
     checkTensorShape(ctx, 'gradLogits', gradLogits, [T * B, this.options.vocabSize], '(T·B, V)');
-    const dOut = this.head.backward(gradLogits);
-    const { gradInput } = this.rnn.backward(dOut.reshape([T, B, this.options.hiddenSize]));
-    this.embedding.backward(gradInput);
+    const dOut = this.head.backward(gradLogits).reshape([T, B, this.options.hiddenSize]);
+    if (tokens) {
+      this.rnn.backwardTokens(dOut, this.embedding.weight.grad, this.embedding.paddingIdx ?? -1);
+    } else {
+      const { gradInput } = this.rnn.backward(dOut);
+      this.embedding.backward(gradInput);
+    }
   }
 
   /**

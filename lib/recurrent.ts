@@ -68,7 +68,7 @@ export abstract class RecurrentBase extends Module {
   private readonly kind: Kind;
   private readonly handle: RecurrentStackHandle<Float32Array>;
   /** Shape of the last training forward's input, for checking gradOutput. */
-  private saved: { T: number; B: number; outputShape: number[] } | null = null;
+  private saved: { T: number; B: number; outputShape: number[]; tokens?: boolean } | null = null;
 
   protected constructor(kind: Kind, cell: CellCode, options: RNNOptions, extraOptions: string[] = []) {
     super();
@@ -165,6 +165,53 @@ export abstract class RecurrentBase extends Module {
   /** forwardAsync calls not yet settled: a training forward or a backward must wait for them. */
   private pendingAsync = 0;
 
+  /**
+   * `forward` with the first layer reading rows of an embedding table by token id, without
+   * materialising them: for a vocabulary smaller than T·B the input projection is one
+   * (V, G·H) product of the table and a gather, and backwardTokens sums the gate gradients
+   * per token first (native/kernels/recurrent_layer.h, TokenInput). LanguageModel's path;
+   * @internal. ids (T·B) time-major (batch-major with batchFirst), each in [0, V); table (V, inputSize).
+   */
+  forwardTokens(ids: Int32Array, T: number, B: number, table: Tensor, state?: RecurrentState, opts?: { lengths?: Int32Array }): RecurrentOutput {
+    const ctx = `${this.kind}.forwardTokens`;
+    if (this.pendingAsync > 0 && this.training)
+      throw new RangeError(`${ctx}: a forwardAsync() on this layer has not settled yet; await it before a training forward`);
+    checkInteger(ctx, 'T', T, 1);
+    checkInteger(ctx, 'B', B, 1);
+    if (!(table instanceof Tensor)) throw typeError(ctx, 'table', 'a Tensor', table);
+    if (table.shape.length !== 2 || table.shape[1] !== this.inputSize || table.shape[0] < 1)
+      throw new RangeError(`${ctx}: table must have shape (V, ${this.inputSize}), received shape ${shapeString(table.shape)}`);
+    const V = table.shape[0];
+    checkInt32Array(ctx, 'ids', ids, checkedProduct(ctx, 'ids', [T, B]));
+    for (let k = 0; k < ids.length; k++) if (ids[k] < 0 || ids[k] >= V) throw rangeError(ctx, `ids[${k}]`, `a token id in [0, ${V})`, ids[k]);
+    const call = this.prepareOutputs(ctx, T, B, state, opts);
+    const dropping = this.training && this.dropout > 0 && this.numLayers > 1;
+    const seedLo = dropping ? defaultGenerator.nextUint32() : 0;
+    const seedHi = dropping ? defaultGenerator.nextUint32() : 0;
+    this.saved = null;
+    this.handle.forwardTokens(T, B, ids, call.h0, call.c0, call.lengths, this.weightArrays(), this.training, seedLo, seedHi, call.output, call.hN, call.cN, V, table.data);
+    if (this.training) this.saved = { T, B, outputShape: call.outputShape, tokens: true };
+    return call.result;
+  }
+
+  /**
+   * `backward` after a training `forwardTokens`: adds the parameter gradients, and the
+   * table's gradient into `gradTable` (V, inputSize) except row `paddingIdx` (-1: none).
+   * Returns the gradient of the initial state. @internal
+   */
+  backwardTokens(gradOutput: Tensor | null, gradTable: Float32Array, paddingIdx = -1, gradState?: { h?: Tensor; c?: Tensor }): { gradState: { h: Tensor; c?: Tensor } } {
+    const ctx = `${this.kind}.backwardTokens`;
+    const { dOut, dh, dc, stateShape } = this.prepareBackward(ctx, gradOutput, gradState, true);
+    const gradH0 = new Float32Array(checkedProduct(ctx, 'gradH0', stateShape));
+    const gradC0 = this.kind === 'LSTM' ? new Float32Array(gradH0.length) : null;
+    const params = this.parameters();
+    this.saved = null;
+    this.handle.backwardTokens(dOut, dh, dc, this.weightArrays(), params.map((p) => p.grad), gradTable, paddingIdx, gradH0, gradC0);
+    const gs: { h: Tensor; c?: Tensor } = { h: new Tensor(gradH0, stateShape) };
+    if (gradC0) gs.c = new Tensor(gradC0, stateShape);
+    return { gradState: gs };
+  }
+
   /** Checks forward's arguments and allocates its outputs (the result wraps them). */
   private prepareForward(ctx: string, input: Tensor, state: RecurrentState | undefined, opts: { lengths?: Int32Array } | undefined) {
     if (!(input instanceof Tensor)) throw typeError(ctx, 'input', 'a Tensor', input);
@@ -178,6 +225,11 @@ export abstract class RecurrentBase extends Module {
       throw new RangeError(`${ctx}: input must have ${this.inputSize} features in its last dimension ${layout}, received shape ${shapeString(input.shape)}`);
     if (T < 1 || B < 1)
       throw new RangeError(`${ctx}: input must have at least one time step and one batch row ${layout}, received shape ${shapeString(input.shape)}`);
+    return this.prepareOutputs(ctx, T, B, state, opts);
+  }
+
+  /** Checks the state and lengths for T steps of B rows and allocates the outputs. */
+  private prepareOutputs(ctx: string, T: number, B: number, state: RecurrentState | undefined, opts: { lengths?: Int32Array } | undefined) {
     const stateShape = this.stateShape(B);
     let h0: Float32Array | null = null;
     let c0: Float32Array | null = null;
@@ -214,12 +266,29 @@ export abstract class RecurrentBase extends Module {
    */
   backward(gradOutput: Tensor | null, gradState?: { h?: Tensor; c?: Tensor }): RecurrentGradients {
     const ctx = `${this.kind}.backward`;
+    const { dOut, dh, dc, stateShape, T, B } = this.prepareBackward(ctx, gradOutput, gradState, false);
+    const inputShape = this.batchFirst ? [B, T, this.inputSize] : [T, B, this.inputSize];
+    const gradInput = new Float32Array(T * B * this.inputSize);
+    const gradH0 = new Float32Array(stateShape[0] * B * this.hiddenSize);
+    const gradC0 = this.kind === 'LSTM' ? new Float32Array(gradH0.length) : null;
+    const params = this.parameters();
+    this.saved = null; // backward consumes the saved activations (like PyTorch without retain_graph)
+    this.handle.backward(dOut, dh, dc, this.weightArrays(), params.map((p) => p.grad), gradInput, gradH0, gradC0);
+    const gs: { h: Tensor; c?: Tensor } = { h: new Tensor(gradH0, stateShape) };
+    if (gradC0) gs.c = new Tensor(gradC0, stateShape);
+    return { gradInput: new Tensor(gradInput, inputShape), gradState: gs };
+  }
+
+  /** Checks backward's arguments against what the last training forward (tokens or not) saved. */
+  private prepareBackward(ctx: string, gradOutput: Tensor | null, gradState: { h?: Tensor; c?: Tensor } | undefined, tokens: boolean) {
     if (this.pendingAsync > 0)
       throw new RangeError(`${ctx}: a forwardAsync() on this layer has not settled yet; await it first (and backward needs a training forward after it)`);
     if (!this.saved)
       throw new RangeError(
         `${ctx}: there is nothing to backpropagate: call forward() in training mode first (eval mode saves no activations, and each backward consumes its forward's)`,
       );
+    if (Boolean(this.saved.tokens) !== tokens)
+      throw new RangeError(tokens ? `${ctx}: the last training forward was forward(), not forwardTokens(): use backward()` : `${ctx}: the last training forward was forwardTokens(): use backwardTokens()`);
     const { T, B, outputShape } = this.saved;
     const stateShape = this.stateShape(B);
     const dOut = gradOutput === null ? null : checkTensorShape(ctx, 'gradOutput', gradOutput, outputShape, 'like the forward output').data;
@@ -233,16 +302,7 @@ export abstract class RecurrentBase extends Module {
         dc = checkTensorShape(ctx, 'gradState.c', gradState.c, stateShape, '(numLayers·D, B, H)').data;
       }
     }
-    const inputShape = this.batchFirst ? [B, T, this.inputSize] : [T, B, this.inputSize];
-    const gradInput = new Float32Array(T * B * this.inputSize);
-    const gradH0 = new Float32Array(stateShape[0] * B * this.hiddenSize);
-    const gradC0 = this.kind === 'LSTM' ? new Float32Array(gradH0.length) : null;
-    const params = this.parameters();
-    this.saved = null; // backward consumes the saved activations (like PyTorch without retain_graph)
-    this.handle.backward(dOut, dh, dc, this.weightArrays(), params.map((p) => p.grad), gradInput, gradH0, gradC0);
-    const gs: { h: Tensor; c?: Tensor } = { h: new Tensor(gradH0, stateShape) };
-    if (gradC0) gs.c = new Tensor(gradC0, stateShape);
-    return { gradInput: new Tensor(gradInput, inputShape), gradState: gs };
+    return { dOut, dh, dc, stateShape, T, B };
   }
 
   private weightArrays(): Float32Array[] {

@@ -25,6 +25,8 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
         {
             Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("forward", &RecurrentStackWrap::Forward),
             Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("forwardAsync", &RecurrentStackWrap::ForwardAsync),
+            Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("forwardTokens", &RecurrentStackWrap::ForwardTokens),
+            Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("backwardTokens", &RecurrentStackWrap::BackwardTokens),
             Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("backward", &RecurrentStackWrap::Backward),
             Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("savedShape", &RecurrentStackWrap::SavedShape),
         });
@@ -75,10 +77,15 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
   }
 
   // The checked arguments of forward and forwardAsync:
-  // (T, B, input, h0, c0, lengths, weights, training, seedLo, seedHi, output, hN, cN).
+  // (T, B, input, h0, c0, lengths, weights, training, seedLo, seedHi, output, hN, cN),
+  // and of forwardTokens: the same with token ids (T, B) (or (B, T)) in place of input,
+  // then V and the embedding table (V, I).
   struct ForwardCall {
     int T, B;
-    const F* input;         // (T, B, I) or (B, T, I)
+    const F* input;         // (T, B, I) or (B, T, I); nullptr with tokens
+    const int32_t* ids;     // tokens: (T, B) or (B, T), each in [0, V); else nullptr
+    int V;
+    const F* table;         // tokens: (V, I)
     const F *h0, *c0;       // (L*D, B, H) or nullptr
     const int32_t* lengths;  // (B) or nullptr
     std::vector<rnn::LayerWeights<F>> weights;
@@ -86,11 +93,14 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     uint64_t seed;
     F *output, *hN, *cN;    // (T, B, D*H) or (B, T, D*H); (L*D, B, H); cN LSTM only
     void run(rnn::RecurrentStack<F>& stack) const {
-      stack.forward(T, B, input, h0, c0, lengths, weights.data(), training, seed, output, hN, cN);
+      if (ids)
+        stack.forward_tokens(T, B, ids, V, table, h0, c0, lengths, weights.data(), training, seed, output, hN, cN);
+      else
+        stack.forward(T, B, input, h0, c0, lengths, weights.data(), training, seed, output, hN, cN);
     }
   };
 
-  ForwardCall parse_forward(const Napi::CallbackInfo& info) {
+  ForwardCall parse_forward(const Napi::CallbackInfo& info, bool tokens = false) {
     Napi::Env env = info.Env();
     const auto& cfg = stack_->config();
     ForwardCall c;
@@ -101,7 +111,21 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     const size_t DH = static_cast<size_t>(stack_->directions()) * cfg.H;
     const size_t state = slots() * B * cfg.H;
     const bool lstm = cfg.cell == rnn::CellType::Lstm;
-    c.input = typed_data<F>(env, info[2], TB * cfg.I, "input");
+    c.input = nullptr;
+    c.ids = nullptr;
+    c.V = 0;
+    c.table = nullptr;
+    if (tokens) {
+      c.V = int_arg(env, info[13], "V", 1, INT32_MAX);
+      c.table = typed_data<F>(env, info[14], static_cast<size_t>(c.V) * cfg.I, "table");
+      c.ids = typed_data<int32_t>(env, info[2], TB, "ids");
+      for (size_t k = 0; k < TB; ++k)
+        if (c.ids[k] < 0 || c.ids[k] >= c.V)
+          throw_range(env, "ids[" + std::to_string(k) + "] must be in [0, " + std::to_string(c.V) + "), received " +
+                               std::to_string(c.ids[k]));
+    } else {
+      c.input = typed_data<F>(env, info[2], TB * cfg.I, "input");
+    }
     c.h0 = optional_typed_data<F>(env, info[3], state, "h0");
     c.c0 = lstm ? optional_typed_data<F>(env, info[4], state, "c0") : nullptr;
     c.lengths = optional_typed_data<int32_t>(env, info[5], B, "lengths");
@@ -132,6 +156,20 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     return info.Env().Undefined();
   }
 
+  // forwardTokens(T, B, ids, h0, c0, lengths, weights, training, seedLo, seedHi, output, hN, cN, V, table):
+  // forward with layer 0 reading rows table[ids] (an embedding), without materialising them.
+  Napi::Value ForwardTokens(const Napi::CallbackInfo& info) {
+    const ForwardCall c = parse_forward(info, true);
+    {
+      std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+      c.run(*stack_);
+    }
+    // Backward reads the table again: keep the array alive until then.
+    if (c.training) input_ref_ = Napi::Persistent(info[14]);
+    else input_ref_.Reset();
+    return info.Env().Undefined();
+  }
+
   // Like forward, on a libuv worker thread; returns a promise. Inference only (training must
   // be false): it saves nothing for backward and replaces what a training forward saved.
   Napi::Value ForwardAsync(const Napi::CallbackInfo& info) {
@@ -147,6 +185,8 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     Napi::Env env = info.Env();
     if (!stack_->can_backward())
       throw Napi::Error::New(env, "backward called without a preceding forward in training mode");
+    if (stack_->saved_tokens())  // no input rows to differentiate: the table's gradient is backwardTokens'
+      throw Napi::Error::New(env, "backward called after forwardTokens: use backwardTokens");
     const auto& cfg = stack_->config();
     const size_t T = stack_->saved_T(), B = stack_->saved_B();
     const size_t DH = static_cast<size_t>(stack_->directions()) * cfg.H;
@@ -162,6 +202,33 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     F* dc0 = lstm ? typed_data<F>(env, info[7], state, "gradC0") : nullptr;
     std::lock_guard<std::mutex> lock(rnn::blas_mutex());
     stack_->backward(dOutput, dhN, dcN, weights.data(), grads.data(), dInput, dh0, dc0);
+    input_ref_.Reset();
+    return env.Undefined();
+  }
+
+  // backwardTokens(dOutput, dhN, dcN, weights, grads, dTable, paddingIdx, dh0, dc0): backward
+  // after a training forwardTokens; ADDS the table's gradient into dTable (V, I), except
+  // row paddingIdx (-1: none).
+  Napi::Value BackwardTokens(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!stack_->saved_tokens())
+      throw Napi::Error::New(env, "backwardTokens called without a preceding forwardTokens in training mode");
+    const auto& cfg = stack_->config();
+    const size_t T = stack_->saved_T(), B = stack_->saved_B();
+    const size_t DH = static_cast<size_t>(stack_->directions()) * cfg.H;
+    const size_t state = slots() * B * cfg.H;
+    const bool lstm = cfg.cell == rnn::CellType::Lstm;
+    const F* dOutput = optional_typed_data<F>(env, info[0], T * B * DH, "gradOutput");
+    const F* dhN = optional_typed_data<F>(env, info[1], state, "gradState.h");
+    const F* dcN = lstm ? optional_typed_data<F>(env, info[2], state, "gradState.c") : nullptr;
+    auto weights = read_params<rnn::LayerWeights<F>, const F*>(env, info[3], "weights");
+    auto grads = read_params<rnn::LayerGrads<F>, F*>(env, info[4], "grads");
+    F* dTable = typed_data<F>(env, info[5], static_cast<size_t>(stack_->token_vocab()) * cfg.I, "gradTable");
+    const int pad = int_arg(env, info[6], "paddingIdx", -1, INT32_MAX);
+    F* dh0 = typed_data<F>(env, info[7], state, "gradH0");
+    F* dc0 = lstm ? typed_data<F>(env, info[8], state, "gradC0") : nullptr;
+    std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+    stack_->backward_tokens(dOutput, dhN, dcN, weights.data(), grads.data(), dTable, pad, dh0, dc0);
     input_ref_.Reset();
     return env.Undefined();
   }

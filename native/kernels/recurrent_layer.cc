@@ -296,11 +296,30 @@ void project_rows<float>(const float* x, int rows, int I, const float* W, int n,
     gemv_rows(W, I, x + static_cast<size_t>(r) * I, I, out + static_cast<size_t>(r) * ldo, n, false);
 }
 
+// The layer-0 input gradients when the input was token ids into table (V, I): with
+// S (V, GH) the per-token sums of the gate gradients (S[v] = sum of dgates rows r with
+// ids[r] = v), dW_ih (GH, I) += S^T · table and dtable (V, I) += S · W_ih — the same sums as
+// dgates^T · x and a scatter of dx = dgates · W_ih, in fewer operations when V < T*B.
+template <typename F>
+void token_input_gradients(const TokenInput<F>& tokens, const F* dgates, int TB, int GH, int I, const F* w_ih,
+                           F* dw_ih, F* dtable, int pad) {
+  F* S = tokens.work;
+  // By column ranges: each thread owns its columns of S, so no two threads add to one element.
+  parallel_ranges(GH, kUnitBlock, 256, [&](int c0, int c1) {
+    for (int v = 0; v < tokens.V; ++v) std::memset(S + static_cast<size_t>(v) * GH + c0, 0, sizeof(F) * (c1 - c0));
+    for (int r = 0; r < TB; ++r)
+      add_span(S + static_cast<size_t>(tokens.ids[r]) * GH + c0, dgates + static_cast<size_t>(r) * GH + c0, c1 - c0);
+  });
+  par_gemm(true, false, GH, I, tokens.V, F(1), S, GH, tokens.table, I, F(1), dw_ih, I);
+  if (pad >= 0 && pad < tokens.V) std::memset(S + static_cast<size_t>(pad) * GH, 0, sizeof(F) * GH);
+  par_gemm(false, false, tokens.V, I, GH, F(1), S, GH, w_ih, I, F(1), dtable, I);
+}
+
 }  // namespace
 
 template <typename F>
-void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, const int32_t* lengths,
-                   const F* h0, const F* c0, F* y, int ldy, F* hN, F* cN,
+void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, const TokenInput<F>* tokens,
+                   const int32_t* lengths, const F* h0, const F* c0, F* y, int ldy, F* hN, F* cN,
                    DirectionBuffers<F>& buf, F* scratch) {
   const int T = d.T, B = d.B, I = d.I, H = d.H;
   const int G = gate_count(d.cell);
@@ -317,9 +336,18 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
   // inside the time loop's region instead, so its rows of W_ih stay in its core's L2 from
   // call to call like its rows of W_hh.
   const size_t TB = static_cast<size_t>(T) * B;
-  const bool project_per_thread = TB <= 16;
-  if (!project_per_thread)
+  const bool project_per_thread = !tokens && TB <= 16;
+  if (tokens) {
+    // gates row r = (table · W_ih^T)[ids[r]]: the table's V rows projected once, then gathered.
+    par_gemm(false, true, tokens->V, GH, I, F(1), tokens->table, I, w.w_ih, I, F(0), tokens->work, GH);
+    parallel_ranges(static_cast<int>(TB), 1, 64, [&](int r0, int r1) {
+      for (int r = r0; r < r1; ++r)
+        std::memcpy(buf.gates + static_cast<size_t>(r) * GH, tokens->work + static_cast<size_t>(tokens->ids[r]) * GH,
+                    sizeof(F) * GH);
+    });
+  } else if (!project_per_thread) {
     par_gemm(false, true, static_cast<int>(TB), GH, I, F(1), x, I, w.w_ih, I, F(0), buf.gates, GH);
+  }
   F* const bias_sum = w.b_ih ? buf.bias_sum : nullptr;
 
   // 2. The initial state goes into the history row the first step reads.
@@ -423,9 +451,9 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
 
 template <typename F>
 void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGrads<F>& g,
-                    const F* x, const int32_t* lengths, const F* dy, int ldy, const F* dhN,
-                    const F* dcN, F* dx, F* dh0, F* dc0, const DirectionBuffers<F>& buf,
-                    F* dgates, F* dgates_hh, F* dh, F* dc) {
+                    const F* x, const TokenInput<F>* tokens, const int32_t* lengths, const F* dy, int ldy,
+                    const F* dhN, const F* dcN, F* dx, F* dtable, int pad, F* dh0, F* dc0,
+                    const DirectionBuffers<F>& buf, F* dgates, F* dgates_hh, F* dh, F* dc) {
   const int T = d.T, B = d.B, I = d.I, H = d.H;
   const int G = gate_count(d.cell);
   const int GH = G * H;
@@ -542,7 +570,7 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
   // Weight gradients as single GEMMs over all T*B rows.
   const int TB = T * B;
   const F* h_prev_all = buf.hist_h + (d.reverse ? BH : 0);  // (T, B, H): the h each step read
-  par_gemm(true, false, GH, I, TB, F(1), dgates, GH, x, I, F(1), g.dw_ih, I);
+  if (!tokens) par_gemm(true, false, GH, I, TB, F(1), dgates, GH, x, I, F(1), g.dw_ih, I);
   const int hh_rows = gru ? 2 * H : GH;  // rows of W_hh whose gradient comes from dgates
   par_gemm(true, false, hh_rows, H, TB, F(1), dgates, GH, h_prev_all, H, F(1), g.dw_hh, H);
   if (gru) par_gemm(true, false, H, H, TB, F(1), dgn, H, h_prev_all, H, F(1), g.dw_hh + static_cast<size_t>(2) * H * H, H);
@@ -551,25 +579,29 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
     add_span(g.db_hh, db_sum, hh_rows);
     if (gru) add_span(g.db_hh + 2 * H, db_sum + GH, H);  // b_hn: the sum of dn * r
   }
+  if (tokens) {
+    token_input_gradients(*tokens, dgates, TB, GH, I, w.w_ih, g.dw_ih, dtable, pad);
+    return;
+  }
   // dx (T*B, I) += dgates (T*B, GH) * W_ih (GH, I)
   par_gemm(false, false, TB, I, GH, F(1), dgates, GH, w.w_ih, I, F(1), dx, I);
 }
 
 template void layer_forward<float>(const LayerDims&, const LayerWeights<float>&, const float*,
-                                   const int32_t*, const float*, const float*, float*, int, float*,
-                                   float*, DirectionBuffers<float>&, float*);
+                                   const TokenInput<float>*, const int32_t*, const float*, const float*,
+                                   float*, int, float*, float*, DirectionBuffers<float>&, float*);
 template void layer_forward<double>(const LayerDims&, const LayerWeights<double>&, const double*,
-                                    const int32_t*, const double*, const double*, double*, int,
-                                    double*, double*, DirectionBuffers<double>&, double*);
-template void layer_backward<float>(const LayerDims&, const LayerWeights<float>&,
-                                    const LayerGrads<float>&, const float*, const int32_t*,
-                                    const float*, int, const float*, const float*, float*, float*,
-                                    float*, const DirectionBuffers<float>&, float*, float*, float*,
-                                    float*);
+                                    const TokenInput<double>*, const int32_t*, const double*,
+                                    const double*, double*, int, double*, double*,
+                                    DirectionBuffers<double>&, double*);
+template void layer_backward<float>(const LayerDims&, const LayerWeights<float>&, const LayerGrads<float>&,
+                                    const float*, const TokenInput<float>*, const int32_t*, const float*,
+                                    int, const float*, const float*, float*, float*, int, float*, float*,
+                                    const DirectionBuffers<float>&, float*, float*, float*, float*);
 template void layer_backward<double>(const LayerDims&, const LayerWeights<double>&,
-                                     const LayerGrads<double>&, const double*, const int32_t*,
-                                     const double*, int, const double*, const double*, double*,
-                                     double*, double*, const DirectionBuffers<double>&, double*,
-                                     double*, double*, double*);
+                                     const LayerGrads<double>&, const double*, const TokenInput<double>*,
+                                     const int32_t*, const double*, int, const double*, const double*,
+                                     double*, double*, int, double*, double*,
+                                     const DirectionBuffers<double>&, double*, double*, double*, double*);
 
 }  // namespace rnn

@@ -68,25 +68,39 @@ struct DirectionBuffers {
   bool full_history;  // true in training
 };
 
-// Forward through time for one direction.
-// x (T, B, I) contiguous; y (T, B, ldy) pre-offset to this direction's columns;
-// h0/c0 (B, H) or nullptr for zeros; hN/cN (B, H); scratch (B, G*H).
+// A layer-0 input given as token ids into an embedding table instead of rows of x (a
+// language model's first layer). The input projection becomes one (V, G*H) product of the
+// table and a gather of its rows, and backward sums the gate gradients per token before its
+// two products: for V well below T*B that replaces three (T*B)-row GEMMs by (V)-row ones.
 template <typename F>
-void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, const int32_t* lengths,
-                   const F* h0, const F* c0, F* y, int ldy, F* hN, F* cN,
+struct TokenInput {
+  const int32_t* ids;  // (T, B) time-major, each in [0, V)
+  const F* table;      // (V, I): the embedding weight
+  int V;
+  F* work;             // (V, G*H) scratch: the projected table; in backward, the per-token sums
+};
+
+// Forward through time for one direction.
+// x (T, B, I) contiguous, or tokens (then x is unused); y (T, B, ldy) pre-offset to this
+// direction's columns; h0/c0 (B, H) or nullptr for zeros; hN/cN (B, H); scratch (B, G*H).
+template <typename F>
+void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, const TokenInput<F>* tokens,
+                   const int32_t* lengths, const F* h0, const F* c0, F* y, int ldy, F* hN, F* cN,
                    DirectionBuffers<F>& buf, F* scratch);
 
 // Backward through time for one direction, using what a training forward saved.
 // dy (T, B, ldy) pre-offset, or nullptr; dhN/dcN (B, H) or nullptr.
-// dx (T, B, I): ADDED into. dh0/dc0 (B, H): written.
+// dx (T, B, I): ADDED into. dh0/dc0 (B, H): written. With tokens (the forward's), x and dx
+// are unused: dtable (V, I) is ADDED into instead, except row `pad` (>= 0) — an embedding's
+// padding row gets no gradient.
 // dgates (T, B, G*H) receives the gate gradients; it is best buf.gates itself (each gate
 // is read before it is overwritten), else the gates are copied into it first; dgates_hh (T, B, H) receives GRU's n part of the recurrent gradient, dn * r —
 // best buf.ghn itself, likewise;
 // dh (2, B, H) and dc (2, B, H) are scratch.
 template <typename F>
 void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGrads<F>& g,
-                    const F* x, const int32_t* lengths, const F* dy, int ldy, const F* dhN,
-                    const F* dcN, F* dx, F* dh0, F* dc0, const DirectionBuffers<F>& buf,
-                    F* dgates, F* dgates_hh, F* dh, F* dc);
+                    const F* x, const TokenInput<F>* tokens, const int32_t* lengths, const F* dy, int ldy,
+                    const F* dhN, const F* dcN, F* dx, F* dtable, int pad, F* dh0, F* dc0,
+                    const DirectionBuffers<F>& buf, F* dgates, F* dgates_hh, F* dh, F* dc);
 
 }  // namespace rnn

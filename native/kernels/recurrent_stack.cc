@@ -70,6 +70,32 @@ template <typename F>
 void RecurrentStack<F>::forward(int T, int B, const F* input, const F* h0, const F* c0,
                                 const int32_t* lengths, const LayerWeights<F>* weights,
                                 bool training, uint64_t seed, F* output, F* hN, F* cN) {
+  tokens_ = false;
+  forward_impl(T, B, input, h0, c0, lengths, weights, training, seed, output, hN, cN);
+}
+
+template <typename F>
+void RecurrentStack<F>::forward_tokens(int T, int B, const int32_t* ids, int V, const F* table, const F* h0,
+                                       const F* c0, const int32_t* lengths, const LayerWeights<F>* weights,
+                                       bool training, uint64_t seed, F* output, F* hN, F* cN) {
+  const size_t TB = static_cast<size_t>(T) * B;
+  ids_.resize(TB);
+  if (cfg_.batch_first)  // (B, T) -> (T, B)
+    for (int t = 0; t < T; ++t)
+      for (int b = 0; b < B; ++b) ids_[static_cast<size_t>(t) * B + b] = ids[static_cast<size_t>(b) * T + t];
+  else
+    std::memcpy(ids_.data(), ids, sizeof(int32_t) * TB);
+  tokens_ = true;
+  table_ = table;
+  V_ = V;
+  token_work_.resize(static_cast<size_t>(V) * gates() * cfg_.H);
+  forward_impl(T, B, nullptr, h0, c0, lengths, weights, training, seed, output, hN, cN);
+}
+
+template <typename F>
+void RecurrentStack<F>::forward_impl(int T, int B, const F* input, const F* h0, const F* c0,
+                                     const int32_t* lengths, const LayerWeights<F>* weights,
+                                     bool training, uint64_t seed, F* output, F* hN, F* cN) {
   const int D = directions(), H = cfg_.H, L = cfg_.L, G = gates();
   const size_t TB = static_cast<size_t>(T) * B, DH = static_cast<size_t>(D) * H;
   const size_t BH = static_cast<size_t>(B) * H;
@@ -83,7 +109,11 @@ void RecurrentStack<F>::forward(int T, int B, const F* input, const F* h0, const
 
   // Time-major input is used in place (and, in training, read again by backward: the
   // binding keeps the caller's array alive until then); batch-first input is transposed.
-  if (cfg_.batch_first) {
+  // Token input has no rows of x: layer 0 reads the table (see TokenInput).
+  const TokenInput<F> token_input{ids_.data(), table_, V_, token_work_.data()};
+  if (tokens_) {
+    input_ = nullptr;
+  } else if (cfg_.batch_first) {
     swap_leading_dims(x0_.data(), input, B, T, cfg_.I);
     input_ = x0_.data();
   } else {
@@ -101,7 +131,7 @@ void RecurrentStack<F>::forward(int T, int B, const F* input, const F* h0, const
       const size_t slot = static_cast<size_t>(l) * D + d;
       LayerDims dims{cfg_.cell, T, B, layer_input_size(l), H, d == 1};
       DirectionBuffers<F> buf = direction_buffers(l, d);
-      layer_forward(dims, weights[slot], x, lens, h0 ? h0 + slot * BH : nullptr,
+      layer_forward(dims, weights[slot], x, l == 0 && tokens_ ? &token_input : nullptr, lens, h0 ? h0 + slot * BH : nullptr,
                     c0 ? c0 + slot * BH : nullptr, y + static_cast<size_t>(d) * H,
                     static_cast<int>(DH), hN + slot * BH, cN ? cN + slot * BH : nullptr, buf,
                     scratch_.data() + static_cast<size_t>(d) * B * G * H);
@@ -126,6 +156,20 @@ template <typename F>
 void RecurrentStack<F>::backward(const F* dOutput, const F* dhN, const F* dcN,
                                  const LayerWeights<F>* weights, const LayerGrads<F>* grads,
                                  F* dInput, F* dh0, F* dc0) {
+  backward_impl(dOutput, dhN, dcN, weights, grads, dInput, nullptr, -1, dh0, dc0);
+}
+
+template <typename F>
+void RecurrentStack<F>::backward_tokens(const F* dOutput, const F* dhN, const F* dcN,
+                                        const LayerWeights<F>* weights, const LayerGrads<F>* grads,
+                                        F* dtable, int pad, F* dh0, F* dc0) {
+  backward_impl(dOutput, dhN, dcN, weights, grads, nullptr, dtable, pad, dh0, dc0);
+}
+
+template <typename F>
+void RecurrentStack<F>::backward_impl(const F* dOutput, const F* dhN, const F* dcN,
+                                      const LayerWeights<F>* weights, const LayerGrads<F>* grads,
+                                      F* dInput, F* dtable, int pad, F* dh0, F* dc0) {
   const int T = T_, B = B_, D = directions(), H = cfg_.H, L = cfg_.L;
   const size_t TB = static_cast<size_t>(T) * B, DH = static_cast<size_t>(D) * H;
   const size_t BH = static_cast<size_t>(B) * H;
@@ -151,15 +195,18 @@ void RecurrentStack<F>::backward(const F* dOutput, const F* dhN, const F* dcN,
                  : drop ? dropped_.data() + static_cast<size_t>(l - 1) * TB * DH
                         : y_.data() + static_cast<size_t>(l - 1) * TB * DH;
     const F* dy_l = l == L - 1 ? dy_top : dy_.data();
-    F* dx_l = l == 0 && !staged_io ? dInput : dx_.data();
-    std::memset(dx_l, 0, sizeof(F) * TB * I_l);
+    const bool token_layer = l == 0 && tokens_;  // no rows of x: the table's gradient instead
+    F* dx_l = token_layer ? nullptr : l == 0 && !staged_io ? dInput : dx_.data();
+    if (dx_l) std::memset(dx_l, 0, sizeof(F) * TB * I_l);
+    const TokenInput<F> token_input{ids_.data(), table_, V_, token_work_.data()};
     for (int d = 0; d < D; ++d) {
       const size_t slot = static_cast<size_t>(l) * D + d;
       LayerDims dims{cfg_.cell, T, B, I_l, H, d == 1};
       DirectionBuffers<F> buf = direction_buffers(l, d);
-      layer_backward(dims, weights[slot], grads[slot], x, lens, dy_l ? dy_l + static_cast<size_t>(d) * H : nullptr,
+      layer_backward(dims, weights[slot], grads[slot], x, token_layer ? &token_input : nullptr, lens,
+                     dy_l ? dy_l + static_cast<size_t>(d) * H : nullptr,
                      static_cast<int>(DH), dhN ? dhN + slot * BH : nullptr,
-                     dcN && lstm ? dcN + slot * BH : nullptr, dx_l, dh0 + slot * BH,
+                     dcN && lstm ? dcN + slot * BH : nullptr, dx_l, dtable, pad, dh0 + slot * BH,
                      lstm ? dc0 + slot * BH : nullptr, buf, buf.gates,
                      buf.ghn, dh_.data(),
                      lstm ? dc_.data() : nullptr);
@@ -173,7 +220,7 @@ void RecurrentStack<F>::backward(const F* dOutput, const F* dhN, const F* dcN,
       }
     }
   }
-  if (staged_io) swap_leading_dims(dInput, dx_.data(), T, B, cfg_.I);
+  if (staged_io && !tokens_) swap_leading_dims(dInput, dx_.data(), T, B, cfg_.I);
   // The saved gates now hold their gradients: like PyTorch without retain_graph, a second
   // backward needs a new forward.
   saved_ = false;

@@ -37,7 +37,16 @@ class RecurrentStack {
                const LayerWeights<F>* weights, bool training, uint64_t seed, F* output, F* hN,
                F* cN);
 
+  // Like forward, with layer 0 reading rows of an embedding table: ids (T, B), or (B, T)
+  // with batch_first, each in [0, V) (checked by the caller); table (V, I), which must stay
+  // unchanged and alive until backward. See TokenInput in recurrent_layer.h.
+  void forward_tokens(int T, int B, const int32_t* ids, int V, const F* table, const F* h0, const F* c0,
+                      const int32_t* lengths, const LayerWeights<F>* weights, bool training, uint64_t seed,
+                      F* output, F* hN, F* cN);
+
   bool can_backward() const { return saved_; }
+  bool saved_tokens() const { return saved_ && tokens_; }
+  int token_vocab() const { return V_; }  // V of the last forward_tokens
   int saved_T() const { return T_; }
   int saved_B() const { return B_; }
 
@@ -46,9 +55,17 @@ class RecurrentStack {
   // Consumes what forward saved (the gates buffer receives the gate gradients).
   void backward(const F* dOutput, const F* dhN, const F* dcN, const LayerWeights<F>* weights,
                 const LayerGrads<F>* grads, F* dInput, F* dh0, F* dc0);
+  // After forward_tokens: adds the gradient of the table into dtable (V, I) instead of
+  // writing dInput; row pad (>= 0) gets none (an embedding's padding row).
+  void backward_tokens(const F* dOutput, const F* dhN, const F* dcN, const LayerWeights<F>* weights,
+                       const LayerGrads<F>* grads, F* dtable, int pad, F* dh0, F* dc0);
 
  private:
   void allocate(int T, int B, bool training);
+  void forward_impl(int T, int B, const F* input, const F* h0, const F* c0, const int32_t* lengths,
+                    const LayerWeights<F>* weights, bool training, uint64_t seed, F* output, F* hN, F* cN);
+  void backward_impl(const F* dOutput, const F* dhN, const F* dcN, const LayerWeights<F>* weights,
+                     const LayerGrads<F>* grads, F* dInput, F* dtable, int pad, F* dh0, F* dc0);
   DirectionBuffers<F> direction_buffers(int layer, int dir);
 
   StackConfig cfg_;
@@ -58,6 +75,11 @@ class RecurrentStack {
   std::vector<int32_t> lengths_;  // (B)
   AlignedVector<F> x0_;             // batch-first only: (T, B, I), the input transposed
   const F* input_ = nullptr;        // (T, B, I): the layer-0 input of the last forward
+  bool tokens_ = false;             // the last forward read token ids (forward_tokens)
+  std::vector<int32_t> ids_;        // tokens: (T, B) time-major copy of the ids
+  const F* table_ = nullptr;        // tokens: (V, I)
+  int V_ = 0;
+  AlignedVector<F> token_work_;     // tokens: (V, G*H), see TokenInput::work
   AlignedVector<F> y_;              // (L-1 in training, ≤ 2 in eval, T, B, D*H) inner layers' outputs, + 1 staging slot if batch-first
   AlignedVector<F> dropped_;        // training with dropout: (L-1, T, B, D*H) inputs of layers 1..L-1
   AlignedVector<F> mask_;           // training with dropout: (L-1, T, B, D*H) scale 0 or 1/(1-p)

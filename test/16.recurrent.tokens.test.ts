@@ -1,0 +1,126 @@
+// The token-input path of the recurrent stack (forwardTokens / backwardTokens): layer 0 reads
+// rows of an embedding table by id instead of materialised rows of x. It must equal, in
+// float64 to rounding, the plain path on the gathered rows, with the table's gradient equal
+// to the input gradient scattered back by id — for every cell, direction and option — and a
+// LanguageModel that takes it must train exactly like one wired by hand.
+import type { CellCode } from '../binding';
+import { crossEntropy, LanguageModel, LSTM, manualSeed, Tensor } from '../lib';
+import { native } from '../lib/native';
+import { Generator } from '../lib/random';
+
+interface Opts { cell: CellCode; L: number; bi: boolean; batchFirst: boolean; lengths: boolean; pad: number }
+
+function rand(g: Generator, n: number, scale = 1): Float64Array {
+  const a = new Float64Array(n);
+  for (let i = 0; i < n; i++) a[i] = (2 * g.uniform() - 1) * scale;
+  return a;
+}
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+function compare(o: Opts): void {
+  const g = new Generator(5 + o.cell * 13 + o.L);
+  const T = 6, B = 3, I = 4, H = 5, V = 7;
+  const G = o.cell === 2 ? 4 : o.cell === 3 ? 3 : 1;
+  const D = o.bi ? 2 : 1;
+  const lstm = o.cell === 2;
+  const make = () => new native.RecurrentStack64(o.cell, I, H, o.L, o.bi, true, o.batchFirst, 0);
+  const weights: Float64Array[] = [];
+  for (let l = 0; l < o.L; l++)
+    for (let d = 0; d < D; d++) {
+      const inSize = l === 0 ? I : D * H;
+      weights.push(rand(g, G * H * inSize, 0.8), rand(g, G * H * H, 0.8), rand(g, G * H, 0.5), rand(g, G * H, 0.5));
+    }
+  const table = rand(g, V * I);
+  const ids = Int32Array.from({ length: T * B }, (_, k) => (k * 5 + 3) % V); // layout as the input: (T, B) or (B, T)
+  const x = new Float64Array(T * B * I);
+  ids.forEach((id, k) => x.set(table.subarray(id * I, (id + 1) * I), k * I));
+  const S = o.L * D * B * H;
+  const h0 = rand(g, S, 0.5), c0 = rand(g, S, 0.5);
+  const lengths = o.lengths ? Int32Array.of(T, 2, T - 1) : null;
+  const gOut = rand(g, T * B * D * H), gh = rand(g, S), gc = rand(g, S);
+
+  const run = (tokens: boolean) => {
+    const stack = make();
+    const out = new Float64Array(T * B * D * H), hN = new Float64Array(S), cN = new Float64Array(S);
+    if (tokens) stack.forwardTokens(T, B, ids, h0, lstm ? c0 : null, lengths, weights, true, 1, 0, out, hN, lstm ? cN : null, V, table);
+    else stack.forward(T, B, x, h0, lstm ? c0 : null, lengths, weights, true, 1, 0, out, hN, lstm ? cN : null);
+    const grads = weights.map((w) => new Float64Array(w.length));
+    const dTable = new Float64Array(V * I);
+    const dh0 = new Float64Array(S), dc0 = new Float64Array(S);
+    if (tokens) {
+      stack.backwardTokens(gOut, gh, lstm ? gc : null, weights, grads, dTable, o.pad, dh0, lstm ? dc0 : null);
+    } else {
+      const dx = new Float64Array(x.length);
+      stack.backward(gOut, gh, lstm ? gc : null, weights, grads, dx, dh0, lstm ? dc0 : null);
+      ids.forEach((id, k) => {
+        if (id === o.pad) return;
+        for (let i = 0; i < I; i++) dTable[id * I + i] += dx[k * I + i];
+      });
+    }
+    return { out, hN, cN, grads, dTable, dh0, dc0 };
+  };
+  const a = run(true);
+  const b = run(false);
+  const tol = 1e-12;
+  expect(maxDiff(a.out, b.out)).toBeLessThan(tol);
+  expect(maxDiff(a.hN, b.hN)).toBeLessThan(tol);
+  if (lstm) expect(maxDiff(a.cN, b.cN)).toBeLessThan(tol);
+  a.grads.forEach((gr, i) => expect(maxDiff(gr, b.grads[i])).toBeLessThan(tol));
+  expect(maxDiff(a.dTable, b.dTable)).toBeLessThan(tol);
+  expect(maxDiff(a.dh0, b.dh0)).toBeLessThan(tol);
+  if (o.pad >= 0) for (let i = 0; i < I; i++) expect(a.dTable[o.pad * I + i]).toBe(0);
+  expect(Array.from(a.dTable).some((v) => v !== 0)).toBe(true);
+}
+
+describe.each<[string, CellCode]>([['RNN tanh', 0], ['RNN relu', 1], ['LSTM', 2], ['GRU', 3]])('%s token input (float64)', (_n, cell) => {
+  it('one layer, time-major', () => compare({ cell, L: 1, bi: false, batchFirst: false, lengths: false, pad: -1 }));
+  it('two bidirectional layers, batchFirst, lengths, a padding row', () => compare({ cell, L: 2, bi: true, batchFirst: true, lengths: true, pad: 3 }));
+});
+
+describe('token input errors', () => {
+  it('backward after forwardTokens (and the reverse) is a RangeError; ids are range-checked', () => {
+    const lstm = new LSTM({ inputSize: 3, hiddenSize: 4 });
+    const table = new Tensor(new Float32Array(5 * 3).fill(0.1), [5, 3]);
+    const ids = Int32Array.of(0, 1, 2, 3, 4, 0);
+    const out = lstm.forwardTokens(ids, 3, 2, table);
+    expect(() => lstm.backward(Tensor.zeros(out.output.shape as number[]))).toThrow(/use backwardTokens/);
+    expect(() => lstm.forwardTokens(Int32Array.of(0, 1, 2, 3, 4, 5), 3, 2, table)).toThrow(RangeError);
+    expect(() => lstm.forwardTokens(ids, 3, 2, new Tensor(new Float32Array(10), [5, 2]))).toThrow(/table must have shape \(V, 3\)/);
+    lstm.forward(Tensor.zeros([3, 2, 3]));
+    expect(() => lstm.backwardTokens(Tensor.zeros([3, 2, 4]), new Float32Array(15))).toThrow(/use backward\(\)/);
+  });
+});
+
+describe('LanguageModel on the token path (V ≤ T·B)', () => {
+  it.each(['lstm', 'gru', 'rnn_relu'] as const)('%s: loss and every gradient match the model wired by hand', (cell) => {
+    manualSeed(8);
+    const lm = new LanguageModel({ vocabSize: 11, embeddingDim: 6, hiddenSize: 9, numLayers: 2, cell });
+    const T = 16, B = 8; // T·B = 128 ≥ V = 11: forward takes forwardTokens (and the float step microkernel runs)
+    const ids = Int32Array.from({ length: (T + 1) * B }, (_, k) => (k * 7 + (k % 3)) % 11);
+    const x = ids.subarray(0, T * B), y = ids.slice(B);
+    lm.zeroGrad();
+    const { logits } = lm.forward(x, T, B);
+    const { loss, grad } = crossEntropy(logits, y);
+    lm.backward(grad);
+    const viaTokens = lm.parameters().map((p) => Float32Array.from(p.grad));
+
+    lm.zeroGrad();
+    const emb = lm.embedding.forward(x, [T, B]);
+    const out = lm.rnn.forward(emb);
+    const logits2 = lm.head.forward(out.output.reshape([T * B, 9]));
+    const r2 = crossEntropy(logits2, y);
+    const dOut = lm.head.backward(r2.grad);
+    lm.embedding.backward(lm.rnn.backward(dOut.reshape([T, B, 9])).gradInput);
+    expect(Math.abs(loss - r2.loss)).toBeLessThan(1e-6);
+    lm.parameters().forEach((p, i) => {
+      const scale = Math.max(1e-3, ...Array.from(p.grad, Math.abs));
+      expect(maxDiff(viaTokens[i], p.grad) / scale).toBeLessThan(1e-5);
+    });
+  });
+});
