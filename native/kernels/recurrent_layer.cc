@@ -337,9 +337,20 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
   // call to call like its rows of W_hh.
   const size_t TB = static_cast<size_t>(T) * B;
   const bool project_per_thread = !tokens && TB <= 16;
+  F* const bias_sum = w.b_ih ? buf.bias_sum : nullptr;
+  const auto sum_biases = [&](int j0, int j1) {  // units [j0, j1) of bias_sum
+    for (int q = 0; q < G; ++q) {
+      const bool fold_hh = !(gru && q == 2);
+      for (int j = j0; j < j1; ++j) bias_sum[q * H + j] = w.b_ih[q * H + j] + (fold_hh ? w.b_hh[q * H + j] : F(0));
+    }
+  };
   if (tokens) {
-    // gates row r = (table · W_ih^T)[ids[r]]: the table's V rows projected once, then gathered.
+    if (bias_sum) sum_biases(0, H);
+    // gates row r = (table · W_ih^T + biases)[ids[r]]: the table's V rows projected once (the
+    // biases added there, in the order the time loop would add them), then gathered.
     par_gemm(false, true, tokens->V, GH, I, F(1), tokens->table, I, w.w_ih, I, F(0), tokens->work, GH);
+    if (bias_sum)
+      for (int v = 0; v < tokens->V; ++v) add_span(tokens->work + static_cast<size_t>(v) * GH, bias_sum, GH);
     parallel_ranges(static_cast<int>(TB), 1, 64, [&](int r0, int r1) {
       for (int r = r0; r < r1; ++r)
         std::memcpy(buf.gates + static_cast<size_t>(r) * GH, tokens->work + static_cast<size_t>(tokens->ids[r]) * GH,
@@ -348,7 +359,7 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
   } else if (!project_per_thread) {
     par_gemm(false, true, static_cast<int>(TB), GH, I, F(1), x, I, w.w_ih, I, F(0), buf.gates, GH);
   }
-  F* const bias_sum = w.b_ih ? buf.bias_sum : nullptr;
+  const bool add_bias_per_step = bias_sum && !tokens;
 
   // 2. The initial state goes into the history row the first step reads.
   const int start = d.reverse ? T : 0;
@@ -391,12 +402,7 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
           for (int q = 0; q < G; ++q)
             project_rows(x, static_cast<int>(TB), I, w.w_ih + static_cast<size_t>(q * H + u.j0) * I, nu,
                          buf.gates + q * H + u.j0, GH);
-        if (bias_sum)  // this thread's units only: no other thread reads them
-          for (int q = 0; q < G; ++q) {
-            const bool fold_hh = !(gru && q == 2);
-            for (int j = u.j0; j < u.j1; ++j)
-              bias_sum[q * H + j] = w.b_ih[q * H + j] + (fold_hh ? w.b_hh[q * H + j] : F(0));
-          }
+        if (add_bias_per_step) sum_biases(u.j0, u.j1);  // this thread's units: only it reads them
         for (int s = 0; s < T; ++s) {
           const int t = d.reverse ? T - 1 - s : s;
           const int k_in = d.reverse ? t + 1 : t;
@@ -406,7 +412,7 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
           F* g_t = buf.gates + static_cast<size_t>(t) * B * GH;  // (B, GH)
           F* y_t = y + static_cast<size_t>(t) * B * ldy;          // (B, ldy)
           if (nu > 0) {
-            if (bias_sum)
+            if (add_bias_per_step)
               for (int b = 0; b < B; ++b)
                 for (int q = 0; q < G; ++q)
                   add_span(g_t + static_cast<size_t>(b) * GH + q * H + u.j0, bias_sum + q * H + u.j0, nu);
