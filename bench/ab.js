@@ -19,7 +19,7 @@ const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..');
 const SNAPSHOTS = '/tmp/rnn-native-ab';
-const { charlm } = require('./config.json').full;
+const charlm = require('./config.json').charlm.full;
 
 function snapshot(name) {
   const dir = path.join(SNAPSHOTS, name);
