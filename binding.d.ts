@@ -17,6 +17,7 @@ export interface RecurrentStackHandle<A extends FloatArray> {
   forwardAsync(
     T: number, B: number, input: A, h0: A | null, c0: A | null, lengths: Int32Array | null,
     weights: A[], training: false, seedLo: number, seedHi: number, output: A, hN: A, cN: A | null,
+    head?: [y: A, weight: A, bias: A | null, N: number, inFeatures: number, outFeatures: number] | null,
   ): Promise<void>;
   /** forward with layer 0 reading table (V, I) rows by ids (T·B, each in [0, V)), not materialised. */
   forwardTokens(

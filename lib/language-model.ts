@@ -131,9 +131,12 @@ export class LanguageModel extends Module {
     checkInt32Array(ctx, 'ids', ids, checkedProduct(ctx, 'ids', [T, B]));
     this.saved = null;
     const x = this.embedding.forward(ids, [T, B]);
-    const out = await this.rnn.forwardAsync(x, state);
-    const logits = await this.head.forwardAsync(out.output.reshape([T * B, this.options.hiddenSize]));
-    return { logits, state: out.c ? { h: out.h, c: out.c } : { h: out.h } };
+    // The output layer runs in the recurrent stack's worker job, right after it.
+    const V = this.options.vocabSize;
+    const logits = new Float32Array(checkedProduct(ctx, 'logits', [T * B, V]));
+    const head = { weight: this.head.weight.data, bias: this.head.bias ? this.head.bias.data : null, inFeatures: this.options.hiddenSize, outFeatures: V, out: logits };
+    const out = await this.rnn.forwardAsyncThen(ctx, x, state, undefined, head);
+    return { logits: new Tensor(logits, [T * B, V]), state: out.c ? { h: out.h, c: out.c } : { h: out.h } };
   }
 
   /** Backpropagates d(loss)/d(logits) (T·B, V) through head, recurrent stack and embedding. */

@@ -151,11 +151,26 @@ export abstract class RecurrentBase extends Module {
    * at a time (with every other kernel call of the library), in the order they were made.
    */
   async forwardAsync(input: Tensor, state?: RecurrentState, opts?: { lengths?: Int32Array }): Promise<RecurrentOutput> {
-    const call = this.prepareForward(`${this.kind}.forwardAsync`, input, state, opts);
+    return this.forwardAsyncThen(`${this.kind}.forwardAsync`, input, state, opts, null);
+  }
+
+  /**
+   * forwardAsync, then a linear map of the output in the same worker job (one thread hand-off
+   * instead of two; LanguageModel's output layer). `head.out` receives (T·B·D·H / in) × out
+   * values. @internal
+   */
+  async forwardAsyncThen(
+    ctx: string, input: Tensor, state: RecurrentState | undefined, opts: { lengths?: Int32Array } | undefined,
+    head: { weight: Float32Array; bias: Float32Array | null; inFeatures: number; outFeatures: number; out: Float32Array } | null,
+  ): Promise<RecurrentOutput> {
+    const call = this.prepareForward(ctx, input, state, opts);
+    const headArgs = head
+      ? ([head.out, head.weight, head.bias, call.output.length / head.inFeatures, head.inFeatures, head.outFeatures] as [Float32Array, Float32Array, Float32Array | null, number, number, number])
+      : null;
     this.saved = null;
     this.pendingAsync++;
     try {
-      await this.handle.forwardAsync(call.T, call.B, input.data, call.h0, call.c0, call.lengths, this.weightArrays(), false, 0, 0, call.output, call.hN, call.cN);
+      await this.handle.forwardAsync(call.T, call.B, input.data, call.h0, call.c0, call.lengths, this.weightArrays(), false, 0, 0, call.output, call.hN, call.cN, headArgs);
     } finally {
       this.pendingAsync--;
     }

@@ -6,6 +6,7 @@
 #include "addon_data.h"
 #include "args.h"
 #include "async_compute.h"
+#include "linear_call.h"
 #include "kernels/blas.h"
 #include "kernels/dense.h"
 
@@ -52,27 +53,9 @@ Napi::Value EmbeddingBackward(const Napi::CallbackInfo& info) {
 
 // linearForward(y, x, W, b|null, N, in, out); linearForwardAsync: the same, on a libuv
 // worker thread, returning a promise.
-struct LinearForwardCall {
-  float* y;        // (N, out)
-  const float* x;  // (N, in)
-  const float* W;  // (out, in)
-  const float* b;  // (out) or nullptr
-  int N, in, out;
-  void run() const {
-    if (N > 0) rnn::linear_forward(y, x, W, b, N, in, out);
-  }
-};
 LinearForwardCall parse_linear_forward(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  LinearForwardCall c;
-  c.N = int_arg(env, info[4], "N", 0, INT32_MAX);
-  c.in = int_arg(env, info[5], "in", 1, INT32_MAX);
-  c.out = int_arg(env, info[6], "out", 1, INT32_MAX);
-  c.y = typed_data<float>(env, info[0], static_cast<size_t>(c.N) * c.out, "y");
-  c.x = typed_data<float>(env, info[1], static_cast<size_t>(c.N) * c.in, "x");
-  c.W = typed_data<float>(env, info[2], static_cast<size_t>(c.out) * c.in, "weight");
-  c.b = optional_typed_data<float>(env, info[3], c.out, "bias");
-  return c;
+  const Napi::Value v[7] = {info[0], info[1], info[2], info[3], info[4], info[5], info[6]};
+  return binding::parse_linear_forward(info.Env(), v);
 }
 Napi::Value LinearForward(const Napi::CallbackInfo& info) {
   const LinearForwardCall c = parse_linear_forward(info);

@@ -10,6 +10,7 @@
 #include "addon_data.h"
 #include "args.h"
 #include "async_compute.h"
+#include "linear_call.h"
 #include "kernels/blas.h"
 #include "kernels/recurrent_stack.h"
 
@@ -172,12 +173,29 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
 
   // Like forward, on a libuv worker thread; returns a promise. Inference only (training must
   // be false): it saves nothing for backward and replaces what a training forward saved.
+  // An optional 14th argument, [y, W, b|null, N, in, out], is a Linear forward to run on the
+  // layer's output right after it, in the same job (its x must be this call's output array).
   Napi::Value ForwardAsync(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
     ForwardCall c = parse_forward(info);
-    if (c.training) throw_range(info.Env(), "forwardAsync is inference only: training must be false");
+    if (c.training) throw_range(env, "forwardAsync is inference only: training must be false");
+    bool has_head = false;
+    LinearForwardCall head{};
+    if (info.Length() > 13 && !info[13].IsUndefined() && !info[13].IsNull()) {
+      Napi::Array a = array_arg(env, info[13], 6, "head");
+      const Napi::Value v[7] = {a.Get(0u), info[10], a.Get(1u), a.Get(2u), a.Get(3u), a.Get(4u), a.Get(5u)};
+      head = parse_linear_forward(env, v);  // x is the output array (info[10]), checked against N·in
+      has_head = true;
+    }
     input_ref_.Reset();
     rnn::RecurrentStack<F>* stack = stack_.get();  // kept alive: the wrapper is in keep_arguments
-    return ComputeWorker::Start(info.Env(), [stack, c = std::move(c)]() { c.run(*stack); }, keep_arguments(info));
+    return ComputeWorker::Start(
+        env,
+        [stack, c = std::move(c), head, has_head]() {
+          c.run(*stack);
+          if (has_head) head.run();
+        },
+        keep_arguments(info));
   }
 
   // backward(dOutput, dhN, dcN, weights, grads, dInput, dh0, dc0)
