@@ -25,6 +25,13 @@ export interface RecurrentStackHandle<A extends FloatArray> {
     weights: A[], training: boolean, seedLo: number, seedHi: number, output: A, hN: A, cN: A | null,
     V: number, table: A,
   ): void;
+  /** forwardTokens on a libuv worker thread (training must be false), optionally followed by a Linear head like forwardAsync's. */
+  forwardTokensAsync(
+    T: number, B: number, ids: Int32Array, h0: A | null, c0: A | null, lengths: Int32Array | null,
+    weights: A[], training: false, seedLo: number, seedHi: number, output: A, hN: A, cN: A | null,
+    V: number, table: A,
+    head?: [y: A, weight: A, bias: A | null, N: number, inFeatures: number, outFeatures: number] | null,
+  ): Promise<void>;
   /** backward after a training forwardTokens: adds the table's gradient into gradTable (row paddingIdx excepted; -1: none). */
   backwardTokens(
     gradOutput: A | null, gradHN: A | null, gradCN: A | null, weights: A[], grads: A[],

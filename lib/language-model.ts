@@ -130,12 +130,15 @@ export class LanguageModel extends Module {
     checkInteger(ctx, 'B', B, 1);
     checkInt32Array(ctx, 'ids', ids, checkedProduct(ctx, 'ids', [T, B]));
     this.saved = null;
-    const x = this.embedding.forward(ids, [T, B]);
-    // The output layer runs in the recurrent stack's worker job, right after it.
+    // The output layer runs in the recurrent stack's worker job, right after it; the first
+    // layer takes the same path as forward() would, so the results are the same bits.
     const V = this.options.vocabSize;
     const logits = new Float32Array(checkedProduct(ctx, 'logits', [T * B, V]));
     const head = { weight: this.head.weight.data, bias: this.head.bias ? this.head.bias.data : null, inFeatures: this.options.hiddenSize, outFeatures: V, out: logits };
-    const out = await this.rnn.forwardAsyncThen(ctx, x, state, undefined, head);
+    const out =
+      V <= T * B
+        ? await this.rnn.forwardTokensAsyncThen(ctx, ids.slice(), T, B, this.embedding.weight, state, head)
+        : await this.rnn.forwardAsyncThen(ctx, this.embedding.forward(ids, [T, B]), state, undefined, head);
     return { logits: new Tensor(logits, [T * B, V]), state: out.c ? { h: out.h, c: out.c } : { h: out.h } };
   }
 

@@ -1,5 +1,6 @@
 import { uniform } from './init';
 import { Module } from './module';
+import { afterPreviousJobs } from './async-queue';
 import { native } from './native';
 import { checkTensorShape, Parameter, Tensor } from './tensor';
 import { checkBoolean, checkedProduct, checkInteger, checkOptions, shapeString, typeError } from './validate';
@@ -64,7 +65,7 @@ export class Linear extends Module {
    */
   async forwardAsync(x: Tensor): Promise<Tensor> {
     const { y, N, outShape } = this.prepareForward('Linear.forwardAsync', x);
-    await native.linearForwardAsync(y, x.data, this.weight.data, this.bias ? this.bias.data : null, N, this.inFeatures, this.outFeatures);
+    await afterPreviousJobs(() => native.linearForwardAsync(y, x.data, this.weight.data, this.bias ? this.bias.data : null, N, this.inFeatures, this.outFeatures));
     return new Tensor(y, outShape);
   }
 

@@ -1,9 +1,10 @@
 import type { CellCode, RecurrentStackHandle } from '../binding';
 import { Module } from './module';
+import { afterPreviousJobs } from './async-queue';
 import { native } from './native';
 import { uniform } from './init';
 import { defaultGenerator } from './random';
-import { checkTensorShape, Parameter, Tensor } from './tensor';
+import { checkTensorShape, isFloat32Array, Parameter, Tensor } from './tensor';
 import {
   checkBoolean,
   checkedProduct,
@@ -36,6 +37,15 @@ export interface RecurrentState {
   h: Tensor;
   c?: Tensor;
 }
+/** A Linear map to run right after an async forward, on its output (see forwardAsyncThen). @internal */
+export interface LinearHead {
+  weight: Float32Array;
+  bias: Float32Array | null;
+  inFeatures: number;
+  outFeatures: number;
+  out: Float32Array;
+}
+
 export interface RecurrentOutput {
   output: Tensor;
   h: Tensor;
@@ -68,7 +78,8 @@ export abstract class RecurrentBase extends Module {
   private readonly kind: Kind;
   private readonly handle: RecurrentStackHandle<Float32Array>;
   /** Shape of the last training forward's input, for checking gradOutput. */
-  private saved: { T: number; B: number; outputShape: number[]; tokens?: boolean } | null = null;
+  /** What the last training forward saved; `tokens` is V after forwardTokens. */
+  private saved: { T: number; B: number; outputShape: number[]; tokens?: number } | null = null;
 
   protected constructor(kind: Kind, cell: CellCode, options: RNNOptions, extraOptions: string[] = []) {
     super();
@@ -156,21 +167,38 @@ export abstract class RecurrentBase extends Module {
 
   /**
    * forwardAsync, then a linear map of the output in the same worker job (one thread hand-off
-   * instead of two; LanguageModel's output layer). `head.out` receives (T·B·D·H / in) × out
-   * values. @internal
+   * instead of two; LanguageModel's output layer): `head.out` receives (rows, outFeatures),
+   * rows = T·B·D·H / inFeatures. @internal
    */
-  async forwardAsyncThen(
-    ctx: string, input: Tensor, state: RecurrentState | undefined, opts: { lengths?: Int32Array } | undefined,
-    head: { weight: Float32Array; bias: Float32Array | null; inFeatures: number; outFeatures: number; out: Float32Array } | null,
-  ): Promise<RecurrentOutput> {
+  async forwardAsyncThen(ctx: string, input: Tensor, state: RecurrentState | undefined, opts: { lengths?: Int32Array } | undefined, head: LinearHead | null): Promise<RecurrentOutput> {
     const call = this.prepareForward(ctx, input, state, opts);
+    return this.runAsync(call, head, (headArgs) =>
+      this.handle.forwardAsync(call.T, call.B, input.data, call.h0, call.c0, call.lengths, this.weightArrays(), false, 0, 0, call.output, call.hN, call.cN, headArgs),
+    );
+  }
+
+  /** forwardTokens' inference twin, as forwardAsyncThen is forward's. @internal */
+  async forwardTokensAsyncThen(ctx: string, ids: Int32Array, T: number, B: number, table: Tensor, state: RecurrentState | undefined, head: LinearHead | null): Promise<RecurrentOutput> {
+    const { V } = this.checkTokens(ctx, ids, T, B, table);
+    const call = this.prepareOutputs(ctx, T, B, state, undefined);
+    return this.runAsync(call, head, (headArgs) =>
+      this.handle.forwardTokensAsync(T, B, ids, call.h0, call.c0, call.lengths, this.weightArrays(), false, 0, 0, call.output, call.hN, call.cN, V, table.data, headArgs),
+    );
+  }
+
+  /** Queues an async forward (see async-queue.ts); a training forward's saved state is dropped. */
+  private async runAsync(
+    call: { output: Float32Array; result: RecurrentOutput },
+    head: LinearHead | null,
+    start: (headArgs: [Float32Array, Float32Array, Float32Array | null, number, number, number] | null) => Promise<void>,
+  ): Promise<RecurrentOutput> {
     const headArgs = head
       ? ([head.out, head.weight, head.bias, call.output.length / head.inFeatures, head.inFeatures, head.outFeatures] as [Float32Array, Float32Array, Float32Array | null, number, number, number])
       : null;
     this.saved = null;
     this.pendingAsync++;
     try {
-      await this.handle.forwardAsync(call.T, call.B, input.data, call.h0, call.c0, call.lengths, this.weightArrays(), false, 0, 0, call.output, call.hN, call.cN, headArgs);
+      await afterPreviousJobs(() => start(headArgs));
     } finally {
       this.pendingAsync--;
     }
@@ -191,21 +219,14 @@ export abstract class RecurrentBase extends Module {
     const ctx = `${this.kind}.forwardTokens`;
     if (this.pendingAsync > 0 && this.training)
       throw new RangeError(`${ctx}: a forwardAsync() on this layer has not settled yet; await it before a training forward`);
-    checkInteger(ctx, 'T', T, 1);
-    checkInteger(ctx, 'B', B, 1);
-    if (!(table instanceof Tensor)) throw typeError(ctx, 'table', 'a Tensor', table);
-    if (table.shape.length !== 2 || table.shape[1] !== this.inputSize || table.shape[0] < 1)
-      throw new RangeError(`${ctx}: table must have shape (V, ${this.inputSize}), received shape ${shapeString(table.shape)}`);
-    const V = table.shape[0];
-    checkInt32Array(ctx, 'ids', ids, checkedProduct(ctx, 'ids', [T, B]));
-    for (let k = 0; k < ids.length; k++) if (ids[k] < 0 || ids[k] >= V) throw rangeError(ctx, `ids[${k}]`, `a token id in [0, ${V})`, ids[k]);
+    const { V } = this.checkTokens(ctx, ids, T, B, table);
     const call = this.prepareOutputs(ctx, T, B, state, opts);
     const dropping = this.training && this.dropout > 0 && this.numLayers > 1;
     const seedLo = dropping ? defaultGenerator.nextUint32() : 0;
     const seedHi = dropping ? defaultGenerator.nextUint32() : 0;
     this.saved = null;
     this.handle.forwardTokens(T, B, ids, call.h0, call.c0, call.lengths, this.weightArrays(), this.training, seedLo, seedHi, call.output, call.hN, call.cN, V, table.data);
-    if (this.training) this.saved = { T, B, outputShape: call.outputShape, tokens: true };
+    if (this.training) this.saved = { T, B, outputShape: call.outputShape, tokens: V };
     return call.result;
   }
 
@@ -216,7 +237,10 @@ export abstract class RecurrentBase extends Module {
    */
   backwardTokens(gradOutput: Tensor | null, gradTable: Float32Array, paddingIdx = -1, gradState?: { h?: Tensor; c?: Tensor }): { gradState: { h: Tensor; c?: Tensor } } {
     const ctx = `${this.kind}.backwardTokens`;
-    const { dOut, dh, dc, stateShape } = this.prepareBackward(ctx, gradOutput, gradState, true);
+    const { dOut, dh, dc, stateShape, V } = this.prepareBackward(ctx, gradOutput, gradState, true);
+    if (!isFloat32Array(gradTable) || gradTable.length !== V * this.inputSize)
+      throw (isFloat32Array(gradTable) ? rangeError : typeError)(ctx, 'gradTable', `a Float32Array of length ${V * this.inputSize} (V · inputSize)`, gradTable);
+    checkInteger(ctx, 'paddingIdx', paddingIdx, -1, V - 1);
     const gradH0 = new Float32Array(checkedProduct(ctx, 'gradH0', stateShape));
     const gradC0 = this.kind === 'LSTM' ? new Float32Array(gradH0.length) : null;
     const params = this.parameters();
@@ -225,6 +249,19 @@ export abstract class RecurrentBase extends Module {
     const gs: { h: Tensor; c?: Tensor } = { h: new Tensor(gradH0, stateShape) };
     if (gradC0) gs.c = new Tensor(gradC0, stateShape);
     return { gradState: gs };
+  }
+
+  /** Checks forwardTokens' ids (T·B, each in [0, V)) and table (V, inputSize). */
+  private checkTokens(ctx: string, ids: Int32Array, T: number, B: number, table: Tensor): { V: number } {
+    checkInteger(ctx, 'T', T, 1);
+    checkInteger(ctx, 'B', B, 1);
+    if (!(table instanceof Tensor)) throw typeError(ctx, 'table', 'a Tensor', table);
+    if (table.shape.length !== 2 || table.shape[1] !== this.inputSize || table.shape[0] < 1)
+      throw new RangeError(`${ctx}: table must have shape (V, ${this.inputSize}), received shape ${shapeString(table.shape)}`);
+    const V = table.shape[0];
+    checkInt32Array(ctx, 'ids', ids, checkedProduct(ctx, 'ids', [T, B]));
+    for (let k = 0; k < ids.length; k++) if (ids[k] < 0 || ids[k] >= V) throw rangeError(ctx, `ids[${k}]`, `a token id in [0, ${V})`, ids[k]);
+    return { V };
   }
 
   /** Checks forward's arguments and allocates its outputs (the result wraps them). */
@@ -317,7 +354,7 @@ export abstract class RecurrentBase extends Module {
         dc = checkTensorShape(ctx, 'gradState.c', gradState.c, stateShape, '(numLayers·D, B, H)').data;
       }
     }
-    return { dOut, dh, dc, stateShape, T, B };
+    return { dOut, dh, dc, stateShape, T, B, V: this.saved.tokens ?? 0 };
   }
 
   private weightArrays(): Float32Array[] {

@@ -95,6 +95,38 @@ describe('forwardAsync and backward', () => {
   });
 });
 
+describe('async calls are queued', () => {
+  it('settle in the order they were made, across layers', async () => {
+    manualSeed(3);
+    const big = new LSTM({ inputSize: 64, hiddenSize: 128 }).eval();
+    const small = new GRU({ inputSize: 4, hiddenSize: 8 }).eval();
+    const lin = new Linear({ inFeatures: 8, outFeatures: 3 });
+    const order: string[] = [];
+    await Promise.all([
+      big.forwardAsync(filled([40, 16, 64], 1)).then(() => order.push('big')),
+      small.forwardAsync(filled([2, 1, 4], 2)).then(() => order.push('small')),
+      lin.forwardAsync(filled([5, 8], 3)).then(() => order.push('linear')),
+    ]);
+    expect(order).toEqual(['big', 'small', 'linear']);
+  });
+
+  it('the binding itself refuses a backward or a training forward while its async forward runs', async () => {
+    const lstm = new LSTM({ inputSize: 3, hiddenSize: 4 });
+    const handle = (lstm as unknown as { handle: { forwardAsync: (...a: unknown[]) => Promise<void>; backward: (...a: unknown[]) => void; forward: (...a: unknown[]) => void } }).handle;
+    const weights = lstm.parameters().map((p) => p.data);
+    const x = new Float32Array(5 * 2 * 3).fill(0.5);
+    const out = () => [new Float32Array(5 * 2 * 4), new Float32Array(8), new Float32Array(8)];
+    const [y, h, c] = out();
+    const pending = handle.forwardAsync(5, 2, x, null, null, null, weights, false, 0, 0, y, h, c);
+    const grads = lstm.parameters().map((p) => p.grad);
+    expect(() => handle.backward(null, null, null, weights, grads, new Float32Array(30), new Float32Array(8), new Float32Array(8))).toThrow(/backward: a forwardAsync on this layer has not settled/);
+    const [y2, h2, c2] = out();
+    expect(() => handle.forward(5, 2, x, null, null, null, weights, true, 0, 0, y2, h2, c2)).toThrow(/has not settled/);
+    await pending;
+    expect(y.some((v) => v !== 0)).toBe(true);
+  });
+});
+
 describe('the event loop stays free', () => {
   it('turns while a long LSTM forwardAsync runs; never during the synchronous forward', async () => {
     const lstm = new LSTM({ inputSize: 256, hiddenSize: 256 }).eval();
@@ -156,6 +188,19 @@ describe('LanguageModel async inference', () => {
       const async_ = await lm.generateAsync(opts);
       expect(Array.from(async_)).toEqual(Array.from(sync));
     }
+  });
+
+  it('generateAsync equals generate when the prompt takes the token path (V <= prompt length)', async () => {
+    const lm = make('gru');
+    const prompt = Int32Array.from({ length: 40 }, (_, i) => (i * 5 + 1) % 23); // T·B = 40 ≥ V = 23
+    for (const opts of [{ maxLength: 30, seed: 7, prompt }, { maxLength: 30, greedy: true, endToken: -1, prompt }]) {
+      expect(Array.from(await lm.generateAsync(opts))).toEqual(Array.from(lm.generate(opts)));
+    }
+    lm.eval();
+    const ids = Int32Array.from({ length: 48 }, (_, i) => (i * 3) % 23);
+    const a = lm.forward(ids, 12, 4);
+    const b = await lm.forwardAsync(ids, 12, 4);
+    expect(Array.from(b.logits.data)).toEqual(Array.from(a.logits.data));
   });
 
   it('generateAsync stops at the end token and rejects bad options', async () => {

@@ -3,7 +3,8 @@
 // first (errors throw there); only the computation moves. The JS values it reads or writes —
 // typed arrays and the wrapper object that owns the kernel's workspace — are held by a
 // persistent reference until the promise settles, so the garbage collector cannot free them
-// under the kernel. Kernel calls are serialised by the compute lock (rnn::blas_mutex), as on
+// under the kernel (callers copy the small inputs a user might detach meanwhile; parameters
+// must simply be left alone). Kernel calls are serialised by the compute lock (rnn::blas_mutex), as on
 // the main thread: an async call and a synchronous one never run at once.
 #pragma once
 #include <napi.h>
@@ -20,18 +21,22 @@ namespace binding {
 class ComputeWorker : public Napi::AsyncWorker {
  public:
   // Queues `compute`; the returned promise resolves to undefined (or rejects with an Error).
-  static Napi::Promise Start(Napi::Env env, std::function<void()> compute, Napi::Object keep_alive) {
-    auto* worker = new ComputeWorker(env, std::move(compute), keep_alive);  // deleted by node-addon-api after OnOK/OnError
+  // `settled` (optional) runs on the main thread just before the promise settles.
+  static Napi::Promise Start(Napi::Env env, std::function<void()> compute, Napi::Object keep_alive,
+                             std::function<void()> settled = nullptr) {
+    auto* worker = new ComputeWorker(env, std::move(compute), keep_alive, std::move(settled));  // deleted by node-addon-api after OnOK/OnError
     Napi::Promise promise = worker->deferred_.Promise();
     worker->Queue();
     return promise;
   }
 
  private:
-  ComputeWorker(Napi::Env env, std::function<void()> compute, Napi::Object keep_alive)
+  ComputeWorker(Napi::Env env, std::function<void()> compute, Napi::Object keep_alive,
+                std::function<void()> settled)
       : Napi::AsyncWorker(env, "rnn-native:compute"),
         deferred_(Napi::Promise::Deferred::New(env)),
         compute_(std::move(compute)),
+        settled_(std::move(settled)),
         keep_alive_(Napi::Persistent(keep_alive)) {}
 
   void Execute() override {
@@ -42,11 +47,18 @@ class ComputeWorker : public Napi::AsyncWorker {
       SetError(e.what());
     }
   }
-  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  void OnOK() override {
+    if (settled_) settled_();
+    deferred_.Resolve(Env().Undefined());
+  }
+  void OnError(const Napi::Error& e) override {
+    if (settled_) settled_();
+    deferred_.Reject(e.Value());
+  }
 
   Napi::Promise::Deferred deferred_;
   std::function<void()> compute_;
+  std::function<void()> settled_;
   Napi::ObjectReference keep_alive_;
 };
 

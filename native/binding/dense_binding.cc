@@ -1,7 +1,9 @@
 // Embedding, Linear and cross-entropy entry points. Shapes arrive as numbers; every array
 // is checked against them before a kernel sees a pointer.
+#include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "addon_data.h"
 #include "args.h"
@@ -64,8 +66,11 @@ Napi::Value LinearForward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 Napi::Value LinearForwardAsync(const Napi::CallbackInfo& info) {
-  const LinearForwardCall c = parse_linear_forward(info);
-  return ComputeWorker::Start(info.Env(), [c]() { c.run(); }, keep_arguments(info));
+  LinearForwardCall c = parse_linear_forward(info);
+  // x is the caller's: a copy, so that detaching its buffer meanwhile cannot pull it away.
+  auto x = std::make_shared<std::vector<float>>(c.x, c.x + static_cast<size_t>(c.N) * c.in);
+  c.x = x->data();
+  return ComputeWorker::Start(info.Env(), [c, x]() { c.run(); }, keep_arguments(info));
 }
 
 // linearBackward(dx|null, dW, db|null, dy, x, W, N, in, out)

@@ -27,6 +27,7 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
             Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("forward", &RecurrentStackWrap::Forward),
             Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("forwardAsync", &RecurrentStackWrap::ForwardAsync),
             Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("forwardTokens", &RecurrentStackWrap::ForwardTokens),
+            Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("forwardTokensAsync", &RecurrentStackWrap::ForwardTokensAsync),
             Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("backwardTokens", &RecurrentStackWrap::BackwardTokens),
             Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("backward", &RecurrentStackWrap::Backward),
             Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("savedShape", &RecurrentStackWrap::SavedShape),
@@ -93,6 +94,22 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     bool training;
     uint64_t seed;
     F *output, *hN, *cN;    // (T, B, D*H) or (B, T, D*H); (L*D, B, H); cN LSTM only
+    // Async calls own copies of the caller's inputs: a pending promise keeps the arrays from
+    // being collected, but not from being detached (transferred to a worker) under the kernel.
+    std::vector<F> input_copy, h0_copy, c0_copy;
+    std::vector<int32_t> ids_copy, lengths_copy;
+    void own_inputs(size_t input_len, size_t state_len) {
+      const auto copy = [](auto*& p, auto& v, size_t n) {
+        if (!p) return;
+        v.assign(p, p + n);
+        p = v.data();
+      };
+      copy(input, input_copy, input_len);
+      copy(ids, ids_copy, static_cast<size_t>(T) * B);
+      copy(h0, h0_copy, state_len);
+      copy(c0, c0_copy, state_len);
+      copy(lengths, lengths_copy, static_cast<size_t>(B));
+    }
     void run(rnn::RecurrentStack<F>& stack) const {
       if (ids)
         stack.forward_tokens(T, B, ids, V, table, h0, c0, lengths, weights.data(), training, seed, output, hN, cN);
@@ -145,8 +162,16 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     return c;
   }
 
+  // A sync training forward or a backward while an async forward of this object is queued
+  // would race with it for the saved state and the workspaces (the JS layer refuses first).
+  void refuse_while_async(Napi::Env env, const char* what) const {
+    if (pending_async_ > 0)
+      throw_range(env, std::string(what) + ": a forwardAsync on this layer has not settled yet");
+  }
+
   Napi::Value Forward(const Napi::CallbackInfo& info) {
     const ForwardCall c = parse_forward(info);
+    if (c.training) refuse_while_async(info.Env(), "forward (training)");
     {
       std::lock_guard<std::mutex> lock(rnn::blas_mutex());
       c.run(*stack_);
@@ -161,6 +186,7 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
   // forward with layer 0 reading rows table[ids] (an embedding), without materialising them.
   Napi::Value ForwardTokens(const Napi::CallbackInfo& info) {
     const ForwardCall c = parse_forward(info, true);
+    if (c.training) refuse_while_async(info.Env(), "forwardTokens (training)");
     {
       std::lock_guard<std::mutex> lock(rnn::blas_mutex());
       c.run(*stack_);
@@ -174,33 +200,44 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
   // Like forward, on a libuv worker thread; returns a promise. Inference only (training must
   // be false): it saves nothing for backward and replaces what a training forward saved.
   // An optional 14th argument, [y, W, b|null, N, in, out], is a Linear forward to run on the
-  // layer's output right after it, in the same job (its x must be this call's output array).
-  Napi::Value ForwardAsync(const Napi::CallbackInfo& info) {
+  // layer's output right after it, in the same job (its x is this call's output array).
+  // forwardTokensAsync: the same for forwardTokens' arguments, the head as the 16th.
+  Napi::Value ForwardAsync(const Napi::CallbackInfo& info) { return start_async(info, false); }
+  Napi::Value ForwardTokensAsync(const Napi::CallbackInfo& info) { return start_async(info, true); }
+
+  Napi::Value start_async(const Napi::CallbackInfo& info, bool tokens) {
     Napi::Env env = info.Env();
-    ForwardCall c = parse_forward(info);
+    ForwardCall c = parse_forward(info, tokens);
     if (c.training) throw_range(env, "forwardAsync is inference only: training must be false");
+    const auto& cfg = stack_->config();
+    c.own_inputs(static_cast<size_t>(c.T) * c.B * cfg.I, slots() * c.B * cfg.H);
+    const size_t head_at = tokens ? 15 : 13;
     bool has_head = false;
     LinearForwardCall head{};
-    if (info.Length() > 13 && !info[13].IsUndefined() && !info[13].IsNull()) {
-      Napi::Array a = array_arg(env, info[13], 6, "head");
+    if (info.Length() > head_at && !info[head_at].IsUndefined() && !info[head_at].IsNull()) {
+      Napi::Array a = array_arg(env, info[head_at], 6, "head");
       const Napi::Value v[7] = {a.Get(0u), info[10], a.Get(1u), a.Get(2u), a.Get(3u), a.Get(4u), a.Get(5u)};
       head = parse_linear_forward(env, v);  // x is the output array (info[10]), checked against N·in
       has_head = true;
     }
     input_ref_.Reset();
     rnn::RecurrentStack<F>* stack = stack_.get();  // kept alive: the wrapper is in keep_arguments
+    ++pending_async_;
     return ComputeWorker::Start(
         env,
         [stack, c = std::move(c), head, has_head]() {
           c.run(*stack);
           if (has_head) head.run();
         },
-        keep_arguments(info));
+        keep_arguments(info), [this]() { --pending_async_; });
   }
 
   // backward(dOutput, dhN, dcN, weights, grads, dInput, dh0, dc0)
   Napi::Value Backward(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    refuse_while_async(env, "backward");
+    // The saved state is read under the compute lock: no kernel call can change it meanwhile.
+    std::lock_guard<std::mutex> lock(rnn::blas_mutex());
     if (!stack_->can_backward())
       throw Napi::Error::New(env, "backward called without a preceding forward in training mode");
     if (stack_->saved_tokens())  // no input rows to differentiate: the table's gradient is backwardTokens'
@@ -218,7 +255,6 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     F* dInput = typed_data<F>(env, info[5], T * B * cfg.I, "gradInput");
     F* dh0 = typed_data<F>(env, info[6], state, "gradH0");
     F* dc0 = lstm ? typed_data<F>(env, info[7], state, "gradC0") : nullptr;
-    std::lock_guard<std::mutex> lock(rnn::blas_mutex());
     stack_->backward(dOutput, dhN, dcN, weights.data(), grads.data(), dInput, dh0, dc0);
     input_ref_.Reset();
     return env.Undefined();
@@ -229,6 +265,8 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
   // row paddingIdx (-1: none).
   Napi::Value BackwardTokens(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    refuse_while_async(env, "backwardTokens");
+    std::lock_guard<std::mutex> lock(rnn::blas_mutex());  // the saved state, read under the lock
     if (!stack_->saved_tokens())
       throw Napi::Error::New(env, "backwardTokens called without a preceding forwardTokens in training mode");
     const auto& cfg = stack_->config();
@@ -245,7 +283,6 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     const int pad = int_arg(env, info[6], "paddingIdx", -1, INT32_MAX);
     F* dh0 = typed_data<F>(env, info[7], state, "gradH0");
     F* dc0 = lstm ? typed_data<F>(env, info[8], state, "gradC0") : nullptr;
-    std::lock_guard<std::mutex> lock(rnn::blas_mutex());
     stack_->backward_tokens(dOutput, dhN, dcN, weights.data(), grads.data(), dTable, pad, dh0, dc0);
     input_ref_.Reset();
     return env.Undefined();
@@ -263,6 +300,7 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
 
   std::unique_ptr<rnn::RecurrentStack<F>> stack_;
   Napi::Reference<Napi::Value> input_ref_;  // the last training forward's input, for backward
+  int pending_async_ = 0;                   // forwardAsync calls not yet settled (main thread only)
 };
 
 }  // namespace
