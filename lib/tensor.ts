@@ -7,7 +7,7 @@ import { alignedFloat32Array } from './aligned';
  * @internal
  */
 export function isFloat32Array(value: unknown): value is Float32Array {
-  return ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === '[object Float32Array]';
+  return value instanceof Float32Array || (ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === '[object Float32Array]');
 }
 
 /**
@@ -24,9 +24,15 @@ export class Tensor {
 
   constructor(data: Float32Array | number[], shape: number[]) {
     if (!Array.isArray(shape)) throw typeError('Tensor', 'shape', 'an array of non-negative integers', shape);
-    const dims = shape.map((d, i) => checkInteger('Tensor', `shape[${i}]`, d, 0, MAX_ELEMENTS));
+    // Checked inline, the message built only on failure: every kernel call makes tensors.
+    const dims = new Array<number>(shape.length);
     let size = 1;
-    for (const d of dims) size *= d;
+    for (let i = 0; i < shape.length; i++) {
+      const d = shape[i];
+      if (!(Number.isInteger(d) && d >= 0 && d <= MAX_ELEMENTS)) checkInteger('Tensor', `shape[${i}]`, d, 0, MAX_ELEMENTS);
+      dims[i] = d;
+      size *= d;
+    }
     if (size > MAX_ELEMENTS) throw rangeError('Tensor', 'shape', `at most ${MAX_ELEMENTS} elements in all`, shape);
     let array: Float32Array;
     if (isFloat32Array(data)) array = data;
@@ -37,7 +43,7 @@ export class Tensor {
         `Tensor: data has ${array.length} elements but shape ${shapeString(dims)} needs ${size}`,
       );
     this.data = array;
-    this.shape = Object.freeze(dims.slice());
+    this.shape = Object.freeze(dims);
     this.size = size;
   }
 

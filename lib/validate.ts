@@ -46,10 +46,10 @@ export function rangeError(context: string, name: string, what: string, value: u
 
 /** An integer in [min, max]; non-numbers are a TypeError, the rest a RangeError. */
 export function checkInteger(context: string, name: string, value: unknown, min: number, max = MAX_ELEMENTS): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return value;
   const what = `an integer in [${min}, ${max}]`;
   if (typeof value !== 'number') throw typeError(context, name, what, value);
-  if (!Number.isInteger(value) || value < min || value > max) throw rangeError(context, name, what, value);
-  return value;
+  throw rangeError(context, name, what, value);
 }
 
 /** A finite number in [min, max] (or (min, max] with minExclusive). */
