@@ -124,3 +124,27 @@ describe('LanguageModel on the token path (V ≤ T·B)', () => {
     });
   });
 });
+
+describe('index arrays on a SharedArrayBuffer', () => {
+  // The binding checks and reads a copy of every index array (another thread could rewrite a
+  // shared one between the check and the use); shared arrays work like any other.
+  it('token ids, lengths and targets from shared memory give the same results', () => {
+    manualSeed(2);
+    const lm = new LanguageModel({ vocabSize: 7, embeddingDim: 3, hiddenSize: 5 });
+    const plain = Int32Array.from({ length: 24 }, (_, k) => (k * 3) % 7);
+    const shared = new Int32Array(new SharedArrayBuffer(24 * 4));
+    shared.set(plain);
+    lm.eval();
+    const a = lm.forward(plain, 6, 4).logits.data;
+    const b = lm.forward(shared, 6, 4).logits.data; // V = 7 ≤ 24: the token path
+    expect(Array.from(b)).toEqual(Array.from(a));
+    const targets = new Int32Array(new SharedArrayBuffer(24 * 4));
+    targets.set(plain);
+    expect(crossEntropy(lm.forward(plain, 6, 4).logits, targets).loss).toBeCloseTo(crossEntropy(lm.forward(plain, 6, 4).logits, plain).loss, 12);
+    const lstm = new LSTM({ inputSize: 2, hiddenSize: 3 }).eval();
+    const lengths = new Int32Array(new SharedArrayBuffer(8));
+    lengths.set([3, 1]);
+    const x = new Tensor(Float32Array.from({ length: 12 }, (_, k) => k / 10), [3, 2, 2]);
+    expect(Array.from(lstm.forward(x, undefined, { lengths }).h.data)).toEqual(Array.from(lstm.forward(x, undefined, { lengths: Int32Array.of(3, 1) }).h.data));
+  });
+});

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace binding {
 
@@ -77,6 +78,14 @@ template <typename T>
 T* optional_typed_data(Napi::Env env, const Napi::Value& v, size_t expected, const ArgName& what) {
   if (v.IsNull() || v.IsUndefined()) return nullptr;
   return typed_data<T>(env, v, expected, what);
+}
+
+// A copy of an Int32Array's contents. Indices are checked on the copy and the kernels read the
+// copy: an array on a SharedArrayBuffer can be rewritten by another thread between a check and
+// a use of the original, and an index that changes after its check could read out of bounds.
+inline std::vector<int32_t> int32_copy(Napi::Env env, const Napi::Value& v, size_t expected, const ArgName& what) {
+  const int32_t* p = typed_data<int32_t>(env, v, expected, what);
+  return std::vector<int32_t>(p, p + expected);
 }
 
 inline int32_t int_arg(Napi::Env env, const Napi::Value& v, const ArgName& what, int32_t lo,

@@ -45,6 +45,8 @@ class ComputeWorker : public Napi::AsyncWorker {
       compute_();
     } catch (const std::exception& e) {
       SetError(e.what());
+    } catch (...) {
+      SetError("rnn-native: unknown error in an async kernel call");
     }
   }
   void OnOK() override {

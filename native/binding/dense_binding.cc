@@ -15,19 +15,22 @@
 namespace binding {
 namespace {
 
-// Token ids: an Int32Array of any length N, every id in [0, V).
+// Token ids: an Int32Array of any length N, every id in [0, V), checked and used as a copy
+// (int32_copy says why).
 struct Ids {
+  std::vector<int32_t> values;
   const int32_t* data;
   size_t N;
 };
 Ids checked_ids(Napi::Env env, const Napi::Value& v, int32_t V, const char* what) {
   const size_t N = v.IsTypedArray() ? v.As<Napi::TypedArray>().ElementLength() : 0;
-  const int32_t* ids = typed_data<int32_t>(env, v, N, what);
+  Ids ids{int32_copy(env, v, N, what), nullptr, N};
+  ids.data = ids.values.data();
   for (size_t n = 0; n < N; ++n)
-    if (ids[n] < 0 || ids[n] >= V)
+    if (ids.data[n] < 0 || ids.data[n] >= V)
       throw_range(env, std::string(what) + "[" + std::to_string(n) + "] must be in [0, " +
-                           std::to_string(V) + "), received " + std::to_string(ids[n]));
-  return {ids, N};
+                           std::to_string(V) + "), received " + std::to_string(ids.data[n]));
+  return ids;
 }
 
 // embeddingForward(out, weight, V, E, ids)
@@ -96,7 +99,8 @@ Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
   const int N = int_arg(env, info[3], "N", 0, INT32_MAX), C = int_arg(env, info[4], "C", 1, INT32_MAX);
   float* grad = typed_data<float>(env, info[0], static_cast<size_t>(N) * C, "grad");
   const float* logits = typed_data<float>(env, info[1], static_cast<size_t>(N) * C, "logits");
-  const int32_t* targets = typed_data<int32_t>(env, info[2], N, "targets");
+  const std::vector<int32_t> target_copy = int32_copy(env, info[2], N, "targets");  // checked and read as a copy
+  const int32_t* targets = target_copy.data();
   const int32_t ignore = int_arg(env, info[5], "ignoreIndex", INT32_MIN, INT32_MAX);
   for (int n = 0; n < N; ++n)
     if (targets[n] != ignore && (targets[n] < 0 || targets[n] >= C))

@@ -98,17 +98,16 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     // being collected, but not from being detached (transferred to a worker) under the kernel.
     std::vector<F> input_copy, h0_copy, c0_copy;
     std::vector<int32_t> ids_copy, lengths_copy;
+    // (ids and lengths are copies from the start: see parse_forward.)
     void own_inputs(size_t input_len, size_t state_len) {
-      const auto copy = [](auto*& p, auto& v, size_t n) {
+      const auto copy = [](const F*& p, std::vector<F>& v, size_t n) {
         if (!p) return;
         v.assign(p, p + n);
         p = v.data();
       };
       copy(input, input_copy, input_len);
-      copy(ids, ids_copy, static_cast<size_t>(T) * B);
       copy(h0, h0_copy, state_len);
       copy(c0, c0_copy, state_len);
-      copy(lengths, lengths_copy, static_cast<size_t>(B));
     }
     void run(rnn::RecurrentStack<F>& stack) const {
       if (ids)
@@ -136,7 +135,8 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     if (tokens) {
       c.V = int_arg(env, info[13], "V", 1, INT32_MAX);
       c.table = typed_data<F>(env, info[14], static_cast<size_t>(c.V) * cfg.I, "table");
-      c.ids = typed_data<int32_t>(env, info[2], TB, "ids");
+      c.ids_copy = int32_copy(env, info[2], TB, "ids");  // checked and read as a copy (args.h)
+      c.ids = c.ids_copy.data();
       for (size_t k = 0; k < TB; ++k)
         if (c.ids[k] < 0 || c.ids[k] >= c.V)
           throw_range(env, "ids[" + std::to_string(k) + "] must be in [0, " + std::to_string(c.V) + "), received " +
@@ -146,7 +146,11 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     }
     c.h0 = optional_typed_data<F>(env, info[3], state, "h0");
     c.c0 = lstm ? optional_typed_data<F>(env, info[4], state, "c0") : nullptr;
-    c.lengths = optional_typed_data<int32_t>(env, info[5], B, "lengths");
+    c.lengths = nullptr;
+    if (!info[5].IsNull() && !info[5].IsUndefined()) {
+      c.lengths_copy = int32_copy(env, info[5], static_cast<size_t>(B), "lengths");  // checked and read as a copy
+      c.lengths = c.lengths_copy.data();
+    }
     if (c.lengths)
       for (int b = 0; b < B; ++b)
         if (c.lengths[b] < 1 || c.lengths[b] > T)
@@ -222,14 +226,17 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     }
     input_ref_.Reset();
     rnn::RecurrentStack<F>* stack = stack_.get();  // kept alive: the wrapper is in keep_arguments
-    ++pending_async_;
-    return ComputeWorker::Start(
+    // Held by a shared_ptr: its pointers point into its own vectors, so it must never be copied.
+    auto call = std::make_shared<const ForwardCall>(std::move(c));
+    Napi::Promise promise = ComputeWorker::Start(
         env,
-        [stack, c = std::move(c), head, has_head]() {
-          c.run(*stack);
+        [stack, call, head, has_head]() {
+          call->run(*stack);
           if (has_head) head.run();
         },
         keep_arguments(info), [this]() { --pending_async_; });
+    ++pending_async_;  // only once the job exists: its settling brings the count down
+    return promise;
   }
 
   // backward(dOutput, dhN, dcN, weights, grads, dInput, dh0, dc0)

@@ -78,6 +78,7 @@ template <typename F>
 void RecurrentStack<F>::forward_tokens(int T, int B, const int32_t* ids, int V, const F* table, const F* h0,
                                        const F* c0, const int32_t* lengths, const LayerWeights<F>* weights,
                                        bool training, uint64_t seed, F* output, F* hN, F* cN) {
+  saved_ = false;  // before anything can throw: a failed call must not leave a stale saved state
   const size_t TB = static_cast<size_t>(T) * B;
   ids_.resize(TB);
   if (cfg_.batch_first)  // (B, T) -> (T, B)
@@ -99,10 +100,11 @@ void RecurrentStack<F>::forward_impl(int T, int B, const F* input, const F* h0, 
   const int D = directions(), H = cfg_.H, L = cfg_.L, G = gates();
   const size_t TB = static_cast<size_t>(T) * B, DH = static_cast<size_t>(D) * H;
   const size_t BH = static_cast<size_t>(B) * H;
+  saved_ = false;  // a forward that fails (bad_alloc) must not leave a stale saved state
   T_ = T;
   B_ = B;
-  saved_ = training;
   allocate(T, B, training);
+  saved_ = training;  // direction_buffers reads it: full histories in training
   has_lengths_ = lengths != nullptr;
   if (lengths) lengths_.assign(lengths, lengths + B);
   const int32_t* lens = has_lengths_ ? lengths_.data() : nullptr;

@@ -12,8 +12,10 @@
 namespace rnn {
 
 ThreadPool& ThreadPool::instance() {
-  static ThreadPool pool;
-  return pool;
+  // Never destroyed: at process exit a kernel may still be running on a libuv thread (an async
+  // call), and a static destructor joining the helpers under it could hang or crash the exit.
+  static ThreadPool* pool = new ThreadPool;
+  return *pool;
 }
 
 ThreadPool::ThreadPool() {
