@@ -60,7 +60,15 @@ async function main() {
     clipGradNorm: 1,
     maxSeconds: seconds,
     validateEvery: args.quick ? 100 : 250,
-    progress: true,
+    // A live bar on a terminal; one line per event when the output goes to a log.
+    progress: Boolean(process.stderr.isTTY),
+    ...(process.stderr.isTTY
+      ? {}
+      : {
+          onValidation: (v) => console.log(`step ${v.step}: validation ${v.bitsPerToken.toFixed(3)} bits/char`),
+          onEpoch: (e) =>
+            console.log(`epoch ${e.epoch + 1}${e.partial ? ' (partial)' : ''}: train loss ${e.trainLoss.toFixed(4)}, validation ${e.bitsPerToken.toFixed(3)} bits/char, ${e.seconds.toFixed(1)} s`),
+        }),
   });
   console.log(`trained ${result.steps} batches in ${((Date.now() - started) / 1000).toFixed(0)} s (${result.reason})`);
 
