@@ -31,6 +31,14 @@ run(process.execPath, [
 fs.mkdirSync(path.dirname(target), { recursive: true });
 fs.copyFileSync(path.join(outDir, 'Release', 'rnn_native.node'), target);
 
+// OpenBLAS is BSD-3-clause: a binary that contains it carries its copyright notice. Debian
+// installs it with the library; it ships next to the prebuild.
+const notice = ['libopenblas0-pthread', 'libopenblas0', 'libopenblas-dev']
+  .map((pkg) => `/usr/share/doc/${pkg}/copyright`)
+  .find((f) => fs.existsSync(f));
+if (notice) fs.copyFileSync(notice, path.join(path.dirname(target), 'OPENBLAS-COPYRIGHT'));
+else console.warn('rnn-native prebuild: OpenBLAS copyright file not found; add its notice by hand before publishing');
+
 // What the dynamic loader will need: nothing beyond the C library and the loader itself.
 const ldd = spawnSync('ldd', [target], { encoding: 'utf8' });
 const needs = (ldd.stdout || '').split('\n').map((l) => l.trim().split(' ')[0]).filter(Boolean);

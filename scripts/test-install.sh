@@ -51,4 +51,8 @@ if echo "$needs" | grep -Eq 'openblas|gfortran|libstdc\+\+|libgcc_s'; then
   echo "$needs" >&2
   exit 1
 fi
+if [ ! -s "$work/app/node_modules/rnn-native/prebuilds/linux-x64/OPENBLAS-COPYRIGHT" ]; then
+  echo "test-install: OpenBLAS's copyright notice is missing next to the prebuild" >&2
+  exit 1
+fi
 echo "test-install: ok"
