@@ -140,13 +140,10 @@ export abstract class RecurrentBase extends Module {
    */
   forward(input: Tensor, state?: RecurrentState, opts?: { lengths?: Int32Array }): RecurrentOutput {
     const ctx = `${this.kind}.forward`;
-    if (this.pendingAsync > 0 && this.training)
-      throw new RangeError(`${ctx}: a forwardAsync() on this layer has not settled yet; await it before a training forward (it would replace what this one saves for backward)`);
+    this.refuseTrainingWhileAsync(ctx);
     const call = this.prepareForward(ctx, input, state, opts);
     const { T, B, outputShape } = call;
-    const dropping = this.training && this.dropout > 0 && this.numLayers > 1;
-    const seedLo = dropping ? defaultGenerator.nextUint32() : 0;
-    const seedHi = dropping ? defaultGenerator.nextUint32() : 0;
+    const [seedLo, seedHi] = this.dropoutSeeds();
     this.saved = null;
     this.handle.forward(T, B, input.data, call.h0, call.c0, call.lengths, this.weightArrays(), this.training, seedLo, seedHi, call.output, call.hN, call.cN);
     if (this.training) this.saved = { T, B, outputShape };
@@ -217,13 +214,10 @@ export abstract class RecurrentBase extends Module {
    */
   forwardTokens(ids: Int32Array, T: number, B: number, table: Tensor, state?: RecurrentState, opts?: { lengths?: Int32Array }): RecurrentOutput {
     const ctx = `${this.kind}.forwardTokens`;
-    if (this.pendingAsync > 0 && this.training)
-      throw new RangeError(`${ctx}: a forwardAsync() on this layer has not settled yet; await it before a training forward`);
+    this.refuseTrainingWhileAsync(ctx);
     const { V } = this.checkTokens(ctx, ids, T, B, table);
     const call = this.prepareOutputs(ctx, T, B, state, opts);
-    const dropping = this.training && this.dropout > 0 && this.numLayers > 1;
-    const seedLo = dropping ? defaultGenerator.nextUint32() : 0;
-    const seedHi = dropping ? defaultGenerator.nextUint32() : 0;
+    const [seedLo, seedHi] = this.dropoutSeeds();
     this.saved = null;
     this.handle.forwardTokens(T, B, ids, call.h0, call.c0, call.lengths, this.weightArrays(), this.training, seedLo, seedHi, call.output, call.hN, call.cN, V, table.data);
     if (this.training) this.saved = { T, B, outputShape: call.outputShape, tokens: V };
@@ -237,18 +231,14 @@ export abstract class RecurrentBase extends Module {
    */
   backwardTokens(gradOutput: Tensor | null, gradTable: Float32Array, paddingIdx = -1, gradState?: { h?: Tensor; c?: Tensor }): { gradState: { h: Tensor; c?: Tensor } } {
     const ctx = `${this.kind}.backwardTokens`;
-    const { dOut, dh, dc, stateShape, V } = this.prepareBackward(ctx, gradOutput, gradState, true);
+    const b = this.prepareBackward(ctx, gradOutput, gradState, true);
+    const V = b.V;
     if (!isFloat32Array(gradTable) || gradTable.length !== V * this.inputSize)
       throw (isFloat32Array(gradTable) ? rangeError : typeError)(ctx, 'gradTable', `a Float32Array of length ${V * this.inputSize} (V · inputSize)`, gradTable);
     checkInteger(ctx, 'paddingIdx', paddingIdx, -1, V - 1);
-    const gradH0 = new Float32Array(checkedProduct(ctx, 'gradH0', stateShape));
-    const gradC0 = this.kind === 'LSTM' ? new Float32Array(gradH0.length) : null;
-    const params = this.parameters();
     this.saved = null;
-    this.handle.backwardTokens(dOut, dh, dc, this.weightArrays(), params.map((p) => p.grad), gradTable, paddingIdx, gradH0, gradC0);
-    const gs: { h: Tensor; c?: Tensor } = { h: new Tensor(gradH0, stateShape) };
-    if (gradC0) gs.c = new Tensor(gradC0, stateShape);
-    return { gradState: gs };
+    this.handle.backwardTokens(b.dOut, b.dh, b.dc, this.weightArrays(), b.grads, gradTable, paddingIdx, b.gradH0, b.gradC0);
+    return { gradState: b.gradInitial };
   }
 
   /** Checks forwardTokens' ids (T·B, each in [0, V)) and table (V, inputSize). */
@@ -318,20 +308,30 @@ export abstract class RecurrentBase extends Module {
    */
   backward(gradOutput: Tensor | null, gradState?: { h?: Tensor; c?: Tensor }): RecurrentGradients {
     const ctx = `${this.kind}.backward`;
-    const { dOut, dh, dc, stateShape, T, B } = this.prepareBackward(ctx, gradOutput, gradState, false);
-    const inputShape = this.batchFirst ? [B, T, this.inputSize] : [T, B, this.inputSize];
-    const gradInput = new Float32Array(T * B * this.inputSize);
-    const gradH0 = new Float32Array(stateShape[0] * B * this.hiddenSize);
-    const gradC0 = this.kind === 'LSTM' ? new Float32Array(gradH0.length) : null;
-    const params = this.parameters();
+    const b = this.prepareBackward(ctx, gradOutput, gradState, false);
+    const inputShape = this.batchFirst ? [b.B, b.T, this.inputSize] : [b.T, b.B, this.inputSize];
+    const gradInput = new Float32Array(b.T * b.B * this.inputSize);
     this.saved = null; // backward consumes the saved activations (like PyTorch without retain_graph)
-    this.handle.backward(dOut, dh, dc, this.weightArrays(), params.map((p) => p.grad), gradInput, gradH0, gradC0);
-    const gs: { h: Tensor; c?: Tensor } = { h: new Tensor(gradH0, stateShape) };
-    if (gradC0) gs.c = new Tensor(gradC0, stateShape);
-    return { gradInput: new Tensor(gradInput, inputShape), gradState: gs };
+    this.handle.backward(b.dOut, b.dh, b.dc, this.weightArrays(), b.grads, gradInput, b.gradH0, b.gradC0);
+    return { gradInput: new Tensor(gradInput, inputShape), gradState: b.gradInitial };
   }
 
-  /** Checks backward's arguments against what the last training forward (tokens or not) saved. */
+  /** A training forward would race with a pending forwardAsync for what it saves. */
+  private refuseTrainingWhileAsync(ctx: string): void {
+    if (this.pendingAsync > 0 && this.training)
+      throw new RangeError(`${ctx}: a forwardAsync() on this layer has not settled yet; await it before a training forward (it would replace what this one saves for backward)`);
+  }
+
+  /** The dropout masks' seed (two 32-bit halves) for a forward, drawn only when dropout applies. */
+  private dropoutSeeds(): [number, number] {
+    if (!(this.training && this.dropout > 0 && this.numLayers > 1)) return [0, 0];
+    return [defaultGenerator.nextUint32(), defaultGenerator.nextUint32()];
+  }
+
+  /**
+   * Checks backward's arguments against what the last training forward (tokens or not) saved,
+   * and allocates the initial-state gradients (gradInitial wraps gradH0 / gradC0).
+   */
   private prepareBackward(ctx: string, gradOutput: Tensor | null, gradState: { h?: Tensor; c?: Tensor } | undefined, tokens: boolean) {
     if (this.pendingAsync > 0)
       throw new RangeError(`${ctx}: a forwardAsync() on this layer has not settled yet; await it first (and backward needs a training forward after it)`);
@@ -354,7 +354,12 @@ export abstract class RecurrentBase extends Module {
         dc = checkTensorShape(ctx, 'gradState.c', gradState.c, stateShape, '(numLayers·D, B, H)').data;
       }
     }
-    return { dOut, dh, dc, stateShape, T, B, V: this.saved.tokens ?? 0 };
+    const gradH0 = new Float32Array(checkedProduct(ctx, 'gradH0', stateShape));
+    const gradC0 = this.kind === 'LSTM' ? new Float32Array(gradH0.length) : null;
+    const gradInitial: { h: Tensor; c?: Tensor } = { h: new Tensor(gradH0, stateShape) };
+    if (gradC0) gradInitial.c = new Tensor(gradC0, stateShape);
+    const grads = this.parameters().map((p) => p.grad);
+    return { dOut, dh, dc, T, B, V: this.saved.tokens ?? 0, gradH0, gradC0, gradInitial, grads };
   }
 
   private weightArrays(): Float32Array[] {

@@ -239,30 +239,46 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     return promise;
   }
 
-  // backward(dOutput, dhN, dcN, weights, grads, dInput, dh0, dc0)
-  Napi::Value Backward(const Napi::CallbackInfo& info) {
+  // The arguments backward and backwardTokens share, checked against the saved forward:
+  // (dOutput, dhN, dcN, weights, grads) first, dh0 and dc0 at state_at and state_at + 1.
+  // Callers hold the compute lock: the saved state must not change under the checks.
+  struct BackwardCall {
+    const F *dOutput, *dhN, *dcN;  // like output (or nullptr); (L*D, B, H) or nullptr; cN LSTM only
+    std::vector<rnn::LayerWeights<F>> weights;
+    std::vector<rnn::LayerGrads<F>> grads;
+    F *dh0, *dc0;  // (L*D, B, H); dc0 LSTM only
+  };
+  BackwardCall parse_backward(const Napi::CallbackInfo& info, size_t state_at) {
     Napi::Env env = info.Env();
-    refuse_while_async(env, "backward");
-    // The saved state is read under the compute lock: no kernel call can change it meanwhile.
-    std::lock_guard<std::mutex> lock(rnn::blas_mutex());
-    if (!stack_->can_backward())
-      throw Napi::Error::New(env, "backward called without a preceding forward in training mode");
-    if (stack_->saved_tokens())  // no input rows to differentiate: the table's gradient is backwardTokens'
-      throw Napi::Error::New(env, "backward called after forwardTokens: use backwardTokens");
     const auto& cfg = stack_->config();
     const size_t T = stack_->saved_T(), B = stack_->saved_B();
     const size_t DH = static_cast<size_t>(stack_->directions()) * cfg.H;
     const size_t state = slots() * B * cfg.H;
     const bool lstm = cfg.cell == rnn::CellType::Lstm;
-    const F* dOutput = optional_typed_data<F>(env, info[0], T * B * DH, "gradOutput");
-    const F* dhN = optional_typed_data<F>(env, info[1], state, "gradState.h");
-    const F* dcN = lstm ? optional_typed_data<F>(env, info[2], state, "gradState.c") : nullptr;
-    auto weights = read_params<rnn::LayerWeights<F>, const F*>(env, info[3], "weights");
-    auto grads = read_params<rnn::LayerGrads<F>, F*>(env, info[4], "grads");
-    F* dInput = typed_data<F>(env, info[5], T * B * cfg.I, "gradInput");
-    F* dh0 = typed_data<F>(env, info[6], state, "gradH0");
-    F* dc0 = lstm ? typed_data<F>(env, info[7], state, "gradC0") : nullptr;
-    stack_->backward(dOutput, dhN, dcN, weights.data(), grads.data(), dInput, dh0, dc0);
+    BackwardCall c;
+    c.dOutput = optional_typed_data<F>(env, info[0], T * B * DH, "gradOutput");
+    c.dhN = optional_typed_data<F>(env, info[1], state, "gradState.h");
+    c.dcN = lstm ? optional_typed_data<F>(env, info[2], state, "gradState.c") : nullptr;
+    c.weights = read_params<rnn::LayerWeights<F>, const F*>(env, info[3], "weights");
+    c.grads = read_params<rnn::LayerGrads<F>, F*>(env, info[4], "grads");
+    c.dh0 = typed_data<F>(env, info[state_at], state, "gradH0");
+    c.dc0 = lstm ? typed_data<F>(env, info[state_at + 1], state, "gradC0") : nullptr;
+    return c;
+  }
+
+  // backward(dOutput, dhN, dcN, weights, grads, dInput, dh0, dc0)
+  Napi::Value Backward(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    refuse_while_async(env, "backward");
+    std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+    if (!stack_->can_backward())
+      throw Napi::Error::New(env, "backward called without a preceding forward in training mode");
+    if (stack_->saved_tokens())  // no input rows to differentiate: the table's gradient is backwardTokens'
+      throw Napi::Error::New(env, "backward called after forwardTokens: use backwardTokens");
+    const BackwardCall c = parse_backward(info, 6);
+    const size_t TBI = static_cast<size_t>(stack_->saved_T()) * stack_->saved_B() * stack_->config().I;
+    F* dInput = typed_data<F>(env, info[5], TBI, "gradInput");
+    stack_->backward(c.dOutput, c.dhN, c.dcN, c.weights.data(), c.grads.data(), dInput, c.dh0, c.dc0);
     input_ref_.Reset();
     return env.Undefined();
   }
@@ -273,24 +289,13 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
   Napi::Value BackwardTokens(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     refuse_while_async(env, "backwardTokens");
-    std::lock_guard<std::mutex> lock(rnn::blas_mutex());  // the saved state, read under the lock
+    std::lock_guard<std::mutex> lock(rnn::blas_mutex());
     if (!stack_->saved_tokens())
       throw Napi::Error::New(env, "backwardTokens called without a preceding forwardTokens in training mode");
-    const auto& cfg = stack_->config();
-    const size_t T = stack_->saved_T(), B = stack_->saved_B();
-    const size_t DH = static_cast<size_t>(stack_->directions()) * cfg.H;
-    const size_t state = slots() * B * cfg.H;
-    const bool lstm = cfg.cell == rnn::CellType::Lstm;
-    const F* dOutput = optional_typed_data<F>(env, info[0], T * B * DH, "gradOutput");
-    const F* dhN = optional_typed_data<F>(env, info[1], state, "gradState.h");
-    const F* dcN = lstm ? optional_typed_data<F>(env, info[2], state, "gradState.c") : nullptr;
-    auto weights = read_params<rnn::LayerWeights<F>, const F*>(env, info[3], "weights");
-    auto grads = read_params<rnn::LayerGrads<F>, F*>(env, info[4], "grads");
-    F* dTable = typed_data<F>(env, info[5], static_cast<size_t>(stack_->token_vocab()) * cfg.I, "gradTable");
+    const BackwardCall c = parse_backward(info, 7);
+    F* dTable = typed_data<F>(env, info[5], static_cast<size_t>(stack_->token_vocab()) * stack_->config().I, "gradTable");
     const int pad = int_arg(env, info[6], "paddingIdx", -1, INT32_MAX);
-    F* dh0 = typed_data<F>(env, info[7], state, "gradH0");
-    F* dc0 = lstm ? typed_data<F>(env, info[8], state, "gradC0") : nullptr;
-    stack_->backward_tokens(dOutput, dhN, dcN, weights.data(), grads.data(), dTable, pad, dh0, dc0);
+    stack_->backward_tokens(c.dOutput, c.dhN, c.dcN, c.weights.data(), c.grads.data(), dTable, pad, c.dh0, c.dc0);
     input_ref_.Reset();
     return env.Undefined();
   }
