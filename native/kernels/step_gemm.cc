@@ -75,7 +75,7 @@ inline __mmask16 mask_of(int width) {
 #ifdef RNN_X86
 // One row at a time, two accumulators over alternate 16-float chunks: a single sequential
 // stream per row. For weights streamed from L3 (one-step inference) this reads ~15 % faster
-// than four rows side by side (83 → 97 GB/s per core here, /tmp microbenchmark in NOTES §8).
+// than four rows side by side (83 → 97 GB/s per core here; bench/NOTES.md §8).
 __attribute__((target("avx512f"))) void dot_row(const float* w, const float* x, int K, float* y, bool accumulate) {
   __m512 a = _mm512_setzero_ps(), b = _mm512_setzero_ps();
   int k = 0;

@@ -25,7 +25,8 @@ void step_gemm(int M, int K, const float* A, size_t lda, const Panels& B, int p0
 
 // y[r] (+)= dot(W[r, 0:K], x) for r < rows, W row-major with leading dimension ldw: the
 // batch-1 step product, reading W in place (no packing, so nothing to redo when weights
-// change). AVX-512, 4 rows at a time sharing each load of x. Requires step_gemm_available().
+// change). AVX-512, one row at a time as one sequential stream (see dot_row). Requires
+// step_gemm_available().
 void gemv_rows(const float* W, size_t ldw, const float* x, int K, float* y, int rows, bool accumulate);
 
 // Packs 16-column slices of W (K, ldw) row-major: panel p holds, for each k, W[k][first[p] + c]
