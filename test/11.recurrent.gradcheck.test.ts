@@ -1,8 +1,8 @@
 // Float64 finite-difference checks of the recurrent kernels (the float64 template twin):
 // every cell type, direction and option, every input, state and parameter coordinate.
 import type { CellCode } from '../binding';
-import { native } from '../lib/native';
-import { Generator } from '../lib/random';
+import { native } from '../lib/native/addon';
+import { Generator } from '../lib/core/random';
 
 interface Opts { cell: CellCode; L: number; bi: boolean; bias: boolean; batchFirst: boolean; lengths: boolean; T?: number; dropout?: number }
 

@@ -117,7 +117,7 @@ describe('RNN/LSTM/GRU#backward() validation', () => {
 
 describe('the native binding checks lengths itself', () => {
   it('rejects typed arrays of the wrong size or type without reading them', () => {
-    const { native } = require('../lib/native');
+    const { native } = require('../lib/native/addon');
     const s = new native.RecurrentStack(2, 3, 4, 1, false, true, false, 0);
     const w = [new Float32Array(48), new Float32Array(64), new Float32Array(16), new Float32Array(16)];
     const out = new Float32Array(5 * 2 * 4), h = new Float32Array(8), c = new Float32Array(8);

@@ -1,6 +1,6 @@
 // The module interface on the recurrent layers: names, state dicts, modes, dropout, init.
 import { Embedding, GRU, Linear, LSTM, manualSeed, RNN, Tensor } from '../lib';
-import { native } from '../lib/native';
+import { native } from '../lib/native/addon';
 
 describe('LSTM#namedParameters()', () => {
   it('uses PyTorch names, shapes and order', () => {

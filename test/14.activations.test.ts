@@ -1,5 +1,5 @@
 // The vectorised activation kernels (AVX-512, AVX2/FMA, scalar) against float64 references.
-import { native } from '../lib/native';
+import { native } from '../lib/native/addon';
 
 const ISAS = ['avx512f', 'avx2', 'scalar'] as const;
 

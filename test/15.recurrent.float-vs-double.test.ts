@@ -2,8 +2,8 @@
 // microkernel over packed weights and splits hidden units across threads (the fixtures are
 // small enough to take the BLAS path): float32 results must match the float64 twin.
 import type { CellCode } from '../binding';
-import { native } from '../lib/native';
-import { Generator } from '../lib/random';
+import { native } from '../lib/native/addon';
+import { Generator } from '../lib/core/random';
 import { maxError } from './helpers/fixtures';
 
 function compare(cell: CellCode, opts: { L: number; bi: boolean; lengths: boolean; batchFirst: boolean; T: number; B: number; I: number; H: number }) {

@@ -5,8 +5,8 @@
 // LanguageModel that takes it must train exactly like one wired by hand.
 import type { CellCode } from '../binding';
 import { crossEntropy, LanguageModel, LSTM, manualSeed, Tensor } from '../lib';
-import { native } from '../lib/native';
-import { Generator } from '../lib/random';
+import { native } from '../lib/native/addon';
+import { Generator } from '../lib/core/random';
 
 interface Opts { cell: CellCode; L: number; bi: boolean; batchFirst: boolean; lengths: boolean; pad: number }
 

@@ -63,7 +63,7 @@ describe('threading policy', () => {
   it.each([[0, 'RNN tanh'], [1, 'RNN relu'], [2, 'LSTM'], [3, 'GRU']])(
     'repeated forward + backward of cell %i (%s), split across the kernel threads, are bit-identical',
     (cell) => {
-      const { native } = require('../lib/native');
+      const { native } = require('../lib/native/addon');
       const G = [1, 1, 4, 3][cell];
       const T = 12, B = 16, I = 40, H = 96;
       const s = new native.RecurrentStack(cell, I, H, 2, true, true, false, 0);

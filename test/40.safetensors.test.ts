@@ -4,8 +4,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Parameter, Tensor } from '../lib/tensor';
-import { loadSafetensors, saveSafetensors } from '../lib/safetensors';
+import { Parameter, Tensor } from '../lib/core/tensor';
+import { loadSafetensors, saveSafetensors } from '../lib/io/safetensors';
 
 // The real fs module object (not an import-star copy), so jest.spyOn reaches lib/safetensors.
 // eslint-disable-next-line @typescript-eslint/no-var-requires

@@ -21,9 +21,9 @@ import {
   type LrLambda,
   type OptimizerLike,
   type SchedulerState,
-} from '../lib/schedulers';
-import { Adam, SGD } from '../lib/optim';
-import { Parameter } from '../lib/tensor';
+} from '../lib/optim/schedulers';
+import { Adam, SGD } from '../lib/optim/optimizers';
+import { Parameter } from '../lib/core/tensor';
 
 type Group = { lr: number; momentum?: number; betas?: number[] };
 interface Spec {

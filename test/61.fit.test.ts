@@ -1,4 +1,4 @@
-// fit(): the async training loop on a worker thread (dist/trainer-worker.js, built by
+// fit(): the async training loop on a worker thread (dist/train/fit-worker.js, built by
 // `npx tsc -p tsconfig.build.json`), its callbacks, stopping rules, optimizer and scheduler
 // specs, validation, and its equality with fitSync().
 import { BatchInfo, EpochInfo, evaluate, fit, fitSync, LanguageModel, LanguageModelOptions, manualSeed, Vocabulary } from '../lib';

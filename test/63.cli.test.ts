@@ -1,4 +1,4 @@
-// The command-line tool, bin/rnn-native.js → dist/cli.js (built by `npx tsc -p tsconfig.build.json`),
+// The command-line tool, bin/rnn-native.js → dist/cli/main.js (built by `npx tsc -p tsconfig.build.json`),
 // run as a child process: exit codes, messages, training a model file and sampling from it.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';

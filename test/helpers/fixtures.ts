@@ -1,7 +1,7 @@
 // Loading and comparing PyTorch reference fixtures (written by scripts/make_*_fixtures.py).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Tensor } from '../../lib/tensor';
+import { Tensor } from '../../lib/core/tensor';
 
 export interface FixtureTensor {
   shape: number[];

@@ -1,6 +1,6 @@
-import { native } from './native';
-import { Tensor } from './tensor';
-import { checkInt32Array, checkInteger, checkNumber, checkOptions, rangeError, shapeString, typeError } from './validate';
+import { native } from '../native/addon';
+import { Tensor } from '../core/tensor';
+import { checkInt32Array, checkInteger, checkNumber, checkOptions, rangeError, shapeString, typeError } from '../core/validate';
 
 /**
  * Softmax cross-entropy, fused (torch.nn.functional.cross_entropy, mean reduction):

@@ -1,5 +1,5 @@
 /** A one-line terminal progress bar for training (stderr, redrawn in place). @internal */
-import type { BatchInfo, EpochInfo, ValidationInfo } from './training';
+import type { BatchInfo, EpochInfo, ValidationInfo } from './fit-sync';
 
 export class ProgressBar {
   private last = 0;

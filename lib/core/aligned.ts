@@ -5,7 +5,7 @@
  * (one-step inference, bench/NOTES.md §8). Parameters and their gradients use these; any
  * other Float32Array still works, just without the guarantee. @internal
  */
-import { native } from './native';
+import { native } from '../native/addon';
 
 /** Arrays shorter than this are not worth the 60 spare bytes. */
 const MIN_ALIGNED_LENGTH = 64;

@@ -4,15 +4,15 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { clipGradNorm, clipGradValue } from './clip';
-import { LanguageModel, LMState } from './language-model';
-import { crossEntropy } from './loss';
-import { Adagrad, Adam, AdamW, Optimizer, RMSprop, SGD } from './optim';
-import { defaultGenerator, manualSeed } from './random';
-import * as schedulers from './schedulers';
-import { loadSafetensors, saveSafetensors } from './safetensors';
-import { Parameter, Tensor } from './tensor';
-import { checkInt32Array, checkInteger, checkNumber, checkOneOf, checkOptions, typeError } from './validate';
+import { clipGradNorm, clipGradValue } from '../optim/clip';
+import { LanguageModel, LMState } from '../models/language-model';
+import { crossEntropy } from '../nn/loss';
+import { Adagrad, Adam, AdamW, Optimizer, RMSprop, SGD } from '../optim/optimizers';
+import { defaultGenerator, manualSeed } from '../core/random';
+import * as schedulers from '../optim/schedulers';
+import { loadSafetensors, saveSafetensors } from '../io/safetensors';
+import { Parameter, Tensor } from '../core/tensor';
+import { checkInt32Array, checkInteger, checkNumber, checkOneOf, checkOptions, typeError } from '../core/validate';
 
 /** An optimizer by name with its options; `groups` select parameters by name or name prefix. */
 export interface OptimizerSpec {

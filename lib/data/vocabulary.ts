@@ -1,4 +1,4 @@
-import { checkInt32Array, checkOneOf, checkOptions, rangeError, typeError } from './validate';
+import { checkInt32Array, checkOneOf, checkOptions, rangeError, typeError } from '../core/validate';
 
 export type Tokenization = 'char' | 'word';
 

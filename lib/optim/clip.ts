@@ -1,6 +1,6 @@
-import { native } from './native';
-import { Parameter } from './tensor';
-import { checkBoolean, checkNumber, checkOptions, typeError } from './validate';
+import { native } from '../native/addon';
+import { Parameter } from '../core/tensor';
+import { checkBoolean, checkNumber, checkOptions, typeError } from '../core/validate';
 
 function checkParams(ctx: string, params: unknown): Parameter[] {
   if (params instanceof Parameter) return [params];

@@ -1,8 +1,8 @@
-import { LanguageModel, LanguageModelOptions } from './language-model';
+import { LanguageModel, LanguageModelOptions } from '../models/language-model';
 import { loadSafetensors, saveSafetensors } from './safetensors';
-import { Tensor } from './tensor';
-import { typeError } from './validate';
-import { Vocabulary } from './vocabulary';
+import { Tensor } from '../core/tensor';
+import { typeError } from '../core/validate';
+import { Vocabulary } from '../data/vocabulary';
 
 const FORMAT = 'rnn-native/language-model@1';
 

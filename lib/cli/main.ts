@@ -4,11 +4,11 @@
  */
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { LanguageModel } from './language-model';
-import { loadLanguageModel, saveLanguageModel } from './model-file';
-import { manualSeed } from './random';
-import { fit } from './trainer';
-import { Vocabulary } from './vocabulary';
+import { LanguageModel } from '../models/language-model';
+import { loadLanguageModel, saveLanguageModel } from '../io/model-file';
+import { manualSeed } from '../core/random';
+import { fit } from '../train/fit';
+import { Vocabulary } from '../data/vocabulary';
 
 const HELP = `rnn-native: train recurrent language models and generate text
 
@@ -162,7 +162,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (command === '--version' || command === '-v') {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      process.stdout.write(`${(require('../package.json') as { version: string }).version}\n`);
+      process.stdout.write(`${(require('../../package.json') as { version: string }).version}\n`);
       return 0;
     }
     if (rest.includes('--help') || rest.includes('-h')) {

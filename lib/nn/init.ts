@@ -1,6 +1,6 @@
 /** Parameter initialisation with PyTorch's default distributions. @internal */
-import { alignedFloat32Array } from './aligned';
-import { defaultGenerator, Generator } from './random';
+import { alignedFloat32Array } from '../core/aligned';
+import { defaultGenerator, Generator } from '../core/random';
 
 export function uniform(n: number, bound: number, g: Generator = defaultGenerator): Float32Array {
   return g.fillUniform(alignedFloat32Array(n), -bound, bound);

@@ -1,5 +1,5 @@
-import { Parameter, Tensor } from './tensor';
-import { checkOptions, shapeString, typeError } from './validate';
+import { Parameter, Tensor } from '../core/tensor';
+import { checkOptions, shapeString, typeError } from '../core/validate';
 
 /**
  * The base of every layer and model: parameter registration in PyTorch's order, dotted

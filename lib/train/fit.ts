@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { LanguageModel } from './language-model';
-import { defaultGenerator } from './random';
+import { LanguageModel } from '../models/language-model';
+import { defaultGenerator } from '../core/random';
 import { ProgressBar } from './progress-bar';
-import { Tensor } from './tensor';
-import { BatchInfo, EpochInfo, FitResult, resolveConfig, TrainingConfig, ValidationInfo } from './training';
-import { checkInt32Array, typeError } from './validate';
+import { Tensor } from '../core/tensor';
+import { BatchInfo, EpochInfo, FitResult, resolveConfig, TrainingConfig, ValidationInfo } from './fit-sync';
+import { checkInt32Array, typeError } from '../core/validate';
 
 export interface FitOptions extends TrainingConfig {
   /** Held-out token stream for validation loss and perplexity (else validationFraction of train). */
@@ -22,11 +22,11 @@ export interface FitOptions extends TrainingConfig {
 
 /** The compiled worker script: next to this file in dist/, or in dist/ when running from TS sources. */
 function workerScript(): string {
-  const here = path.join(__dirname, 'trainer-worker.js');
+  const here = path.join(__dirname, 'fit-worker.js');
   if (fs.existsSync(here)) return here;
-  const built = path.join(__dirname, '..', 'dist', 'trainer-worker.js');
+  const built = path.join(__dirname, '..', '..', 'dist', 'train', 'fit-worker.js');
   if (fs.existsSync(built)) return built;
-  throw new Error('fit: dist/trainer-worker.js is missing; run `npm run build:ts`');
+  throw new Error('fit: dist/train/fit-worker.js is missing; run `npm run build:ts`');
 }
 
 /**

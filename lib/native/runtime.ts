@@ -1,8 +1,8 @@
-import { native } from './native';
-import { checkInteger } from './validate';
+import { native } from './addon';
+import { checkInteger } from '../core/validate';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const pkg: { version: string } = require('../package.json');
+const pkg: { version: string } = require('../../package.json');
 
 /**
  * Sets how many threads the native kernels (OpenBLAS) use, process-wide. The default is

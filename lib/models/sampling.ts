@@ -1,4 +1,4 @@
-import { Generator } from './random';
+import { Generator } from '../core/random';
 
 export interface SamplingOptions {
   /** Always take the most likely token. */

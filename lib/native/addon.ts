@@ -3,13 +3,13 @@
  * else the local cmake-js build in build/Release. @internal
  */
 import * as path from 'node:path';
-import type { NativeBinding } from '../binding';
+import type { NativeBinding } from '../../binding';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const load: (dir: string) => unknown = require('node-gyp-build');
 
 function loadBinding(): NativeBinding {
-  const root = path.join(__dirname, '..');
+  const root = path.join(__dirname, '..', '..');
   try {
     return load(root) as NativeBinding;
   } catch (err) {

@@ -1,10 +1,10 @@
-import type { CellCode, RecurrentStackHandle } from '../binding';
+import type { CellCode, RecurrentStackHandle } from '../../binding';
 import { Module } from './module';
-import { afterPreviousJobs } from './async-queue';
-import { native } from './native';
+import { afterPreviousJobs } from '../native/async-queue';
+import { native } from '../native/addon';
 import { uniform } from './init';
-import { defaultGenerator } from './random';
-import { checkTensorShape, isFloat32Array, Parameter, Tensor } from './tensor';
+import { defaultGenerator } from '../core/random';
+import { checkTensorShape, isFloat32Array, Parameter, Tensor } from '../core/tensor';
 import {
   checkBoolean,
   checkedProduct,
@@ -16,7 +16,7 @@ import {
   rangeError,
   shapeString,
   typeError,
-} from './validate';
+} from '../core/validate';
 
 /** Options shared by RNN, LSTM and GRU (PyTorch's names in camelCase). */
 export interface RecurrentOptions {

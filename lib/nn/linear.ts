@@ -1,9 +1,9 @@
 import { uniform } from './init';
 import { Module } from './module';
-import { afterPreviousJobs } from './async-queue';
-import { native } from './native';
-import { checkTensorShape, Parameter, Tensor } from './tensor';
-import { checkBoolean, checkedProduct, checkInteger, checkOptions, shapeString, typeError } from './validate';
+import { afterPreviousJobs } from '../native/async-queue';
+import { native } from '../native/addon';
+import { checkTensorShape, Parameter, Tensor } from '../core/tensor';
+import { checkBoolean, checkedProduct, checkInteger, checkOptions, shapeString, typeError } from '../core/validate';
 
 export interface LinearOptions {
   inFeatures: number;

@@ -18,8 +18,8 @@
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Tensor } from './tensor';
-import { MAX_ELEMENTS, rangeError, shapeString, show, typeError } from './validate';
+import { Tensor } from '../core/tensor';
+import { MAX_ELEMENTS, rangeError, shapeString, show, typeError } from '../core/validate';
 
 /** What {@link loadSafetensors} returns. */
 export interface SafetensorsContents {

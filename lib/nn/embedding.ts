@@ -1,8 +1,8 @@
 import { normal } from './init';
 import { Module } from './module';
-import { native } from './native';
-import { checkTensorShape, Parameter, Tensor } from './tensor';
-import { checkedProduct, checkInt32Array, checkInteger, checkOptions, rangeError, shapeString, typeError } from './validate';
+import { native } from '../native/addon';
+import { checkTensorShape, Parameter, Tensor } from '../core/tensor';
+import { checkedProduct, checkInt32Array, checkInteger, checkOptions, rangeError, shapeString, typeError } from '../core/validate';
 
 export interface EmbeddingOptions {
   numEmbeddings: number;

@@ -4,10 +4,10 @@
  * @internal
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { LanguageModel, LanguageModelOptions } from './language-model';
-import { manualSeed } from './random';
-import { Tensor } from './tensor';
-import { fitSync, TrainingConfig } from './training';
+import { LanguageModel, LanguageModelOptions } from '../models/language-model';
+import { manualSeed } from '../core/random';
+import { Tensor } from '../core/tensor';
+import { fitSync, TrainingConfig } from './fit-sync';
 
 interface Job {
   options: LanguageModelOptions;

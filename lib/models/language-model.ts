@@ -1,13 +1,13 @@
-import { Embedding } from './embedding';
-import { Linear } from './linear';
-import { Module } from './module';
-import { Generator, defaultGenerator } from './random';
-import { GRU, LSTM, RecurrentBase, RNN } from './recurrent';
+import { Embedding } from '../nn/embedding';
+import { Linear } from '../nn/linear';
+import { Module } from '../nn/module';
+import { Generator, defaultGenerator } from '../core/random';
+import { GRU, LSTM, RecurrentBase, RNN } from '../nn/recurrent';
 import { sampleToken, SamplingOptions } from './sampling';
-import { checkTensorShape, Tensor } from './tensor';
+import { checkTensorShape, Tensor } from '../core/tensor';
 import {
   checkBoolean, checkedProduct, checkInt32Array, checkInteger, checkNumber, checkOneOf, checkOptions, rangeError, typeError,
-} from './validate';
+} from '../core/validate';
 
 export type CellKind = 'lstm' | 'gru' | 'rnn_tanh' | 'rnn_relu';
 

@@ -13,7 +13,7 @@
  * `initialLr`, and OneCycleLR's `maxLr`/`minLr`/`maxMomentum`/`baseMomentum`) live in the
  * optimizer's param groups, as in torch.
  */
-import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkOptions, rangeError, typeError } from './validate';
+import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkOptions, rangeError, typeError } from '../core/validate';
 
 /**
  * What a scheduler needs from an optimizer: its param groups, each with a numeric `lr`.

@@ -1,6 +1,6 @@
-import { native } from './native';
-import { Parameter } from './tensor';
-import { checkBoolean, checkNumber, checkOptions, rangeError, typeError } from './validate';
+import { native } from '../native/addon';
+import { Parameter } from '../core/tensor';
+import { checkBoolean, checkNumber, checkOptions, rangeError, typeError } from '../core/validate';
 
 /**
  * A parameter group: its parameters plus options that override the optimizer's defaults for
