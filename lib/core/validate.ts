@@ -108,3 +108,43 @@ export function checkedProduct(context: string, name: string, dims: readonly num
 export function shapeString(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
+
+/** Edit distance between two short strings (for "did you mean" suggestions). */
+export function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return row[b.length];
+}
+
+/** The closest of `known` to `name` when it is plausibly a typo of it, else undefined. */
+export function closestName(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const k of known) {
+    const d = editDistance(name.toLowerCase(), k.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+/**
+ * The one check for option objects: every key of `options` must be in `known`, else a
+ * RangeError naming the unknown key, a suggestion when it looks like a typo, and the known keys.
+ */
+export function checkKnownOptions(context: string, options: object, known: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const guess = closestName(key, known);
+    throw new RangeError(
+      `${context}: unknown option "${key}"${guess ? ` (did you mean "${guess}"?)` : ''}; known options: ${known.join(', ')}`,
+    );
+  }
+}

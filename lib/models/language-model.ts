@@ -6,7 +6,7 @@ import { GRU, LSTM, RecurrentBase, RNN } from '../nn/recurrent';
 import { sampleToken, SamplingOptions } from './sampling';
 import { checkTensorShape, Tensor } from '../core/tensor';
 import {
-  checkBoolean, checkedProduct, checkInt32Array, checkInteger, checkNumber, checkOneOf, checkOptions, rangeError, typeError,
+  checkBoolean, checkedProduct, checkInt32Array, checkInteger, checkKnownOptions, checkNumber, checkOneOf, checkOptions, rangeError, typeError,
 } from '../core/validate';
 
 export type CellKind = 'lstm' | 'gru' | 'rnn_tanh' | 'rnn_relu';
@@ -67,7 +67,7 @@ export class LanguageModel extends Module {
     const ctx = 'LanguageModel';
     if (options === undefined) throw typeError(ctx, 'options', 'an options object with vocabSize and hiddenSize', options);
     const o = checkOptions<LanguageModelOptions>(ctx, 'options', options);
-    for (const k of Object.keys(o)) if (!OPTION_KEYS.includes(k)) throw new RangeError(`${ctx}: unknown option "${k}" (known: ${OPTION_KEYS.join(', ')})`);
+    checkKnownOptions(ctx, o, OPTION_KEYS);
     const vocabSize = checkInteger(ctx, 'vocabSize', o.vocabSize, 1);
     const hiddenSize = checkInteger(ctx, 'hiddenSize', o.hiddenSize, 1);
     const embeddingDim = checkInteger(ctx, 'embeddingDim', o.embeddingDim === undefined ? hiddenSize : o.embeddingDim, 1);
@@ -212,8 +212,7 @@ export class LanguageModel extends Module {
   private generationPlan(ctx: string, opts: GenerateOptions) {
     if (opts === undefined) throw typeError(ctx, 'opts', 'an options object with maxLength', opts);
     const o = checkOptions<GenerateOptions>(ctx, 'opts', opts);
-    for (const k of Object.keys(o))
-      if (!GENERATE_KEYS.includes(k)) throw new RangeError(`${ctx}: unknown option "${k}" (known: ${GENERATE_KEYS.join(', ')})`);
+    checkKnownOptions(ctx, o, GENERATE_KEYS);
     const V = this.options.vocabSize;
     const maxLength = checkInteger(ctx, 'maxLength', o.maxLength, 0);
     const endToken = checkInteger(ctx, 'endToken', o.endToken === undefined ? 0 : o.endToken, -1, V - 1);

@@ -2,7 +2,7 @@ import { normal } from './init';
 import { Module } from './module';
 import { native } from '../native/addon';
 import { checkTensorShape, Parameter, Tensor } from '../core/tensor';
-import { checkedProduct, checkInt32Array, checkInteger, checkOptions, rangeError, shapeString, typeError } from '../core/validate';
+import { checkedProduct, checkKnownOptions, checkInt32Array, checkInteger, checkOptions, rangeError, shapeString, typeError } from '../core/validate';
 
 export interface EmbeddingOptions {
   numEmbeddings: number;
@@ -32,8 +32,7 @@ export class Embedding extends Module {
     const ctx = 'Embedding';
     if (options === undefined) throw typeError(ctx, 'options', 'an options object with numEmbeddings and embeddingDim', options);
     const o = checkOptions<EmbeddingOptions>(ctx, 'options', options);
-    for (const k of Object.keys(o))
-      if (!['numEmbeddings', 'embeddingDim', 'paddingIdx'].includes(k)) throw new RangeError(`${ctx}: unknown option "${k}"`);
+    checkKnownOptions(ctx, o, ['numEmbeddings', 'embeddingDim', 'paddingIdx']);
     this.numEmbeddings = checkInteger(ctx, 'numEmbeddings', o.numEmbeddings, 1);
     this.embeddingDim = checkInteger(ctx, 'embeddingDim', o.embeddingDim, 1);
     const V = this.numEmbeddings, E = this.embeddingDim;

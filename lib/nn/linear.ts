@@ -3,7 +3,7 @@ import { Module } from './module';
 import { afterPreviousJobs } from '../native/async-queue';
 import { native } from '../native/addon';
 import { checkTensorShape, Parameter, Tensor } from '../core/tensor';
-import { checkBoolean, checkedProduct, checkInteger, checkOptions, shapeString, typeError } from '../core/validate';
+import { checkBoolean, checkedProduct, checkKnownOptions, checkInteger, checkOptions, shapeString, typeError } from '../core/validate';
 
 export interface LinearOptions {
   inFeatures: number;
@@ -33,8 +33,7 @@ export class Linear extends Module {
     const ctx = 'Linear';
     if (options === undefined) throw typeError(ctx, 'options', 'an options object with inFeatures and outFeatures', options);
     const o = checkOptions<LinearOptions>(ctx, 'options', options);
-    for (const k of Object.keys(o))
-      if (!['inFeatures', 'outFeatures', 'bias'].includes(k)) throw new RangeError(`${ctx}: unknown option "${k}"`);
+    checkKnownOptions(ctx, o, ['inFeatures', 'outFeatures', 'bias']);
     this.inFeatures = checkInteger(ctx, 'inFeatures', o.inFeatures, 1);
     this.outFeatures = checkInteger(ctx, 'outFeatures', o.outFeatures, 1);
     const hasBias = checkBoolean(ctx, 'bias', o.bias === undefined ? true : o.bias);

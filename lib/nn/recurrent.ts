@@ -10,6 +10,7 @@ import {
   checkedProduct,
   checkInt32Array,
   checkInteger,
+  checkKnownOptions,
   checkNumber,
   checkOneOf,
   checkOptions,
@@ -86,9 +87,7 @@ export abstract class RecurrentBase extends Module {
     const ctx = `${kind}`;
     if (options === undefined) throw typeError(ctx, 'options', 'an options object with inputSize and hiddenSize', options);
     const o = checkOptions<RNNOptions>(ctx, 'options', options);
-    for (const key of Object.keys(o))
-      if (!KNOWN_OPTIONS.includes(key) && !extraOptions.includes(key))
-        throw new RangeError(`${ctx}: unknown option "${key}" (known: ${[...KNOWN_OPTIONS, ...extraOptions].join(', ')})`);
+    checkKnownOptions(ctx, o, [...KNOWN_OPTIONS, ...extraOptions]);
     this.kind = kind;
     this.inputSize = checkInteger(ctx, 'inputSize', o.inputSize, 1);
     this.hiddenSize = checkInteger(ctx, 'hiddenSize', o.hiddenSize, 1);
