@@ -20,17 +20,9 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "cell_kinds.h"
+
 namespace rnn {
-
-enum class CellType : int { RnnTanh = 0, RnnRelu = 1, Lstm = 2, Gru = 3 };
-
-inline int gate_count(CellType cell) {
-  switch (cell) {
-    case CellType::Lstm: return 4;
-    case CellType::Gru: return 3;
-    default: return 1;
-  }
-}
 
 struct LayerDims {
   CellType cell;
