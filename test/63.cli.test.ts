@@ -294,6 +294,38 @@ describe('rnn-native train', () => {
   });
 });
 
+describe('rnn-native train --checkpoint-dir / --resume', () => {
+  it('--resume continues where the checkpoint left off; without a checkpoint it is refused up front', () => {
+    const ck = path.join(dir, 'ck');
+    const empty = path.join(dir, 'ck-empty');
+    fs.mkdirSync(empty);
+    expectCleanError(cli('train', textFile, '--checkpoint-dir', empty, '--resume', '--out', path.join(dir, 'never.safetensors')),
+      `--resume: there is no checkpoint in ${empty} to resume from (no latest.json); run once without --resume to start one`);
+    const args = ['--hidden', '16', '--embedding', '8', '--batch-size', '4', '--seq-length', '16', '--checkpoint-dir', ck];
+    const first = cli('train', textFile, ...args, '--out', path.join(dir, 'ck1.safetensors'));
+    expect(first.status).toBe(0);
+    expect(first.stderr).toMatch(/\nepoch 1\/1 done/);
+    const resumed = cli('train', textFile, ...args, '--resume', '--epochs', '3', '--out', path.join(dir, 'ck3.safetensors'));
+    expect(resumed.status).toBe(0);
+    expect(resumed.stderr).not.toMatch(/epoch 1\/3/);
+    expect(resumed.stderr).toMatch(/\nepoch 2\/3 done .*\nepoch 3\/3 done /);
+    const batches = (r: typeof first) => Number(/after (\d+) batches/.exec(r.stdout)![1]);
+    expect(batches(resumed)).toBe(3 * batches(first)); // the step count carries on from the checkpoint
+  });
+});
+
+describe('rnn-native generate | head', () => {
+  it('a reader that stops early ends generation quietly: exit 0, no stack trace', () => {
+    const started = Date.now();
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" bin/rnn-native.js generate "${modelFile}" --samples 100000 --max-length 40 | head -n 1; exit "\${PIPESTATUS[0]}"`],
+      { cwd: ROOT, encoding: 'utf8', timeout: 30000 });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.split('\n')).toHaveLength(2);
+    expect(Date.now() - started).toBeLessThan(15000); // it did not generate all 100000 samples
+  });
+});
+
 describe('the progress line on a terminal', () => {
   const sink = () => {
     const chunks: string[] = [];

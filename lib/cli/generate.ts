@@ -19,7 +19,7 @@ function unknownTokens(vocabulary: Vocabulary, text: string): string[] {
   return [...new Set(parts.filter((p) => !known.has(p)))];
 }
 
-export function generate(args: string[], others: Record<string, string>): number {
+export async function generate(args: string[], others: Record<string, string>): Promise<number> {
   const { values: v, positionals, help } = parseCommand('generate', args, GENERATE_OPTIONS, others);
   if (help) {
     process.stdout.write(HELP);
@@ -68,6 +68,10 @@ export function generate(args: string[], others: Record<string, string>): number
   // Word-level text is words joined by spaces: one between the prompt and what follows it.
   const glue = vocabulary.tokenization === 'word' && promptText && !/\s$/.test(promptText) ? ' ' : '';
   for (let i = 0; i < samples; i++) {
+    if (i > 0) {
+      await new Promise<void>((resolve) => setImmediate(resolve)); // lets a closed pipe (| head) be noticed
+      if (process.stdout.destroyed) break;
+    }
     const out = model.generate({
       maxLength, seed: seed + i, endToken: stop, greedy: v.greedy === true,
       ...(prompt && prompt.length ? { prompt } : {}),

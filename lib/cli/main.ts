@@ -43,7 +43,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (command === 'train') return await train(rest, foreign(TRAIN_OPTIONS, GENERATE_OPTIONS, 'generate'));
-    if (command === 'generate') return generate(rest, foreign(GENERATE_OPTIONS, TRAIN_OPTIONS, 'train'));
+    if (command === 'generate') return await generate(rest, foreign(GENERATE_OPTIONS, TRAIN_OPTIONS, 'train'));
     if (command.startsWith('-')) throw new CliError(`${command} is not a command; the first argument is the command: train or generate`, true);
     const guess = closestName(command, COMMANDS);
     throw new CliError(`unknown command ${JSON.stringify(command)}${guess ? ` (did you mean ${guess}?)` : ''}`, true);

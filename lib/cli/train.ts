@@ -1,4 +1,6 @@
 /** `rnn-native train <text file> [options]`: trains a language model and saves it. @internal */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { LanguageModel } from '../models/language-model';
 import { saveLanguageModel } from '../io/model-file';
 import { manualSeed } from '../core/random';
@@ -65,6 +67,8 @@ export async function train(args: string[], others: Record<string, string>): Pro
   if (patience !== undefined && validation === 0)
     throw new CliError('--patience needs validation text to watch, but --validation 0 holds none out');
   if (checkpointDir !== undefined) checkDirectory('--checkpoint-dir', checkpointDir);
+  if (v.resume && !fs.existsSync(path.join(checkpointDir!, 'latest.json')))
+    throw new CliError(`--resume: there is no checkpoint in ${checkpointDir} to resume from (no latest.json); run once without --resume to start one`);
   checkWritable('--out', out);
   const epochs = epochsGiven ?? (maxSeconds !== undefined || patience !== undefined ? UNBOUNDED_EPOCHS : 1);
 
