@@ -93,7 +93,9 @@ describe('rnn-native --help / --version / usage errors', () => {
     expectCleanError(cli('train', textFile, '--hiden=8', ...out), 'unknown option --hiden (did you mean --hidden?)', { usage: true });
     expectCleanError(cli('train', textFile, '--batchsize', '8', ...out), 'unknown option --batchsize (did you mean --batch-size?)', { usage: true });
     expectCleanError(cli('train', textFile, '--frobnicate', ...out), 'unknown option --frobnicate', { usage: true });
-    expectCleanError(cli('train', textFile, '-x', ...out), 'unknown option -x', { usage: true });
+    expectCleanError(cli('train', textFile, '-x', ...out), 'unknown option -x (options start with --; a file name that starts with - goes after --)', { usage: true });
+    expectCleanError(cli('train', '-notes.txt', ...out), 'unknown option -notes.txt (options start with --; a file name that starts with - goes after --)', { usage: true });
+    expectCleanError(cli('train', ...out, '--', '-notes.txt'), `cannot read -notes.txt: no such file`);
     expectCleanError(cli('train', textFile, '--temperature', '0.5', ...out), "--temperature is an option of 'generate', not of 'train'", { usage: true });
     expectCleanError(cli('generate', modelFile, '--temprature', '0.5'), 'unknown option --temprature (did you mean --temperature?)', { usage: true });
     expectCleanError(cli('generate', modelFile, '--epochs', '2'), "--epochs is an option of 'train', not of 'generate'", { usage: true });

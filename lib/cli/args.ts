@@ -79,9 +79,10 @@ function explain(command: string, args: string[], options: Options, others: Reco
     if (!spec) {
       if (code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') continue;
       const shown = t.rawName;
+      if (!shown.startsWith('--'))
+        return new CliError(`unknown option ${args[t.index]} (options start with --; a file name that starts with - goes after --)`, true);
       if (others[t.name]) return new CliError(`${shown} is an option of '${others[t.name]}', not of '${command}'`, true);
-      // Only long names get a suggestion: every option has one, and no short one exists to guess.
-      const guess = shown.startsWith('--') ? closestName(t.name, Object.keys(options)) : undefined;
+      const guess = closestName(t.name, Object.keys(options));
       return new CliError(`unknown option ${shown}${guess ? ` (did you mean --${guess}?)` : ''}`, true);
     }
     if (spec.type === 'boolean' && t.value !== undefined) return new CliError(`--${t.name} takes no value, received ${JSON.stringify(t.value)}`, true);
