@@ -3,9 +3,13 @@
  * The public surface; see API.md / README.md.
  */
 export { Tensor, Parameter } from './core/tensor';
+export type { NestedArray } from './core/tensor';
+export { noGrad } from './core/grad-mode';
+export * as functional from './nn/functional';
 export { Module } from './nn/module';
 export { RNN, LSTM, GRU, RecurrentBase } from './nn/recurrent';
-export type { RecurrentOptions, RNNOptions, RecurrentState, RecurrentOutput, RecurrentGradients } from './nn/recurrent';
+export type { RecurrentOptions, RNNOptions, RecurrentState, RecurrentOutput, RecurrentGradients, LSTMState, LSTMOutput, LSTMGradients } from './nn/recurrent';
+export type { CellKind } from './nn/cell-kinds';
 export { clipGradNorm, clipGradValue } from './optim/clip';
 export { setNumThreads, getNumThreads, version } from './native/runtime';
 export { Generator, manualSeed, defaultGenerator } from './core/random';
@@ -21,7 +25,7 @@ export type { SafetensorsContents } from './io/safetensors';
 export { Vocabulary } from './data/vocabulary';
 export type { Tokenization } from './data/vocabulary';
 export { LanguageModel } from './models/language-model';
-export type { LanguageModelOptions, LMState, GenerateOptions, CellKind } from './models/language-model';
+export type { LanguageModelOptions, LMState, GenerateOptions } from './models/language-model';
 export type { SamplingOptions } from './models/sampling';
 export { fit } from './train/fit';
 export type { FitOptions } from './train/fit';

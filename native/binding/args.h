@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,11 @@ template <>
 struct TypedArrayKind<double> {
   static constexpr napi_typedarray_type type = napi_float64_array;
   static constexpr const char* name = "Float64Array";
+};
+template <>
+struct TypedArrayKind<uint8_t> {
+  static constexpr napi_typedarray_type type = napi_uint8_array;
+  static constexpr const char* name = "Uint8Array";
 };
 template <>
 struct TypedArrayKind<int32_t> {
@@ -71,6 +77,53 @@ T* typed_data(Napi::Env env, const Napi::Value& v, size_t expected, const ArgNam
     throw_range(env, what.str() + " must have " + std::to_string(expected) + " elements, received " +
                          std::to_string(length));
   return static_cast<T*>(data);
+}
+
+// The product of sizes, with a RangeError when it overflows or exceeds what one buffer may
+// hold (2^31 - 1 elements: BLAS dimensions and indices are 32-bit). The bindings check their
+// own arithmetic: the TypeScript layer checked first, but a size check must not depend on it.
+inline size_t checked_product(Napi::Env env, std::initializer_list<size_t> dims, const char* what) {
+  size_t n = 1;
+  for (size_t d : dims)
+    if (__builtin_mul_overflow(n, d, &n) || n > static_cast<size_t>(INT32_MAX))
+      throw_range(env, std::string(what) + " would need more than 2^31 - 1 elements");
+  return n;
+}
+
+// Whether a float argument is a Float64Array (the float64 twins, for gradient checks) or a
+// Float32Array; anything else is a TypeError. The dtype-generic entry points dispatch on it
+// and then check every other array with typed_data<F> of that type.
+inline bool is_float64(Napi::Env env, const Napi::Value& v, const ArgName& what) {
+  bool is_typed = false;
+  napi_typedarray_type type = napi_int8_array;
+  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, v, &type, nullptr, nullptr, nullptr, nullptr) != napi_ok ||
+      (type != napi_float32_array && type != napi_float64_array))
+    throw_type(env, what.str() + " must be a Float32Array (or a Float64Array)");
+  return type == napi_float64_array;
+}
+
+// Runs Impl<float>::run or Impl<double>::run by the type of info[at]; RNN_DTYPE_ENTRY(Name,
+// at, what) defines the entry point Name from NameImpl.
+template <template <typename> class Impl>
+Napi::Value dispatch_dtype(const Napi::CallbackInfo& info, size_t at, const char* what) {
+  if (is_float64(info.Env(), info[at], what)) return Impl<double>::run(info);
+  return Impl<float>::run(info);
+}
+#define RNN_DTYPE_ENTRY(Name, at, what) \
+  Napi::Value Name(const Napi::CallbackInfo& info) { return dispatch_dtype<Name##Impl>(info, at, what); }
+
+// The length of a typed array of element type T (checked like typed_data, any length).
+template <typename T>
+size_t typed_length(Napi::Env env, const Napi::Value& v, const ArgName& what) {
+  bool is_typed = false;
+  napi_typedarray_type type = napi_int8_array;
+  size_t length = 0;
+  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, v, &type, &length, nullptr, nullptr, nullptr) != napi_ok ||
+      type != TypedArrayKind<T>::type)
+    throw_type(env, what.str() + " must be a " + TypedArrayKind<T>::name);
+  return length;
 }
 
 // Like typed_data, but null/undefined give nullptr.

@@ -137,7 +137,8 @@ void token_input_gradients(const TokenInput<F>& tokens, const F* dgates, int TB,
     for (int r = 0; r < TB; ++r)
       add_span(S + static_cast<size_t>(tokens.ids[r]) * GH + c0, dgates + static_cast<size_t>(r) * GH + c0, c1 - c0);
   });
-  par_gemm(true, false, GH, I, tokens.V, F(1), S, GH, tokens.table, I, F(1), dw_ih, I);
+  if (dw_ih) par_gemm(true, false, GH, I, tokens.V, F(1), S, GH, tokens.table, I, F(1), dw_ih, I);
+  if (!dtable) return;
   if (pad >= 0 && pad < tokens.V) std::memset(S + static_cast<size_t>(pad) * GH, 0, sizeof(F) * GH);
   par_gemm(false, false, tokens.V, I, GH, F(1), S, GH, w_ih, I, F(1), dtable, I);
 }
@@ -328,7 +329,7 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
   // unit's dgates). The product writes only the thread's own units of dh, which only it
   // reads at the next step. The bias gradients are summed on the way, while each row's gate
   // gradients are in L1: db_sum (GH) sums dgates, db_sum + GH (H) GRU's dn * r.
-  F* const db_sum = g.db_ih ? buf.bias_sum : nullptr;
+  F* const db_sum = (g.db_ih || g.db_hh) ? buf.bias_sum : nullptr;
   ThreadPool::instance().run(
       [&](int tid, int n) {
         const UnitRange u = unit_range(H, tid, n);
@@ -397,27 +398,30 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
   // After T swaps the carry sits in dh (T even) or dh + BH (T odd); copied only now that
   // every thread has finished its last product.
   const size_t last = T % 2 == 0 ? 0 : BH;
-  std::memcpy(dh0, dh + last, sizeof(F) * BH);
-  if (lstm) std::memcpy(dc0, dc + last, sizeof(F) * BH);
+  if (dh0) std::memcpy(dh0, dh + last, sizeof(F) * BH);
+  if (lstm && dc0) std::memcpy(dc0, dc + last, sizeof(F) * BH);
 
   // Weight gradients as single GEMMs over all T*B rows.
   const int TB = T * B;
   const F* h_prev_all = buf.hist_h + (d.reverse ? BH : 0);  // (T, B, H): the h each step read
-  if (!tokens) par_gemm(true, false, GH, I, TB, F(1), dgates, GH, x, I, F(1), g.dw_ih, I);
+  // A null gradient pointer is a parameter nobody differentiates (requiresGrad off): skipped.
+  if (!tokens && g.dw_ih) par_gemm(true, false, GH, I, TB, F(1), dgates, GH, x, I, F(1), g.dw_ih, I);
   const int hh_rows = gru ? 2 * H : GH;  // rows of W_hh whose gradient comes from dgates
-  par_gemm(true, false, hh_rows, H, TB, F(1), dgates, GH, h_prev_all, H, F(1), g.dw_hh, H);
-  if (gru) par_gemm(true, false, H, H, TB, F(1), dgn, H, h_prev_all, H, F(1), g.dw_hh + static_cast<size_t>(2) * H * H, H);
-  if (db_sum) {
-    add_span(g.db_ih, db_sum, GH);
+  if (g.dw_hh) {
+    par_gemm(true, false, hh_rows, H, TB, F(1), dgates, GH, h_prev_all, H, F(1), g.dw_hh, H);
+    if (gru) par_gemm(true, false, H, H, TB, F(1), dgn, H, h_prev_all, H, F(1), g.dw_hh + static_cast<size_t>(2) * H * H, H);
+  }
+  if (g.db_ih) add_span(g.db_ih, db_sum, GH);
+  if (g.db_hh) {
     add_span(g.db_hh, db_sum, hh_rows);
     if (gru) add_span(g.db_hh + 2 * H, db_sum + GH, H);  // b_hn: the sum of dn * r
   }
   if (tokens) {
-    token_input_gradients(*tokens, dgates, TB, GH, I, w.w_ih, g.dw_ih, dtable, pad);
+    if (g.dw_ih || dtable) token_input_gradients(*tokens, dgates, TB, GH, I, w.w_ih, g.dw_ih, dtable, pad);
     return;
   }
-  // dx (T*B, I) += dgates (T*B, GH) * W_ih (GH, I)
-  par_gemm(false, false, TB, I, GH, F(1), dgates, GH, w.w_ih, I, F(1), dx, I);
+  // dx (T*B, I) += dgates (T*B, GH) * W_ih (GH, I); nullptr when nobody needs the input's gradient
+  if (dx) par_gemm(false, false, TB, I, GH, F(1), dgates, GH, w.w_ih, I, F(1), dx, I);
 }
 
 template void layer_forward<float>(const LayerDims&, const LayerWeights<float>&, const float*,

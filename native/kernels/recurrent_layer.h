@@ -39,11 +39,11 @@ struct LayerWeights {
 };
 
 template <typename F>
-struct LayerGrads {  // backward ADDS into these
+struct LayerGrads {  // backward ADDS into these; nullptr: not wanted (the parameter is frozen)
   F* dw_ih;  // (G*H, I)
   F* dw_hh;  // (G*H, H)
-  F* db_ih;  // (G*H) or nullptr
-  F* db_hh;  // (G*H) or nullptr
+  F* db_ih;  // (G*H)
+  F* db_hh;  // (G*H)
 };
 
 // What one direction keeps between forward and backward. Buffers are owned by the caller.
@@ -82,7 +82,7 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
 
 // Backward through time for one direction, using what a training forward saved.
 // dy (T, B, ldy) pre-offset, or nullptr; dhN/dcN (B, H) or nullptr.
-// dx (T, B, I): ADDED into. dh0/dc0 (B, H): written. With tokens (the forward's), x and dx
+// dx (T, B, I): ADDED into, or nullptr when not wanted. dh0/dc0 (B, H): written, or nullptr. With tokens (the forward's), x and dx
 // are unused: dtable (V, I) is ADDED into instead, except row `pad` (>= 0) — an embedding's
 // padding row gets no gradient.
 // dgates (T, B, G*H) receives the gate gradients; it is best buf.gates itself (each gate
