@@ -77,6 +77,10 @@ export class Embedding extends Module {
     return y;
   }
 
+  protected describe(): string {
+    return `Embedding(${this.numEmbeddings}, ${this.embeddingDim}${this.paddingIdx !== undefined ? `, paddingIdx=${this.paddingIdx}` : ''})`;
+  }
+
   /** Adds the gradient of `weight` (rows of paddingIdx excepted). */
   backward(gradOutput: Tensor): void {
     const ctx = 'Embedding.backward';

@@ -84,6 +84,10 @@ export class Linear extends Module {
     return Tensor.wrap(y, outShape);
   }
 
+  protected describe(): string {
+    return `Linear(${this.inFeatures}, ${this.outFeatures}${this.bias ? '' : ', bias=false'})`;
+  }
+
   private prepareForward(ctx: string, x: Tensor): { y: Float32Array; N: number; outShape: number[] } {
     if (!(x instanceof Tensor)) throw typeError(ctx, 'x', 'a Tensor', x);
     const last = x.shape[x.shape.length - 1];

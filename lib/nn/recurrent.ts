@@ -183,6 +183,14 @@ export abstract class RecurrentBase extends Module {
     return (this.handle64 ??= this.makeHandle(true));
   }
 
+  protected describe(): string {
+    const extra = [
+      this.numLayers > 1 ? `numLayers=${this.numLayers}` : '', this.bidirectional ? 'bidirectional' : '', this.batchFirst ? 'batchFirst' : '',
+      this.dropout > 0 ? `dropout=${this.dropout}` : '', this.bias ? '' : 'bias=false', this.cell === 'rnn_relu' ? "nonlinearity='relu'" : '',
+    ].filter(Boolean);
+    return `${this.kind}(${this.inputSize}, ${this.hiddenSize}${extra.length ? `, ${extra.join(', ')}` : ''})`;
+  }
+
   /** 2 when bidirectional, else 1. */
   get directions(): number {
     return this.bidirectional ? 2 : 1;
