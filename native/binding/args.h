@@ -60,6 +60,32 @@ class ArgName {
   throw Napi::RangeError::New(env, msg);
 }
 
+// The most elements one array handed to a kernel may have, and so the largest product of
+// sizes: OpenBLAS's interface (Debian's is LP64) takes every dimension, leading dimension and
+// index as a 32-bit int, and so do the kernels' element loops. 2^31 − 1 floats are 8 GiB.
+constexpr size_t kMaxElements = INT32_MAX;
+
+// The product of sizes ({T, B, I}: the elements of a (T, B, I) array), checked here rather
+// than trusted to the TypeScript layer: a product that wraps around size_t would let a short
+// array pass the length check that follows. Throws a RangeError naming `what` when the
+// product overflows or exceeds kMaxElements.
+inline size_t checked_size(Napi::Env env, std::initializer_list<size_t> sizes, const ArgName& what) {
+  size_t product = 1;
+  bool over = false;
+  for (size_t s : sizes) {
+    if (s == 0) return 0;
+    over = over || __builtin_mul_overflow(product, s, &product);
+  }
+  if (over || product > kMaxElements) {  // "x would need 65536 x 65536 = 4294967296 elements, ..."
+    std::string n;
+    for (size_t s : sizes) n += (n.empty() ? "" : " x ") + std::to_string(s);
+    if (sizes.size() > 1) n += over ? " (beyond size_t)" : " = " + std::to_string(product);
+    throw_range(env, what.str() + " would need " + n + " elements, more than the " + std::to_string(kMaxElements) +
+                         " one buffer can hold (BLAS dimensions are 32-bit ints)");
+  }
+  return product;
+}
+
 // The data of a typed array of element type T and exactly `expected` elements. One
 // napi_get_typedarray_info call: Node's checks each typed-array kind in turn, so it is the
 // costly part of a small call.
