@@ -105,17 +105,6 @@ T* typed_data(Napi::Env env, const Napi::Value& v, size_t expected, const ArgNam
   return static_cast<T*>(data);
 }
 
-// The product of sizes, with a RangeError when it overflows or exceeds what one buffer may
-// hold (2^31 - 1 elements: BLAS dimensions and indices are 32-bit). The bindings check their
-// own arithmetic: the TypeScript layer checked first, but a size check must not depend on it.
-inline size_t checked_product(Napi::Env env, std::initializer_list<size_t> dims, const char* what) {
-  size_t n = 1;
-  for (size_t d : dims)
-    if (__builtin_mul_overflow(n, d, &n) || n > static_cast<size_t>(INT32_MAX))
-      throw_range(env, std::string(what) + " would need more than 2^31 - 1 elements");
-  return n;
-}
-
 // Whether a float argument is a Float64Array (the float64 twins, for gradient checks) or a
 // Float32Array; anything else is a TypeError. The dtype-generic entry points dispatch on it
 // and then check every other array with typed_data<F> of that type.

@@ -40,8 +40,8 @@ struct EmbeddingForwardImpl {
     Napi::Env env = info.Env();
     const int V = int_arg(env, info[2], "V", 1, INT32_MAX), E = int_arg(env, info[3], "E", 1, INT32_MAX);
     const Ids ids = checked_ids(env, info[4], V, "indices");
-    F* out = typed_data<F>(env, info[0], checked_product(env, {ids.N, size_t(E)}, "out"), "out");
-    const F* w = typed_data<F>(env, info[1], checked_product(env, {size_t(V), size_t(E)}, "weight"), "weight");
+    F* out = typed_data<F>(env, info[0], checked_size(env, {ids.N, size_t(E)}, "out"), "out");
+    const F* w = typed_data<F>(env, info[1], checked_size(env, {size_t(V), size_t(E)}, "weight"), "weight");
     rnn::embedding_forward(out, w, ids.data, ids.N, E);
     return env.Undefined();
   }
@@ -55,8 +55,8 @@ struct EmbeddingBackwardImpl {
     Napi::Env env = info.Env();
     const int V = int_arg(env, info[1], "V", 1, INT32_MAX), E = int_arg(env, info[2], "E", 1, INT32_MAX);
     const Ids ids = checked_ids(env, info[3], V, "indices");
-    F* dw = typed_data<F>(env, info[0], checked_product(env, {size_t(V), size_t(E)}, "gradWeight"), "gradWeight");
-    const F* dout = typed_data<F>(env, info[4], checked_product(env, {ids.N, size_t(E)}, "gradOutput"), "gradOutput");
+    F* dw = typed_data<F>(env, info[0], checked_size(env, {size_t(V), size_t(E)}, "gradWeight"), "gradWeight");
+    const F* dout = typed_data<F>(env, info[4], checked_size(env, {ids.N, size_t(E)}, "gradOutput"), "gradOutput");
     const int32_t pad = int_arg(env, info[5], "paddingIdx", -1, INT32_MAX);
     rnn::embedding_backward(dw, dout, ids.data, ids.N, E, pad);
     return env.Undefined();
@@ -77,9 +77,9 @@ struct LinearForwardImpl {
     Napi::Env env = info.Env();
     const int N = int_arg(env, info[4], "N", 0, INT32_MAX), in = int_arg(env, info[5], "in", 1, INT32_MAX),
               out = int_arg(env, info[6], "out", 1, INT32_MAX);
-    F* y = typed_data<F>(env, info[0], checked_product(env, {size_t(N), size_t(out)}, "y"), "y");
-    const F* x = typed_data<F>(env, info[1], checked_product(env, {size_t(N), size_t(in)}, "x"), "x");
-    const F* W = typed_data<F>(env, info[2], checked_product(env, {size_t(out), size_t(in)}, "weight"), "weight");
+    F* y = typed_data<F>(env, info[0], checked_size(env, {size_t(N), size_t(out)}, "y"), "y");
+    const F* x = typed_data<F>(env, info[1], checked_size(env, {size_t(N), size_t(in)}, "x"), "x");
+    const F* W = typed_data<F>(env, info[2], checked_size(env, {size_t(out), size_t(in)}, "weight"), "weight");
     const F* b = optional_typed_data<F>(env, info[3], out, "bias");
     if (N == 0) return env.Undefined();
     std::lock_guard<std::mutex> lock(rnn::blas_mutex());
@@ -103,9 +103,9 @@ struct LinearBackwardImpl {
     Napi::Env env = info.Env();
     const int N = int_arg(env, info[6], "N", 0, INT32_MAX), in = int_arg(env, info[7], "in", 1, INT32_MAX),
               out = int_arg(env, info[8], "out", 1, INT32_MAX);
-    const size_t Nin = checked_product(env, {size_t(N), size_t(in)}, "x");
-    const size_t Nout = checked_product(env, {size_t(N), size_t(out)}, "gradOutput");
-    const size_t W_size = checked_product(env, {size_t(out), size_t(in)}, "weight");
+    const size_t Nin = checked_size(env, {size_t(N), size_t(in)}, "x");
+    const size_t Nout = checked_size(env, {size_t(N), size_t(out)}, "gradOutput");
+    const size_t W_size = checked_size(env, {size_t(out), size_t(in)}, "weight");
     F* dx = optional_typed_data<F>(env, info[0], Nin, "gradInput");
     F* dW = optional_typed_data<F>(env, info[1], W_size, "gradWeight");
     F* db = optional_typed_data<F>(env, info[2], out, "gradBias");
@@ -126,7 +126,7 @@ struct CrossEntropyImpl {
   static Napi::Value run(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const int N = int_arg(env, info[3], "N", 0, INT32_MAX), C = int_arg(env, info[4], "C", 1, INT32_MAX);
-    const size_t NC = checked_product(env, {size_t(N), size_t(C)}, "logits");
+    const size_t NC = checked_size(env, {size_t(N), size_t(C)}, "logits");
     F* grad = typed_data<F>(env, info[0], NC, "grad");
     const F* logits = typed_data<F>(env, info[1], NC, "logits");
     const std::vector<int32_t> target_copy = int32_copy(env, info[2], N, "targets");  // checked and read as a copy

@@ -87,7 +87,7 @@ struct SoftmaxImpl {
     Napi::Env env = info.Env();
     const bool log = bool_arg(env, info[0], "log");
     const size_t outer = size_arg(env, info[3], "outer"), n = size_arg(env, info[4], "n"), inner = size_arg(env, info[5], "inner");
-    const size_t total = checked_product(env, {outer, n, inner}, "x");
+    const size_t total = checked_size(env, {outer, n, inner}, "x");
     rnn::softmax_forward(log, typed_data<F>(env, info[1], total, "out"), typed_data<F>(env, info[2], total, "x"), outer, n, inner);
     return env.Undefined();
   }
@@ -99,7 +99,7 @@ struct SoftmaxBackwardImpl {
     Napi::Env env = info.Env();
     const bool log = bool_arg(env, info[0], "log");
     const size_t outer = size_arg(env, info[4], "outer"), n = size_arg(env, info[5], "n"), inner = size_arg(env, info[6], "inner");
-    const size_t total = checked_product(env, {outer, n, inner}, "g");
+    const size_t total = checked_size(env, {outer, n, inner}, "g");
     rnn::softmax_backward(log, typed_data<F>(env, info[1], total, "dx"), typed_data<F>(env, info[2], total, "g"),
                           typed_data<F>(env, info[3], total, "y"), outer, n, inner);
     return env.Undefined();
@@ -185,7 +185,7 @@ struct SwapDimsImpl {
     Napi::Env env = info.Env();
     const size_t A = size_arg(env, info[2], "A"), N0 = size_arg(env, info[3], "N0"), M = size_arg(env, info[4], "M"),
                  N1 = size_arg(env, info[5], "N1"), C = size_arg(env, info[6], "C");
-    const size_t n = checked_product(env, {A, N0, M, N1, C}, "x");
+    const size_t n = checked_size(env, {A, N0, M, N1, C}, "x");
     rnn::swap_dims(typed_data<F>(env, info[0], n, "out"), typed_data<F>(env, info[1], n, "x"), A, N0, M, N1, C);
     return env.Undefined();
   }
@@ -210,7 +210,7 @@ struct GatherLike {
     Napi::Env env = info.Env();
     const size_t outer = size_arg(env, info[3], "outer"), n = size_arg(env, info[4], "n"), inner = size_arg(env, info[5], "inner");
     const std::vector<int32_t> index = checked_index(env, info[2], n);
-    const size_t big = checked_product(env, {outer, n, inner}, "x"), small = checked_product(env, {outer, index.size(), inner}, "out");
+    const size_t big = checked_size(env, {outer, n, inner}, "x"), small = checked_size(env, {outer, index.size(), inner}, "out");
     if (kScatter)
       rnn::scatter_add(typed_data<F>(env, info[0], big, "dx"), typed_data<F>(env, info[1], small, "g"), index.data(),
                        index.size(), outer, n, inner);
@@ -236,9 +236,9 @@ struct MatmulImpl {
               N = int_arg(env, info[5], "N", 0, INT32_MAX), K = int_arg(env, info[6], "K", 0, INT32_MAX);
     const bool ta = bool_arg(env, info[7], "transA"), tb = bool_arg(env, info[8], "transB"), acc = bool_arg(env, info[9], "accumulate");
     const size_t b = static_cast<size_t>(batch);
-    F* C = typed_data<F>(env, info[0], checked_product(env, {b, size_t(M), size_t(N)}, "C"), "C");
-    const F* A = typed_data<F>(env, info[1], checked_product(env, {b, size_t(M), size_t(K)}, "A"), "A");
-    const F* B = typed_data<F>(env, info[2], checked_product(env, {b, size_t(K), size_t(N)}, "B"), "B");
+    F* C = typed_data<F>(env, info[0], checked_size(env, {b, size_t(M), size_t(N)}, "C"), "C");
+    const F* A = typed_data<F>(env, info[1], checked_size(env, {b, size_t(M), size_t(K)}, "A"), "A");
+    const F* B = typed_data<F>(env, info[2], checked_size(env, {b, size_t(K), size_t(N)}, "B"), "B");
     if (batch == 0 || M == 0 || N == 0) return env.Undefined();
     if (K == 0) {  // an empty sum: zeros (or C unchanged)
       if (!acc) std::fill(C, C + b * M * N, F(0));
@@ -273,7 +273,7 @@ struct LayerNormImpl {
   static Napi::Value run(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const size_t rows = size_arg(env, info[6], "rows"), n = size_arg(env, info[7], "n");
-    const size_t total = checked_product(env, {rows, n}, "x");
+    const size_t total = checked_size(env, {rows, n}, "x");
     const double eps = number_arg(env, info[8], "eps");
     if (!(eps >= 0)) throw_range(env, "eps must be >= 0");
     if (n == 0) return env.Undefined();
@@ -292,7 +292,7 @@ struct LayerNormBackwardImpl {
   static Napi::Value run(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const size_t rows = size_arg(env, info[8], "rows"), n = size_arg(env, info[9], "n");
-    const size_t total = checked_product(env, {rows, n}, "x");
+    const size_t total = checked_size(env, {rows, n}, "x");
     if (n == 0) return env.Undefined();
     rnn::layer_norm_backward(optional_typed_data<F>(env, info[0], total, "dx"), optional_typed_data<F>(env, info[1], n, "dweight"),
                              optional_typed_data<F>(env, info[2], n, "dbias"), typed_data<F>(env, info[3], total, "g"),
@@ -321,7 +321,7 @@ struct NllLossImpl {
     Napi::Env env = info.Env();
     const int N = int_arg(env, info[3], "N", 0, INT32_MAX), C = int_arg(env, info[4], "C", 1, INT32_MAX);
     const int32_t ignore = int_arg(env, info[5], "ignoreIndex", INT32_MIN, INT32_MAX);
-    const size_t total = checked_product(env, {size_t(N), size_t(C)}, "logp");
+    const size_t total = checked_size(env, {size_t(N), size_t(C)}, "logp");
     const std::vector<int32_t> t = checked_targets(env, info[2], N, C, ignore);
     return Napi::Number::New(env, rnn::nll_loss(typed_data<F>(env, info[0], total, "grad"), typed_data<F>(env, info[1], total, "logp"),
                                                 t.data(), N, C, ignore));
@@ -364,7 +364,7 @@ struct ArgmaxImpl {
     Napi::Env env = info.Env();
     const size_t rows = size_arg(env, info[2], "rows"), n = size_arg(env, info[3], "n");
     if (n == 0 && rows > 0) throw_range(env, "argmax needs at least one element per row");
-    rnn::argmax_rows(typed_data<int32_t>(env, info[0], rows, "out"), typed_data<F>(env, info[1], checked_product(env, {rows, n}, "x"), "x"),
+    rnn::argmax_rows(typed_data<int32_t>(env, info[0], rows, "out"), typed_data<F>(env, info[1], checked_size(env, {rows, n}, "x"), "x"),
                      rows, n);
     return env.Undefined();
   }
@@ -387,10 +387,10 @@ CellDims cell_dims(const Napi::CallbackInfo& info) {
   d.H = int_arg(env, info[3], "H", 1, INT32_MAX);
   d.G = rnn::gate_count(d.cell);
   d.lstm = d.cell == rnn::CellType::Lstm;
-  checked_product(env, {size_t(d.B), size_t(d.G + 1), size_t(d.H)}, "the saved gates (B, (G + 1) * H)");
-  checked_product(env, {size_t(d.G), size_t(d.H), size_t(d.I)}, "weight_ih");
-  checked_product(env, {size_t(d.G), size_t(d.H), size_t(d.H)}, "weight_hh");
-  checked_product(env, {size_t(d.B), size_t(d.I)}, "x");
+  checked_size(env, {size_t(d.B), size_t(d.G + 1), size_t(d.H)}, "the saved gates (B, (G + 1) * H)");
+  checked_size(env, {size_t(d.G), size_t(d.H), size_t(d.I)}, "weight_ih");
+  checked_size(env, {size_t(d.G), size_t(d.H), size_t(d.H)}, "weight_hh");
+  checked_size(env, {size_t(d.B), size_t(d.I)}, "x");
   return d;
 }
 

@@ -133,8 +133,9 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     if (!(cfg.dropout >= 0 && cfg.dropout <= 1)) throw_range(env, "dropout must be in [0, 1]");
     const size_t G = rnn::gate_count(cfg.cell), D = cfg.bidirectional ? 2 : 1;
     // Every weight must be addressable with 32-bit BLAS dimensions.
-    checked_product(env, {G, static_cast<size_t>(cfg.H), static_cast<size_t>(cfg.I)}, "weight_ih_l0");
-    checked_product(env, {G, static_cast<size_t>(cfg.H), D * cfg.H}, "weight_ih_l1");
+    checked_size(env, {G, static_cast<size_t>(cfg.H), static_cast<size_t>(cfg.I)}, "weight_ih_l0");
+    checked_size(env, {G, static_cast<size_t>(cfg.H), static_cast<size_t>(cfg.H)}, "weight_hh_l0");
+    checked_size(env, {G, static_cast<size_t>(cfg.H), D * cfg.H}, "weight_ih_l1");  // also bounds D * H (int in the kernels)
     stack_ = std::make_unique<rnn::RecurrentStack<F>>(cfg);
     pool_ = std::make_shared<SharedPool<F>>(env);
   }
@@ -203,9 +204,9 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     c.in.B = int_arg(env, info[1], "B", 1, INT32_MAX);
     const int T = c.in.T, B = c.in.B;
     const size_t D = stack_->directions(), H = cfg.H;
-    const size_t TB = checked_product(env, {static_cast<size_t>(T), static_cast<size_t>(B)}, "T * B");
-    checked_product(env, {TB, static_cast<size_t>(stack_->gates()) * H}, "the gate buffer (T, B, G * H)");
-    const size_t state = checked_product(env, {slots(), static_cast<size_t>(B), H}, "the state (L * D, B, H)");
+    const size_t TB = checked_size(env, {static_cast<size_t>(T), static_cast<size_t>(B)}, "T * B");
+    checked_size(env, {TB, static_cast<size_t>(stack_->gates()) * H}, "the gate buffer (T, B, G * H)");
+    const size_t state = checked_size(env, {slots(), static_cast<size_t>(B), H}, "the state (L * D, B, H)");
     const bool lstm = cfg.cell == rnn::CellType::Lstm;
     c.in.x = nullptr;
     c.in.ids = nullptr;
@@ -215,7 +216,7 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     if (tokens) {
       if (!info[2].IsNull() && !info[2].IsUndefined()) throw_range(env, "forward takes an input or token ids, not both");
       c.in.V = int_arg(env, info[4], "V", 1, INT32_MAX);
-      c.in.table = typed_data<F>(env, info[5], checked_product(env, {static_cast<size_t>(c.in.V), static_cast<size_t>(cfg.I)}, "table"), "table");
+      c.in.table = typed_data<F>(env, info[5], checked_size(env, {static_cast<size_t>(c.in.V), static_cast<size_t>(cfg.I)}, "table"), "table");
       c.ids_copy = int32_copy(env, info[3], TB, "ids");
       c.in.ids = c.ids_copy.data();
       for (size_t k = 0; k < TB; ++k)
@@ -223,7 +224,7 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
           throw_range(env, "ids[" + std::to_string(k) + "] must be in [0, " + std::to_string(c.in.V) + "), received " +
                                std::to_string(c.in.ids[k]));
     } else {
-      c.in.x = typed_data<F>(env, info[2], checked_product(env, {TB, static_cast<size_t>(cfg.I)}, "input"), "input");
+      c.in.x = typed_data<F>(env, info[2], checked_size(env, {TB, static_cast<size_t>(cfg.I)}, "input"), "input");
     }
     c.h0 = optional_typed_data<F>(env, info[6], state, "h0");
     c.c0 = lstm ? optional_typed_data<F>(env, info[7], state, "c0") : nullptr;
@@ -240,7 +241,7 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     c.training = bool_arg(env, info[10], "training");
     const double lo = number_arg(env, info[11], "seedLo"), hi = number_arg(env, info[12], "seedHi");
     c.seed = (static_cast<uint64_t>(static_cast<uint32_t>(hi)) << 32) | static_cast<uint32_t>(lo);
-    c.output = typed_data<F>(env, info[13], checked_product(env, {TB, D * H}, "output"), "output");
+    c.output = typed_data<F>(env, info[13], checked_size(env, {TB, D * H}, "output"), "output");
     c.hN = typed_data<F>(env, info[14], state, "hN");
     c.cN = lstm ? typed_data<F>(env, info[15], state, "cN") : nullptr;
     return c;
