@@ -223,7 +223,15 @@ export class Tensor {
       dims = shape.slice();
       dims[free] = this.size / known;
     }
-    const out = new Tensor(this.data, dims);
+    let size = 1;
+    const checked = dims.map((d, i) => {
+      if (!(Number.isInteger(d) && d >= 0 && d <= MAX_ELEMENTS)) checkInteger(ctx, `shape[${i}]`, d, 0, MAX_ELEMENTS);
+      size *= d;
+      return d;
+    });
+    if (size !== this.size)
+      throw new RangeError(`${ctx}: cannot view ${this.size} elements (shape ${shapeString(this.shape)}) as ${shapeString(shape)} (${size} elements)`);
+    const out = Tensor.wrap(this.data, checked);
     if (recording(this)) record(new ReshapeNode(this), [out]);
     return out;
   }
