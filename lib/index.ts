@@ -1,6 +1,6 @@
 /**
  * rnn-native: recurrent neural networks for Node.js on native kernels.
- * The public surface; see API.md / README.md.
+ * The public surface; docs/api.md lists every name with its signature.
  */
 export { Tensor, Parameter } from './core/tensor';
 export type { NestedArray } from './core/tensor';

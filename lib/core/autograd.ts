@@ -102,7 +102,7 @@ function addToSlot(slots: Array<Slot | undefined>, index: number, grad: Float32A
 }
 
 /** Adds a gradient into a tensor's `.grad` (allocated on first use, like PyTorch's). */
-export function accumulateGrad(t: Tensor, grad: Float32Array): void {
+function accumulateGrad(t: Tensor, grad: Float32Array): void {
   if (t.grad) native.accumulate(t.grad, grad);
   else t.grad = grad.slice();
 }

@@ -11,7 +11,7 @@ import { alignedFloat32Array } from './aligned';
  * constructors, so `instanceof` is not enough).
  * @internal
  */
-export function isFloat32Array(value: unknown): value is Float32Array {
+function isFloat32Array(value: unknown): value is Float32Array {
   return value instanceof Float32Array || (ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === '[object Float32Array]');
 }
 
@@ -335,7 +335,7 @@ export class Parameter extends Tensor {
 }
 
 /** Marks an array's buffer untransferable (a no-op for buffers that cannot be marked). @internal */
-export function protectBuffer(a: Float32Array): void {
+function protectBuffer(a: Float32Array): void {
   try {
     markAsUntransferable(a.buffer);
   } catch {

@@ -28,6 +28,3 @@ export const CELL_KINDS: Readonly<Record<CellKind, CellKindInfo>> = Object.freez
   lstm: { code: 2, gates: 4, hasCellState: true, label: 'LSTM' },
   gru: { code: 3, gates: 3, hasCellState: false, label: 'GRU' },
 });
-
-/** @internal */
-export const CELL_KIND_NAMES = Object.keys(CELL_KINDS) as CellKind[];

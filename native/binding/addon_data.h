@@ -6,8 +6,6 @@
 namespace binding {
 
 struct AddonData {
-  Napi::FunctionReference recurrent_stack_f32;
-  Napi::FunctionReference recurrent_stack_f64;
   Napi::FunctionReference recurrent_context_f32;  // the activations of one training forward
   Napi::FunctionReference recurrent_context_f64;
 };

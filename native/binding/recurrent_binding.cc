@@ -356,8 +356,6 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
 void register_recurrent(Napi::Env env, Napi::Object exports, AddonData* data) {
   Napi::Function f32 = RecurrentStackWrap<float>::Define(env, "RecurrentStack");
   Napi::Function f64 = RecurrentStackWrap<double>::Define(env, "RecurrentStack64");
-  data->recurrent_stack_f32 = Napi::Persistent(f32);
-  data->recurrent_stack_f64 = Napi::Persistent(f64);
   data->recurrent_context_f32 = Napi::Persistent(RecurrentContextWrap<float>::Define(env, "RecurrentContext"));
   data->recurrent_context_f64 = Napi::Persistent(RecurrentContextWrap<double>::Define(env, "RecurrentContext64"));
   exports.Set("RecurrentStack", f32);

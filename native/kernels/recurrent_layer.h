@@ -2,7 +2,7 @@
 //
 // Letters: T time steps, B batch, I input size, H hidden size, G gates (RNN 1, LSTM 4 in
 // PyTorch's order i,f,g,o; GRU 3 in order r,z,n). Everything is row-major and time-major.
-// The speed recipe (DESIGN.md): the input projection of all T steps is one GEMM; each step
+// The speed recipe (docs/architecture.md): the input projection of all T steps is one GEMM; each step
 // is one GEMM of h_{t-1} against the stacked (G*H, H) recurrent weights plus one fused
 // elementwise pass; backward loops over time for dgates and dh only, then the weight
 // gradients are one GEMM each over all T*B rows.
