@@ -83,6 +83,11 @@ export interface OpsBinding {
   mseLoss(grad: Float32Array, x: Float32Array, y: Float32Array): number;
   bceWithLogits(grad: Float32Array, x: Float32Array, y: Float32Array, posWeight: Float32Array | null, columns: number): number;
   argmax(out: Int32Array, x: Float32Array, rows: number, n: number): void;
+  /** The k largest of each row of x (rows, n), descending, with their indices (rows, k). */
+  topk(values: Float32Array, indices: Int32Array, x: Float32Array, rows: number, n: number, k: number): void;
+  /** s (B,Tq,S) = Σ_a v[a] tanh(q[b,t,a] + k[b,j,a]); tanhSaved (B,Tq,S,A) kept for backward when given. */
+  additiveScores(s: Float32Array, tanhSaved: Float32Array | null, q: Float32Array, k: Float32Array, v: Float32Array, B: number, Tq: number, S: number, A: number): void;
+  additiveScoresBackward(dq: Float32Array | null, dk: Float32Array | null, dv: Float32Array | null, g: Float32Array, tanhSaved: Float32Array, v: Float32Array, B: number, Tq: number, S: number, A: number): void;
   /** One cell step: saved (B, (G+1)·H) is what backward needs. */
   cellForward(cell: CellCode, B: number, I: number, H: number, x: Float32Array, h: Float32Array, c: Float32Array | null,
     weights: [Float32Array, Float32Array, Float32Array | null, Float32Array | null], hOut: Float32Array, cOut: Float32Array | null, saved: Float32Array): void;

@@ -371,6 +371,56 @@ struct ArgmaxImpl {
 };
 RNN_DTYPE_ENTRY(Argmax, 1, "x")
 
+// topk(values, indices Int32Array, x, rows, n, k)
+template <typename F>
+struct TopkImpl {
+  static Napi::Value run(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const size_t rows = size_arg(env, info[3], "rows"), n = size_arg(env, info[4], "n"), k = size_arg(env, info[5], "k");
+    if (k > n) throw_range(env, "topk: k must be at most n");
+    const size_t rk = checked_size(env, {rows, k}, "values");
+    rnn::topk_rows(typed_data<F>(env, info[0], rk, "values"), typed_data<int32_t>(env, info[1], rk, "indices"),
+                   typed_data<F>(env, info[2], checked_size(env, {rows, n}, "x"), "x"), rows, n, k);
+    return env.Undefined();
+  }
+};
+RNN_DTYPE_ENTRY(Topk, 0, "values")
+
+// additiveScores(s, tanhSaved|null, q, k, v, B, Tq, S, A)
+template <typename F>
+struct AdditiveScoresImpl {
+  static Napi::Value run(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const size_t B = size_arg(env, info[5], "B"), Tq = size_arg(env, info[6], "Tq"), S = size_arg(env, info[7], "S"),
+                 A = size_arg(env, info[8], "A");
+    rnn::additive_scores(typed_data<F>(env, info[0], checked_size(env, {B, Tq, S}, "scores"), "scores"),
+                         optional_typed_data<F>(env, info[1], checked_size(env, {B, Tq, S, A}, "tanhSaved"), "tanhSaved"),
+                         typed_data<F>(env, info[2], checked_size(env, {B, Tq, A}, "q"), "q"),
+                         typed_data<F>(env, info[3], checked_size(env, {B, S, A}, "k"), "k"), typed_data<F>(env, info[4], A, "v"),
+                         B, Tq, S, A);
+    return env.Undefined();
+  }
+};
+RNN_DTYPE_ENTRY(AdditiveScores, 0, "scores")
+
+// additiveScoresBackward(dq|null, dk|null, dv|null, g, tanhSaved, v, B, Tq, S, A)
+template <typename F>
+struct AdditiveScoresBackwardImpl {
+  static Napi::Value run(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const size_t B = size_arg(env, info[6], "B"), Tq = size_arg(env, info[7], "Tq"), S = size_arg(env, info[8], "S"),
+                 A = size_arg(env, info[9], "A");
+    rnn::additive_scores_backward(optional_typed_data<F>(env, info[0], checked_size(env, {B, Tq, A}, "dq"), "dq"),
+                                  optional_typed_data<F>(env, info[1], checked_size(env, {B, S, A}, "dk"), "dk"),
+                                  optional_typed_data<F>(env, info[2], A, "dv"),
+                                  typed_data<F>(env, info[3], checked_size(env, {B, Tq, S}, "g"), "g"),
+                                  typed_data<F>(env, info[4], checked_size(env, {B, Tq, S, A}, "tanhSaved"), "tanhSaved"),
+                                  typed_data<F>(env, info[5], A, "v"), B, Tq, S, A);
+    return env.Undefined();
+  }
+};
+RNN_DTYPE_ENTRY(AdditiveScoresBackward, 3, "g")
+
 // ---- single-step cells ----------------------------------------------------------------
 
 struct CellDims {
@@ -562,7 +612,8 @@ void register_ops(Napi::Env env, Napi::Object exports) {
       {"gather", Gather}, {"scatterAdd", ScatterAdd}, {"matmul", Matmul}, {"dropoutMask", DropoutMask},
       {"layerNorm", LayerNorm}, {"layerNormBackward", LayerNormBackward}, {"nllLoss", NllLoss},
       {"mseLoss", MseLoss}, {"bceWithLogits", BceWithLogits}, {"argmax", Argmax}, {"cellForward", CellForward},
-      {"cellBackward", CellBackward}, {"cellUnitsForward", CellUnitsForward},
+      {"cellBackward", CellBackward}, {"cellUnitsForward", CellUnitsForward}, {"topk", Topk},
+      {"additiveScores", AdditiveScores}, {"additiveScoresBackward", AdditiveScoresBackward},
       {"cellUnitsBackward", CellUnitsBackward}, {"cellKinds", CellKinds},
   };
   for (const auto& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));

@@ -1,8 +1,11 @@
 #include "ops.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <numeric>
+#include <vector>
 
 #include "blas.h"
 #include "random.h"
@@ -271,6 +274,67 @@ double bce_with_logits(F* grad, const F* x, const F* y, const F* pos_weight, siz
 }
 
 template <typename F>
+void topk_rows(F* values, int32_t* indices, const F* x, size_t rows, size_t n, size_t k) {
+  std::vector<int32_t> order(n);
+  for (size_t r = 0; r < rows; ++r) {
+    const F* xr = x + r * n;
+    std::iota(order.begin(), order.end(), 0);
+    // NaN sorts first (largest), as in argmax; ties keep the lower index first.
+    const auto before = [xr](int32_t a, int32_t b) {
+      const bool na = std::isnan(xr[a]), nb = std::isnan(xr[b]);
+      if (na || nb) return na && (!nb || a < b);
+      return xr[a] > xr[b] || (xr[a] == xr[b] && a < b);
+    };
+    std::partial_sort(order.begin(), order.begin() + k, order.end(), before);
+    for (size_t j = 0; j < k; ++j) {
+      values[r * k + j] = xr[order[j]];
+      indices[r * k + j] = order[j];
+    }
+  }
+}
+
+template <typename F>
+void additive_scores(F* s, F* tanh_saved, const F* q, const F* k, const F* v, size_t B, size_t Tq, size_t S,
+                     size_t A) {
+  std::vector<F> row(A);
+  for (size_t b = 0; b < B; ++b)
+    for (size_t t = 0; t < Tq; ++t) {
+      const F* qt = q + (b * Tq + t) * A;
+      for (size_t j = 0; j < S; ++j) {
+        const F* kj = k + (b * S + j) * A;
+        F* th = tanh_saved ? tanh_saved + ((b * Tq + t) * S + j) * A : row.data();
+        double acc = 0;
+        for (size_t a = 0; a < A; ++a) {
+          th[a] = std::tanh(qt[a] + kj[a]);
+          acc += static_cast<double>(v[a]) * th[a];
+        }
+        s[(b * Tq + t) * S + j] = static_cast<F>(acc);
+      }
+    }
+}
+
+template <typename F>
+void additive_scores_backward(F* dq, F* dk, F* dv, const F* g, const F* tanh_saved, const F* v, size_t B, size_t Tq,
+                              size_t S, size_t A) {
+  if (dq) std::memset(dq, 0, sizeof(F) * B * Tq * A);
+  if (dk) std::memset(dk, 0, sizeof(F) * B * S * A);
+  for (size_t b = 0; b < B; ++b)
+    for (size_t t = 0; t < Tq; ++t)
+      for (size_t j = 0; j < S; ++j) {
+        const F gs = g[(b * Tq + t) * S + j];
+        const F* th = tanh_saved + ((b * Tq + t) * S + j) * A;
+        F* dqt = dq ? dq + (b * Tq + t) * A : nullptr;
+        F* dkj = dk ? dk + (b * S + j) * A : nullptr;
+        for (size_t a = 0; a < A; ++a) {
+          if (dv) dv[a] += gs * th[a];
+          const F d = gs * v[a] * (F(1) - th[a] * th[a]);  // through tanh
+          if (dqt) dqt[a] += d;
+          if (dkj) dkj[a] += d;
+        }
+      }
+}
+
+template <typename F>
 void argmax_rows(int32_t* out, const F* x, size_t rows, size_t n) {
   for (size_t r = 0; r < rows; ++r) {
     const F* xr = x + r * n;
@@ -304,7 +368,10 @@ void argmax_rows(int32_t* out, const F* x, size_t rows, size_t n) {
   template double nll_loss<F>(F*, const F*, const int32_t*, int, int, int32_t);                                 \
   template double mse_loss<F>(F*, const F*, const F*, size_t);                                                  \
   template double bce_with_logits<F>(F*, const F*, const F*, const F*, size_t, size_t);                         \
-  template void argmax_rows<F>(int32_t*, const F*, size_t, size_t);
+  template void argmax_rows<F>(int32_t*, const F*, size_t, size_t);                                           \
+  template void topk_rows<F>(F*, int32_t*, const F*, size_t, size_t, size_t);                                  \
+  template void additive_scores<F>(F*, F*, const F*, const F*, const F*, size_t, size_t, size_t, size_t);       \
+  template void additive_scores_backward<F>(F*, F*, F*, const F*, const F*, const F*, size_t, size_t, size_t, size_t);
 RNN_INSTANTIATE_OPS(float)
 RNN_INSTANTIATE_OPS(double)
 #undef RNN_INSTANTIATE_OPS

@@ -94,6 +94,23 @@ double mse_loss(F* grad, const F* x, const F* y, size_t n);
 template <typename F>
 double bce_with_logits(F* grad, const F* x, const F* y, const F* pos_weight, size_t n, size_t nc);
 
+// The k largest values of each row of x (rows, n), in descending order (the lower index first
+// on ties), with their indices: values, indices (rows, k). k <= n.
+template <typename F>
+void topk_rows(F* values, int32_t* indices, const F* x, size_t rows, size_t n, size_t k);
+
+// Additive (Bahdanau) attention scores: s[b, t, j] = Σ_a v[a] tanh(q[b, t, a] + k[b, j, a]),
+// q (B, Tq, A), k (B, S, A), v (A) → s (B, Tq, S). tanh_saved (B, Tq, S, A) keeps the tanh
+// values for backward (nullptr: not kept).
+template <typename F>
+void additive_scores(F* s, F* tanh_saved, const F* q, const F* k, const F* v, size_t B, size_t Tq, size_t S,
+                     size_t A);
+// From g = dL/ds (B, Tq, S) and the saved tanh values: dq (B, Tq, A), dk (B, S, A) written,
+// dv (A) ADDED into; each only when set.
+template <typename F>
+void additive_scores_backward(F* dq, F* dk, F* dv, const F* g, const F* tanh_saved, const F* v, size_t B, size_t Tq,
+                              size_t S, size_t A);
+
 // Index of the largest value of each row of (rows, n) (the first one on ties).
 template <typename F>
 void argmax_rows(int32_t* out, const F* x, size_t rows, size_t n);

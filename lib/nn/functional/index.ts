@@ -10,3 +10,4 @@ export { cat, stack, narrow, indexSelect } from './shape';
 export { sum, mean } from './reduce';
 export { crossEntropy, nllLoss, mseLoss, bceWithLogitsLoss } from './losses';
 export { layerNorm } from './normalization';
+export { additiveScores, lengthMask } from './attention';
