@@ -16,19 +16,20 @@ export interface RecurrentContextHandle {
 export interface RecurrentStackHandle<A extends FloatArray> {
   /**
    * input (T,B,I) or (B,T,I), or token ids (T·B, each in [0, V)) into table (V, I) — exactly one;
-   * h0/c0/hN/cN (L*D,B,H); output (T,B,D*H) or (B,T,D*H). Training returns the call's
-   * activations for backward; eval returns undefined.
+   * h0/c0/hN/cN (L*D,B,H); output (T,B,D*H) or (B,T,D*H). mode 0 eval, 1 training (keeps the
+   * activations, applies dropout), 2 keeps them without dropout (eval mode under autograd);
+   * modes 1 and 2 return the call's activations for backward, mode 0 undefined.
    */
   forward(
     T: number, B: number, input: A | null, ids: Int32Array | null, V: number, table: A | null,
     h0: A | null, c0: A | null, lengths: Int32Array | null,
-    weights: A[], training: boolean, seedLo: number, seedHi: number, output: A, hN: A, cN: A | null,
+    weights: A[], mode: 0 | 1 | 2, seedLo: number, seedHi: number, output: A, hN: A, cN: A | null,
   ): RecurrentContextHandle | undefined;
   /** An eval forward on a libuv worker thread, optionally followed by a Linear head on its output; resolves when the outputs are written. */
   forwardAsync(
     T: number, B: number, input: A | null, ids: Int32Array | null, V: number, table: A | null,
     h0: A | null, c0: A | null, lengths: Int32Array | null,
-    weights: A[], training: false, seedLo: number, seedHi: number, output: A, hN: A, cN: A | null,
+    weights: A[], mode: 0, seedLo: number, seedHi: number, output: A, hN: A, cN: A | null,
     head?: [y: A, weight: A, bias: A | null, N: number, inFeatures: number, outFeatures: number] | null,
   ): Promise<void>;
   /**

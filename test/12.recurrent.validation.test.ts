@@ -125,12 +125,12 @@ describe('the native binding checks lengths itself', () => {
     const s = new native.RecurrentStack(2, 3, 4, 1, false, true, false, 0);
     const w = [new Float32Array(48), new Float32Array(64), new Float32Array(16), new Float32Array(16)];
     const out = new Float32Array(5 * 2 * 4), h = new Float32Array(8), c = new Float32Array(8);
-    const f = (x: unknown, ws: Float32Array[], lengths: Int32Array | null) => s.forward(5, 2, x, null, 0, null, null, null, lengths, ws, true, 0, 0, out, h, c);
+    const f = (x: unknown, ws: Float32Array[], lengths: Int32Array | null) => s.forward(5, 2, x, null, 0, null, null, null, lengths, ws, 1, 0, 0, out, h, c);
     expect(() => f(new Float32Array(29), w, null)).toThrow(/input must have 30 elements, received 29/);
     expect(() => f(new Float64Array(30), w, null)).toThrow(/input must be a Float32Array/);
     expect(() => f(new Float32Array(30), w.slice(1), null)).toThrow(/weights must have 4 entries/);
     expect(() => f(new Float32Array(30), w, Int32Array.from([9, 1]))).toThrow(/lengths\[0\] must be in \[1, 5\]/);
-    expect(() => s.forward(5, 2, new Float32Array(30), Int32Array.from(new Array(10).fill(0)), 1, new Float32Array(3), null, null, null, w, true, 0, 0, out, h, c)).toThrow(/an input or token ids, not both/);
+    expect(() => s.forward(5, 2, new Float32Array(30), Int32Array.from(new Array(10).fill(0)), 1, new Float32Array(3), null, null, null, w, 1, 0, 0, out, h, c)).toThrow(/an input or token ids, not both/);
     // backward takes only a context a training forward of this layer returned, once
     expect(() => s.backward({}, null, null, null, w, w, new Float32Array(30), null, null, -1, h, c)).toThrow(/backward needs the context a training forward of this layer returned/);
     const other = new native.RecurrentStack(2, 3, 4, 1, false, true, false, 0);

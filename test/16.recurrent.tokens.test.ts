@@ -49,8 +49,8 @@ function compare(o: Opts): void {
     const stack = make();
     const out = new Float64Array(T * B * D * H), hN = new Float64Array(S), cN = new Float64Array(S);
     const ctx = tokens
-      ? stack.forward(T, B, null, ids, V, table, h0, lstm ? c0 : null, lengths, weights, true, 1, 0, out, hN, lstm ? cN : null)!
-      : stack.forward(T, B, x, null, 0, null, h0, lstm ? c0 : null, lengths, weights, true, 1, 0, out, hN, lstm ? cN : null)!;
+      ? stack.forward(T, B, null, ids, V, table, h0, lstm ? c0 : null, lengths, weights, 1, 1, 0, out, hN, lstm ? cN : null)!
+      : stack.forward(T, B, x, null, 0, null, h0, lstm ? c0 : null, lengths, weights, 1, 1, 0, out, hN, lstm ? cN : null)!;
     const grads = weights.map((w) => new Float64Array(w.length));
     const dTable = new Float64Array(V * I);
     const dh0 = new Float64Array(S), dc0 = new Float64Array(S);

@@ -119,8 +119,8 @@ describe('async calls are queued', () => {
     const out = () => [new Float32Array(5 * 2 * 4), new Float32Array(8), new Float32Array(8)];
     const [y, h, c] = out();
     const [y2, h2, c2] = out();
-    const ctx = handle.forward(5, 2, x, null, 0, null, null, null, null, weights, true, 0, 0, y2, h2, c2);
-    const pending = handle.forwardAsync(5, 2, x, null, 0, null, null, null, null, weights, false, 0, 0, y, h, c);
+    const ctx = handle.forward(5, 2, x, null, 0, null, null, null, null, weights, 1, 0, 0, y2, h2, c2);
+    const pending = handle.forwardAsync(5, 2, x, null, 0, null, null, null, null, weights, 0, 0, 0, y, h, c);
     const grads = lstm.parameters().map((p) => p.grad);
     handle.backward(ctx, y2, null, null, weights, grads, new Float32Array(30), null, null, -1, new Float32Array(8), new Float32Array(8));
     await pending;

@@ -306,6 +306,8 @@ export interface TokenSource {
   ids: Int32Array;
   /** The Embedding's padding row (no gradient), or -1. */
   paddingIdx: number;
+  /** The recorded lookup whose gradient would scatter into the table, when there is one. */
+  node: Node | null;
 }
 
 /**

@@ -5,7 +5,6 @@
  */
 import { BackwardInfo, Node } from '../core/autograd';
 import { acquire, release } from '../core/buffer-pool';
-import { isGradEnabled } from '../core/grad-mode';
 import { allocLike, checkTensorShape, Parameter, record, Tensor } from '../core/tensor';
 import { checkBoolean, checkedProduct, checkInteger, checkKnownOptions, checkOneOf, checkOptions, shapeString, typeError } from '../core/validate';
 import { native } from '../native/addon';
@@ -101,7 +100,7 @@ export abstract class CellBase extends Module {
     native.cellForward(CELL_KINDS[this.cell].code, B, I, H, x.data, hData, cData, weights, hOut, cOut, saved);
     const result: CellState = { h: Tensor.wrap(hOut, stateShape.slice()) };
     if (cOut) result.c = Tensor.wrap(cOut, stateShape.slice());
-    const wanted = this.training && isGradEnabled() && (x.requiresGrad || h?.requiresGrad || c?.requiresGrad || this.anyParameterRequiresGrad());
+    const wanted = this.recordsFor(x, h, c);
     if (!wanted) {
       release(saved);
       return result;

@@ -69,11 +69,11 @@ export class Embedding extends Module {
     const ids = indices.slice(); // read and kept as a copy: a later change must not change the gradient
     native.embeddingForward(out, w.data, V, this.embeddingDim, ids);
     const y = Tensor.wrap(out, [...shape, this.embeddingDim]);
-    const source: TokenSource = { weight: w, ids, paddingIdx: this.paddingIdx ?? -1 };
+    const source: TokenSource = { weight: w, ids, paddingIdx: this.paddingIdx ?? -1, node: null };
     y.tokenSource = source;
     const keep = this.training && isGradEnabled();
     this.saved = keep ? { indices: ids, shape: shape.slice() } : null;
-    if (keep && w.requiresGrad) record(new EmbeddingNode(source), [y]);
+    if (keep && w.requiresGrad) record((source.node = new EmbeddingNode(source)), [y]);
     return y;
   }
 

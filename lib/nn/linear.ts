@@ -58,9 +58,10 @@ export class Linear extends Module {
     const { y, N, outShape } = this.prepareForward('Linear.forward', x);
     native.linearForward(y, x.data, this.weight.data, this.bias ? this.bias.data : null, N, this.inFeatures, this.outFeatures);
     const out = Tensor.wrap(y, outShape);
-    const keep = this.training && isGradEnabled();
+    const records = this.recordsFor(x);
+    const keep = records || (this.training && isGradEnabled());
     this.saved = keep ? { x: keepData(x), shape: x.shape.slice() } : null;
-    if (keep && (x.requiresGrad || this.anyParameterRequiresGrad())) record(new LinearNode(this, x, this.saved!.x), [out]);
+    if (records) record(new LinearNode(this, x, this.saved!.x), [out]);
     return out;
   }
 

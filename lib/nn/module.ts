@@ -1,3 +1,4 @@
+import { isGradEnabled } from '../core/grad-mode';
 import { Parameter, Tensor } from '../core/tensor';
 import { checkOptions, shapeString, typeError } from '../core/validate';
 
@@ -42,6 +43,18 @@ export abstract class Module {
   protected anyParameterRequiresGrad(): boolean {
     for (const p of this.parameterList()) if (p.requiresGrad) return true;
     return false;
+  }
+
+  /**
+   * Whether a forward on these inputs records itself for backward: grad mode on and, in
+   * training mode, any input or parameter requiring grad; in eval mode only an input requiring
+   * grad (a gradient asked of the input — saliency, an attack — flows through eval-mode
+   * modules, with the parameters' gradients as a by-product; plain inference keeps nothing). @internal
+   */
+  protected recordsFor(...inputs: Array<Tensor | null | undefined>): boolean {
+    if (!isGradEnabled()) return false;
+    for (const t of inputs) if (t && t.requiresGrad) return true;
+    return this.isTraining && this.anyParameterRequiresGrad();
   }
 
   /** The number of parameter elements (shared parameters counted once). */

@@ -205,7 +205,7 @@ export abstract class RecurrentBase extends Module {
    * state is zeros; `lengths` (B values in 1..T, any order) gives pack_padded_sequence
    * semantics. In training mode (outside noGrad) the call keeps what its backward needs and
    * its outputs record themselves for `backward()` when anything requires grad; in eval mode
-   * nothing is kept.
+   * only when the input or the state requires grad (no dropout then), else nothing is kept.
    */
   forward(input: Tensor, state?: RecurrentState, opts?: { lengths?: Int32Array }): RecurrentOutput {
     const ctx = `${this.kind}.forward`;
@@ -214,12 +214,18 @@ export abstract class RecurrentBase extends Module {
     const tokens = this.tokenPath(input, T, B);
     const [seedLo, seedHi] = this.dropoutSeeds();
     const weights = this.weightArrays();
+    const stateIn = state ?? undefined;
+    const records = this.recordsFor(input, stateIn?.h, stateIn?.c);
+    // Mode 1 keeps the activations and applies dropout (training); 2 keeps them without
+    // dropout (an eval-mode call that records); 0 keeps nothing.
+    const keep = records || (this.training && isGradEnabled());
+    const mode = this.training ? 1 : keep ? 2 : 0;
     const activations = this.stackFor(input.data).forward(
       T, B, tokens ? null : input.data, tokens ? tokens.ids : null, tokens ? tokens.weight.shape[0] : 0, tokens ? tokens.weight.data : null,
-      call.h0, call.c0, call.lengths, weights, this.training, seedLo, seedHi, call.output, call.hN, call.cN,
+      call.h0, call.c0, call.lengths, weights, mode, seedLo, seedHi, call.output, call.hN, call.cN,
     );
     if (!activations) return call.result;
-    if (!isGradEnabled()) {
+    if (!keep) {
       // Training mode inside noGrad: dropout applied, nothing kept.
       activations.release();
       return call.result;
@@ -230,8 +236,7 @@ export abstract class RecurrentBase extends Module {
     };
     if (this.lastCall && this.lastCall !== kept && !this.lastCall.consumed && !this.lastCall.recorded) this.lastCall.activations.release();
     this.lastCall = kept;
-    const stateIn = state ?? undefined;
-    if (input.requiresGrad || stateIn?.h?.requiresGrad || stateIn?.c?.requiresGrad || this.anyParameterRequiresGrad()) {
+    if (records) {
       kept.recorded = true;
       record(new RecurrentNode(this, kept, input, stateIn?.h ?? null, stateIn?.c ?? null), [call.result.output, call.result.h, call.result.c]);
     }
@@ -265,7 +270,7 @@ export abstract class RecurrentBase extends Module {
     await afterPreviousJobs(() =>
       this.handle.forwardAsync(
         call.T, call.B, tokens ? null : input.data, tokens ? tokens.ids : null, tokens ? tokens.weight.shape[0] : 0, tokens ? tokens.weight.data : null,
-        call.h0, call.c0, call.lengths, this.weightArrays(), false, 0, 0, call.output, call.hN, call.cN, headArgs,
+        call.h0, call.c0, call.lengths, this.weightArrays(), 0, 0, 0, call.output, call.hN, call.cN, headArgs,
       ),
     );
     return call.result;
@@ -429,7 +434,7 @@ class RecurrentNode extends Node {
     // its gradient, so the table's gradient is summed per token here and the Embedding's own
     // backward never runs (it receives nothing).
     const src = call.tokens;
-    const fused = src !== null && needInput && this.input.tokenSource === src && info.soleConsumer(this.input);
+    const fused = src !== null && needInput && this.input.gradFn !== null && this.input.gradFn === src.node && info.soleConsumer(this.input);
     const gradInput = needInput && !fused ? allocLike(call.sample, call.inputShape.reduce((a, b) => a * b, 1)) : null;
     const gradTable = fused && src.weight.requiresGrad ? src.weight.grad : null;
     const stateSize = call.stateShape.reduce((a, b) => a * b, 1);

@@ -169,14 +169,16 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
   }
 
   // The checked arguments of forward and forwardAsync:
-  // (T, B, input|null, ids|null, V, table|null, h0, c0, lengths, weights, training, seedLo,
-  //  seedHi, output, hN, cN) — exactly one of input and ids.
+  // (T, B, input|null, ids|null, V, table|null, h0, c0, lengths, weights, mode, seedLo,
+  //  seedHi, output, hN, cN) — exactly one of input and ids; mode 0 eval, 1 training (keeps
+  //  activations, applies dropout), 2 keeps activations without dropout (eval mode under autograd).
   struct ForwardCall {
     rnn::StackInput<F> in;
     const F *h0, *c0;        // (L*D, B, H) or nullptr
     const int32_t* lengths;  // (B) or nullptr
     std::vector<rnn::LayerWeights<F>> weights;
-    bool training;
+    bool training;  // keeps activations
+    bool dropout;   // applies the dropout masks
     uint64_t seed;
     F *output, *hN, *cN;     // (T, B, D*H) or (B, T, D*H); (L*D, B, H); cN LSTM only
     // Copies of the index arrays (checked on the copy: see int32_copy) and, for async calls,
@@ -238,7 +240,9 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
                                std::to_string(c.lengths[b]));
     }
     c.weights = read_params<rnn::LayerWeights<F>, const F*>(env, info[9], "weights", false);
-    c.training = bool_arg(env, info[10], "training");
+    const int mode = int_arg(env, info[10], "mode", 0, 2);
+    c.training = mode != 0;
+    c.dropout = mode == 1;
     const double lo = number_arg(env, info[11], "seedLo"), hi = number_arg(env, info[12], "seedHi");
     c.seed = (static_cast<uint64_t>(static_cast<uint32_t>(hi)) << 32) | static_cast<uint32_t>(lo);
     c.output = typed_data<F>(env, info[13], checked_size(env, {TB, D * H}, "output"), "output");
@@ -248,7 +252,7 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
   }
 
   void run(const ForwardCall& c, rnn::StackActivations<F>& acts) {
-    stack_->forward(c.in, c.h0, c.c0, c.lengths, c.weights.data(), c.training, c.seed, c.output, c.hN, c.cN, acts);
+    stack_->forward(c.in, c.h0, c.c0, c.lengths, c.weights.data(), c.training, c.dropout, c.seed, c.output, c.hN, c.cN, acts);
   }
 
   // Returns the call's activations (a RecurrentContext) in training, else undefined.
@@ -284,7 +288,7 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
   Napi::Value ForwardAsync(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     ForwardCall c = parse_forward(info);
-    if (c.training) throw_range(env, "forwardAsync is inference only: training must be false");
+    if (c.training) throw_range(env, "forwardAsync is inference only: mode must be 0");
     const auto& cfg = stack_->config();
     c.own_inputs(c.in.x ? static_cast<size_t>(c.in.T) * c.in.B * cfg.I : 0, slots() * c.in.B * cfg.H);
     constexpr size_t head_at = 16;
@@ -302,7 +306,7 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     return ComputeWorker::Start(
         env,
         [stack, call, head, has_head]() {
-          stack->forward(call->in, call->h0, call->c0, call->lengths, call->weights.data(), false, call->seed,
+          stack->forward(call->in, call->h0, call->c0, call->lengths, call->weights.data(), false, false, call->seed,
                          call->output, call->hN, call->cN, stack->eval_workspace());
           if (has_head) head.run();
         },

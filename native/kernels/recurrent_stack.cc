@@ -47,7 +47,7 @@ std::unique_ptr<StackActivations<F>> ActivationPool<F>::give_back(std::unique_pt
 }
 
 template <typename F>
-void RecurrentStack<F>::allocate(StackActivations<F>& acts, int T, int B, bool training) {
+void RecurrentStack<F>::allocate(StackActivations<F>& acts, int T, int B, bool training, bool drop) {
   const size_t D = directions(), G = gates(), H = cfg_.H, L = cfg_.L;
   const size_t TB = static_cast<size_t>(T) * B, DH = D * H;
   const size_t sets = training ? L * D : D;  // direction buffer sets kept
@@ -55,7 +55,6 @@ void RecurrentStack<F>::allocate(StackActivations<F>& acts, int T, int B, bool t
   // layer writes the caller's output directly, or stage_ to transpose it.
   const size_t inner = L > 1 ? (training ? L - 1 : std::min<size_t>(L - 1, 2)) : 0;
   acts.y.resize(inner * TB * DH);
-  const bool drop = training && cfg_.dropout > 0 && L > 1;
   acts.dropped.resize(drop ? (L - 1) * TB * DH : 0);
   acts.mask.resize(drop ? (L - 1) * TB * DH : 0);
   acts.gates.resize(sets * TB * G * H);
@@ -88,8 +87,8 @@ DirectionBuffers<F> RecurrentStack<F>::direction_buffers(StackActivations<F>& ac
 
 template <typename F>
 void RecurrentStack<F>::forward(const StackInput<F>& in, const F* h0, const F* c0, const int32_t* lengths,
-                                const LayerWeights<F>* weights, bool training, uint64_t seed, F* output, F* hN,
-                                F* cN, StackActivations<F>& acts) {
+                                const LayerWeights<F>* weights, bool training, bool dropout, uint64_t seed,
+                                F* output, F* hN, F* cN, StackActivations<F>& acts) {
   const int T = in.T, B = in.B, D = directions(), H = cfg_.H, L = cfg_.L, G = gates();
   const size_t TB = static_cast<size_t>(T) * B, DH = static_cast<size_t>(D) * H;
   const size_t BH = static_cast<size_t>(B) * H;
@@ -97,7 +96,9 @@ void RecurrentStack<F>::forward(const StackInput<F>& in, const F* h0, const F* c
   acts.T = T;
   acts.B = B;
   acts.training = training;
-  allocate(acts, T, B, training);
+  const bool drop = dropout && cfg_.dropout > 0 && L > 1;
+  acts.dropout_applied = drop;
+  allocate(acts, T, B, training, drop);
   acts.has_lengths = lengths != nullptr;
   if (lengths) acts.lengths.assign(lengths, lengths + B);
   const int32_t* lens = acts.has_lengths ? acts.lengths.data() : nullptr;
@@ -129,7 +130,6 @@ void RecurrentStack<F>::forward(const StackInput<F>& in, const F* h0, const F* c
   }
   const TokenInput<F> token_input{acts.ids.data(), in.table, in.V, token_work_.data()};
 
-  const bool drop = training && cfg_.dropout > 0 && L > 1;
   const F keep_scale = cfg_.dropout >= 1 ? F(0) : static_cast<F>(1.0 / (1.0 - cfg_.dropout));
   F* y = nullptr;
   for (int l = 0; l < L; ++l) {
@@ -169,7 +169,7 @@ void RecurrentStack<F>::backward(StackActivations<F>& acts, const F* table, cons
   const size_t TB = static_cast<size_t>(T) * B, DH = static_cast<size_t>(D) * H;
   const size_t BH = static_cast<size_t>(B) * H;
   const bool lstm = cfg_.cell == CellType::Lstm;
-  const bool drop = cfg_.dropout > 0 && L > 1;
+  const bool drop = acts.dropout_applied;
   const int32_t* lens = acts.has_lengths ? acts.lengths.data() : nullptr;
 
   // After a token forward, the input's gradient needs the rows themselves: gathered now

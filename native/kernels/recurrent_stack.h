@@ -31,7 +31,8 @@ struct StackConfig {
 template <typename F>
 struct StackActivations {
   int T = 0, B = 0;
-  bool training = false;
+  bool training = false;         // full histories, kept for a backward
+  bool dropout_applied = false;  // the masks between layers were drawn (training mode)
   bool has_lengths = false;
   std::vector<int32_t> lengths;  // (B)
   // The layer-0 input, time-major (T, B, I): a copy in training (a caller may change or
@@ -91,13 +92,13 @@ class RecurrentStack {
   // h0, c0 (L*D, B, H) or nullptr; lengths (B) each in 1..T, or nullptr; weights: L*D
   // entries, layer-major then direction. output (T, B, D*H) or (B, T, D*H); hN, cN
   // (L*D, B, H) (cN LSTM only). training: acts keeps what backward needs (acts.saved);
-  // else acts is a workspace (the stack's own eval_workspace() will do). seed drives the
-  // dropout masks. Token input (in.ids): layer 0's input projection is one (V, G*H) product of
+  // else acts is a workspace (the stack's own eval_workspace() will do). dropout: apply the
+  // masks between layers (training mode; a kept eval-mode forward has none), drawn from seed. Token input (in.ids): layer 0's input projection is one (V, G*H) product of
   // the table and a gather (TokenInput in recurrent_layer.h); the table is not copied — a
   // backward reads it again from the caller.
   void forward(const StackInput<F>& in, const F* h0, const F* c0, const int32_t* lengths,
-               const LayerWeights<F>* weights, bool training, uint64_t seed, F* output, F* hN, F* cN,
-               StackActivations<F>& acts);
+               const LayerWeights<F>* weights, bool training, bool dropout, uint64_t seed, F* output, F* hN,
+               F* cN, StackActivations<F>& acts);
 
   // Backward through a training forward's activations (consumed: acts.saved turns false).
   // dOutput like output (or nullptr), dhN/dcN like hN/cN (or nullptr). Adds the parameter
@@ -113,7 +114,7 @@ class RecurrentStack {
   StackActivations<F>& eval_workspace() { return eval_; }
 
  private:
-  void allocate(StackActivations<F>& acts, int T, int B, bool training);
+  void allocate(StackActivations<F>& acts, int T, int B, bool training, bool drop);
   DirectionBuffers<F> direction_buffers(StackActivations<F>& acts, int layer, int dir);
 
   StackConfig cfg_;
