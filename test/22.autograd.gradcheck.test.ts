@@ -57,6 +57,15 @@ describe('functional ops: gradcheck (float64)', () => {
       expectGradcheck(`F.${name} only b`, () => dot(op(a, b), w), [b]);
       expect(a.grad).toBeNull();
     });
+    it('the same tensor as both operands', () => {
+      const a = rand64(g, [2, 3], 1, true), w = rand64(g, [2, 3]);
+      expectGradcheck(`F.${name} (a, a)`, () => dot(op(a, a), w), [a]);
+      const b = rand64(g, [2, 3], 1, true);
+      expectGradcheck(`F.${name} (t, t) of an intermediate`, () => {
+        const t = F.tanh(b);
+        return dot(op(t, t), w);
+      }, [b]);
+    });
     it('a number operand', () => {
       const a = rand64(g, [2, 5], 1, true), w = rand64(g, [2, 5]);
       expectGradcheck(`F.${name} number`, () => dot(op(a, -1.7), w), [a]);
@@ -80,6 +89,14 @@ describe('functional ops: gradcheck (float64)', () => {
       if (!ga) expect(a.grad).toBeNull();
       if (!gb) expect(b.grad).toBeNull();
     });
+  });
+
+  it('F.matmul of a square matrix with itself', () => {
+    const g = new Generator(121);
+    const a = rand64(g, [3, 3], 1, true), w = rand64(g, [3, 3]);
+    expectGradcheck('F.matmul (a, a)', () => dot(F.matmul(a, a), w), [a]);
+    const b = rand64(g, [2, 3, 3], 1, true), wb = rand64(g, [2, 3, 3]);
+    expectGradcheck('F.matmul batched (b, b)', () => dot(F.matmul(b, b), wb), [b]);
   });
 
   describe('activations', () => {
