@@ -335,32 +335,44 @@ describe('detach, requiresGrad and noGrad', () => {
 });
 
 describe('eval mode', () => {
-  it('modules record nothing: LSTM.forward in eval gives output.requiresGrad false, even for an input that requires grad', () => {
+  it('plain inference records nothing: an eval LSTM on an input that needs no gradient', () => {
     const lstm = new LSTM({ inputSize: 2, hiddenSize: 3 }).eval();
-    const x = randn([3, 2, 2], true);
-    const out = lstm.forward(x);
+    const out = lstm.forward(randn([3, 2, 2], false));
     expect(out.output.requiresGrad).toBe(false);
     expect(out.h.requiresGrad).toBe(false);
     expect(out.c.requiresGrad).toBe(false);
     expect(() => F.sum(out.output).backward()).toThrow(RangeError);
+    expect(() => lstm.backward(Tensor.zeros([3, 2, 3]))).toThrow(/nothing to backpropagate/);
   });
 
-  it('Linear, Embedding, the cells and Sequential in eval record nothing', () => {
-    const x = randn([2, 3], true);
-    expect(new Linear({ inFeatures: 3, outFeatures: 2 }).eval().forward(x).requiresGrad).toBe(false);
-    expect(new Embedding({ numEmbeddings: 3, embeddingDim: 2 }).eval().forward(Int32Array.of(1), [1]).requiresGrad).toBe(false);
-    const cell = new LSTMCell({ inputSize: 3, hiddenSize: 2 }).eval();
-    const s = cell.forward(x, { h: randn([2, 2], true), c: randn([2, 2], true) });
-    expect(s.h.requiresGrad).toBe(false);
-    expect(s.c.requiresGrad).toBe(false);
-    const seq = new Sequential(new Linear({ inFeatures: 3, outFeatures: 3 }), new Tanh()).eval();
-    expect(seq.forward(x).requiresGrad).toBe(false);
-  });
-
-  it('functional ops on inputs that require grad still record in eval (they have no mode)', () => {
+  it('an input that requires grad is differentiated through eval-mode modules (as in PyTorch), the parameters too', () => {
     const lstm = new LSTM({ inputSize: 2, hiddenSize: 3 }).eval();
     const x = randn([3, 2, 2], true);
-    lstm.forward(x);
+    const out = lstm.forward(x);
+    expect(out.output.requiresGrad).toBe(true);
+    F.sum(out.output).backward();
+    expect(x.grad).not.toBeNull();
+    expect(lstm.parameters()[0].grad.some((v) => v !== 0)).toBe(true);
+  });
+
+  it('Linear, Embedding, the cells and Sequential in eval record only for inputs that require grad', () => {
+    const x = randn([2, 3], true);
+    const plain = randn([2, 3], false);
+    expect(new Linear({ inFeatures: 3, outFeatures: 2 }).eval().forward(x).requiresGrad).toBe(true);
+    expect(new Linear({ inFeatures: 3, outFeatures: 2 }).eval().forward(plain).requiresGrad).toBe(false);
+    expect(new Embedding({ numEmbeddings: 3, embeddingDim: 2 }).eval().forward(Int32Array.of(1), [1]).requiresGrad).toBe(false);
+    const cell = new LSTMCell({ inputSize: 3, hiddenSize: 2 }).eval();
+    expect(cell.forward(plain).h.requiresGrad).toBe(false);
+    const s = cell.forward(plain, { h: randn([2, 2], true), c: randn([2, 2], false) });
+    expect(s.h.requiresGrad).toBe(true);
+    expect(s.c.requiresGrad).toBe(true);
+    const seq = new Sequential(new Linear({ inFeatures: 3, outFeatures: 3 }), new Tanh()).eval();
+    expect(seq.forward(plain).requiresGrad).toBe(false);
+    expect(seq.forward(x).requiresGrad).toBe(true);
+  });
+
+  it('functional ops on inputs that require grad record in eval (they have no mode)', () => {
+    const x = randn([3, 2, 2], true);
     const y = F.tanh(x);
     expect(y.requiresGrad).toBe(true);
     F.sum(y).backward();
@@ -368,9 +380,9 @@ describe('eval mode', () => {
     expect(F.dropout(x, 0.5, false)).toBe(x); // dropout off returns the input itself
   });
 
-  it('back to train() records again', () => {
+  it('back to train() records for the parameters again', () => {
     const lin = new Linear({ inFeatures: 2, outFeatures: 2 }).eval();
-    const x = randn([1, 2], true);
+    const x = randn([1, 2], false);
     expect(lin.forward(x).requiresGrad).toBe(false);
     lin.train();
     expect(lin.forward(x).requiresGrad).toBe(true);

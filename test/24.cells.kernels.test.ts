@@ -11,7 +11,9 @@
 // n = tanh(gx + r·(gh + b_hn)), LSTM's dc + dh·o·(1 − tanh²c)); a formula or tail bug is
 // off by orders of magnitude more. A sweep of 60 000 random rows stays under 0.4 of it.
 import { native } from '../lib/native/addon';
-import { CELL_KIND_NAMES, CELL_KINDS, CellKind } from '../lib/nn/cell-kinds';
+import { CELL_KINDS, CellKind } from '../lib/nn/cell-kinds';
+
+const CELL_KIND_NAMES = Object.keys(CELL_KINDS) as CellKind[];
 import { Generator } from '../lib/core/random';
 
 const SIZES = [1, 7, 16, 33, 64];

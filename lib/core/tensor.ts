@@ -3,7 +3,7 @@ import { native } from '../native/addon';
 import { Node, runBackward } from './autograd';
 import { isGradEnabled } from './grad-mode';
 import { defaultGenerator, Generator } from './random';
-import { checkBoolean, checkInteger, checkOptions, MAX_ELEMENTS, rangeError, shapeString, typeError } from './validate';
+import { checkBoolean, checkInteger, checkKnownOptions, checkOptions, MAX_ELEMENTS, rangeError, shapeString, typeError } from './validate';
 import { alignedFloat32Array } from './aligned';
 
 /**
@@ -145,14 +145,14 @@ export class Tensor {
       out[i] = r * Math.cos(2 * Math.PI * u2);
       if (i + 1 < size) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
     }
-    return withRequiresGrad('Tensor.randn', new Tensor(out, shape), opts);
+    return withRequiresGrad('Tensor.randn', new Tensor(out, shape), opts, ['generator', 'requiresGrad']);
   }
 
   /** Uniform samples in [0, 1). @example const u = Tensor.rand([2, 2], { generator: new Generator(7) }); */
   static rand(shape: number[], opts?: { generator?: Generator; requiresGrad?: boolean }): Tensor {
     const size = checkShape('Tensor.rand', shape);
     const g = checkGenerator('Tensor.rand', opts);
-    return withRequiresGrad('Tensor.rand', new Tensor(g.fillUniform(new Float32Array(size), 0, 1), shape), opts);
+    return withRequiresGrad('Tensor.rand', new Tensor(g.fillUniform(new Float32Array(size), 0, 1), shape), opts, ['generator', 'requiresGrad']);
   }
 
   /**
@@ -213,11 +213,11 @@ export class Tensor {
     let dims = shape;
     const free = shape.indexOf(-1);
     if (free >= 0) {
+      if (shape.indexOf(-1, free + 1) >= 0) throw rangeError(ctx, 'shape', 'at most one -1', shape);
       let known = 1;
       shape.forEach((d, i) => {
         if (i !== free) known *= checkInteger(ctx, `shape[${i}]`, d, 0, MAX_ELEMENTS);
       });
-      if (shape.indexOf(-1, free + 1) >= 0) throw rangeError(ctx, 'shape', 'at most one -1', shape);
       if (known === 0 || this.size % known !== 0)
         throw new RangeError(`${ctx}: cannot view ${this.size} elements (shape ${shapeString(this.shape)}) as ${shapeString(shape)}`);
       dims = shape.slice();
@@ -437,13 +437,15 @@ function checkShape(ctx: string, shape: unknown): number {
 
 function checkGenerator(ctx: string, opts: unknown): Generator {
   const o = checkOptions<{ generator: Generator }>(ctx, 'opts', opts);
+  checkKnownOptions(ctx, o, ['generator', 'requiresGrad']);
   if (o.generator === undefined) return defaultGenerator;
   if (!(o.generator instanceof Generator)) throw typeError(ctx, 'opts.generator', 'a Generator', o.generator);
   return o.generator;
 }
 
-function withRequiresGrad(ctx: string, t: Tensor, opts: unknown): Tensor {
+function withRequiresGrad(ctx: string, t: Tensor, opts: unknown, known = ['requiresGrad']): Tensor {
   const o = checkOptions<{ requiresGrad: boolean }>(ctx, 'opts', opts);
+  checkKnownOptions(ctx, o, known);
   if (o.requiresGrad !== undefined) t.requiresGrad = checkBoolean(ctx, 'opts.requiresGrad', o.requiresGrad);
   return t;
 }

@@ -81,7 +81,8 @@ export class Linear extends Module {
    */
   async forwardAsync(x: Tensor): Promise<Tensor> {
     const { y, N, outShape } = this.prepareForward('Linear.forwardAsync', x);
-    await afterPreviousJobs(() => native.linearForwardAsync(y, x.data, this.weight.data, this.bias ? this.bias.data : null, N, this.inFeatures, this.outFeatures));
+    const input = x.data.slice(); // the job starts after earlier ones: a later change to x must not reach it
+    await afterPreviousJobs(() => native.linearForwardAsync(y, input, this.weight.data, this.bias ? this.bias.data : null, N, this.inFeatures, this.outFeatures));
     return Tensor.wrap(y, outShape);
   }
 

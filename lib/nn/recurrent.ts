@@ -224,17 +224,18 @@ export abstract class RecurrentBase extends Module {
       T, B, tokens ? null : input.data, tokens ? tokens.ids : null, tokens ? tokens.weight.shape[0] : 0, tokens ? tokens.weight.data : null,
       call.h0, call.c0, call.lengths, weights, mode, seedLo, seedHi, call.output, call.hN, call.cN,
     );
-    if (!activations) return call.result;
-    if (!keep) {
-      // Training mode inside noGrad: dropout applied, nothing kept.
-      activations.release();
+    if (!keep || !activations) {
+      // Eval mode, or training mode inside noGrad (dropout applied): nothing kept, and the
+      // explicit backward() no longer refers to an earlier forward.
+      activations?.release();
+      this.dropLastCall();
       return call.result;
     }
     const kept: ForwardCall = {
       activations, T, B, inputShape: input.shape.slice(), outputShape: call.outputShape, stateShape: this.stateShape(B),
       tokens, weights, sample: input.data, consumed: false, recorded: false,
     };
-    if (this.lastCall && this.lastCall !== kept && !this.lastCall.consumed && !this.lastCall.recorded) this.lastCall.activations.release();
+    this.dropLastCall();
     this.lastCall = kept;
     if (records) {
       kept.recorded = true;
@@ -267,10 +268,14 @@ export abstract class RecurrentBase extends Module {
     const headArgs = head
       ? ([head.out, head.weight, head.bias, call.output.length / head.inFeatures, head.inFeatures, head.outFeatures] as [Float32Array, Float32Array, Float32Array | null, number, number, number])
       : null;
+    // The job starts after the earlier ones: what the caller may change or detach meanwhile
+    // (the input, the state, the lengths) is copied now, as the call returns.
+    const x = tokens ? null : input.data.slice();
+    const [h0, c0, lengths] = [call.h0?.slice() ?? null, call.c0?.slice() ?? null, call.lengths?.slice() ?? null];
     await afterPreviousJobs(() =>
       this.handle.forwardAsync(
-        call.T, call.B, tokens ? null : input.data, tokens ? tokens.ids : null, tokens ? tokens.weight.shape[0] : 0, tokens ? tokens.weight.data : null,
-        call.h0, call.c0, call.lengths, this.weightArrays(), 0, 0, 0, call.output, call.hN, call.cN, headArgs,
+        call.T, call.B, x, tokens ? tokens.ids : null, tokens ? tokens.weight.shape[0] : 0, tokens ? tokens.weight.data : null,
+        h0, c0, lengths, this.weightArrays(), 0, 0, 0, call.output, call.hN, call.cN, headArgs,
       ),
     );
     return call.result;
@@ -397,6 +402,13 @@ export abstract class RecurrentBase extends Module {
       call.activations, dOut, dh, dc, call.weights, grads, gradInput, tokens ? tokens.weight.data : null, gradTable,
       tokens ? tokens.paddingIdx : -1, gradH0, gradC0,
     );
+  }
+
+  /** Forgets the last training forward (freeing its activations unless a recorded graph holds them). */
+  private dropLastCall(): void {
+    const last = this.lastCall;
+    if (last && !last.consumed && !last.recorded) last.activations.release();
+    this.lastCall = null;
   }
 
   /** The dropout masks' seed (two 32-bit halves) for a forward, drawn only when dropout applies. */

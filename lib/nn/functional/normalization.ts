@@ -1,6 +1,6 @@
 /** Layer normalisation. */
 import { allocLike, product, record, recording, Tensor } from '../../core/tensor';
-import { checkNumber, typeError } from '../../core/validate';
+import { checkNumber, rangeError, typeError } from '../../core/validate';
 import { native } from '../../native/addon';
 import { checkTensor, FnNode, keepData, sameShape, shapeString } from './node';
 
@@ -14,8 +14,9 @@ import { checkTensor, FnNode, keepData, sameShape, shapeString } from './node';
 export function layerNorm(xIn: Tensor, normalizedShape: number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
   const ctx = 'F.layerNorm';
   const x = checkTensor(ctx, 'x', xIn);
-  if (!Array.isArray(normalizedShape) || normalizedShape.length === 0 || normalizedShape.length > x.shape.length)
-    throw typeError(ctx, 'normalizedShape', `a non-empty array of x's trailing dimensions (x has shape ${shapeString(x.shape)})`, normalizedShape);
+  const what = `a non-empty array of x's trailing dimensions (x has shape ${shapeString(x.shape)})`;
+  if (!Array.isArray(normalizedShape)) throw typeError(ctx, 'normalizedShape', what, normalizedShape);
+  if (normalizedShape.length === 0 || normalizedShape.length > x.shape.length) throw rangeError(ctx, 'normalizedShape', what, normalizedShape);
   const tail = x.shape.slice(x.shape.length - normalizedShape.length);
   if (!sameShape(tail, normalizedShape))
     throw new RangeError(`${ctx}: normalizedShape ${shapeString(normalizedShape)} must equal x's trailing dimensions, x has shape ${shapeString(x.shape)}`);

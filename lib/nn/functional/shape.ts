@@ -11,7 +11,8 @@ import { checkSameDtype, checkTensor, FnNode, shapeString } from './node';
  */
 export function cat(tensors: Tensor[], dim: number): Tensor {
   const ctx = 'F.cat';
-  if (!Array.isArray(tensors) || tensors.length === 0) throw typeError(ctx, 'tensors', 'a non-empty array of Tensors', tensors);
+  if (!Array.isArray(tensors)) throw typeError(ctx, 'tensors', 'a non-empty array of Tensors', tensors);
+  if (tensors.length === 0) throw rangeError(ctx, 'tensors', 'a non-empty array of Tensors', tensors);
   tensors.forEach((t, i) => checkTensor(ctx, `tensors[${i}]`, t));
   const first = tensors[0];
   const r = first.shape.length;
@@ -59,11 +60,13 @@ export function cat(tensors: Tensor[], dim: number): Tensor {
  */
 export function stack(tensors: Tensor[], dim: number): Tensor {
   const ctx = 'F.stack';
-  if (!Array.isArray(tensors) || tensors.length === 0) throw typeError(ctx, 'tensors', 'a non-empty array of Tensors', tensors);
+  if (!Array.isArray(tensors)) throw typeError(ctx, 'tensors', 'a non-empty array of Tensors', tensors);
+  if (tensors.length === 0) throw rangeError(ctx, 'tensors', 'a non-empty array of Tensors', tensors);
   tensors.forEach((t, i) => checkTensor(ctx, `tensors[${i}]`, t));
   const base = tensors[0].shape;
   const d = normalizeDim(ctx, 'dim', dim, base.length + 1);
   tensors.forEach((t, i) => {
+    checkSameDtype(ctx, tensors[0], t, ['tensors[0]', `tensors[${i}]`]);
     if (t.shape.length !== base.length || t.shape.some((s, k) => s !== base[k]))
       throw new RangeError(`${ctx}: tensors[${i}] has shape ${shapeString(t.shape)}, not tensors[0]'s ${shapeString(base)}`);
   });
