@@ -1,4 +1,4 @@
-import { checkInteger, typeError } from './validate';
+import { checkInteger, rangeError, typeError } from './validate';
 
 /**
  * A small, fast, seedable generator (xoshiro128**) used for parameter initialisation,
@@ -62,8 +62,9 @@ export class Generator {
   }
 
   setState(state: readonly number[]): void {
-    if (!Array.isArray(state) || state.length !== 4 || !state.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32))
-      throw typeError('Generator.setState', 'state', 'an array of 4 unsigned 32-bit integers', state);
+    if (!Array.isArray(state)) throw typeError('Generator.setState', 'state', 'an array of 4 unsigned 32-bit integers', state);
+    if (state.length !== 4 || !state.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32))
+      throw rangeError('Generator.setState', 'state', 'an array of 4 unsigned 32-bit integers', state);
     this.s.set(state);
   }
 }

@@ -1,5 +1,5 @@
 /** Classification metrics over predicted and true class ids. */
-import { checkInt32Array, checkInteger, rangeError } from '../core/validate';
+import { checkInt32Array, checkInteger, checkKnownOptions, checkOptions, rangeError } from '../core/validate';
 
 function checkPair(ctx: string, predicted: Int32Array, target: Int32Array): void {
   checkInt32Array(ctx, 'predicted', predicted);
@@ -14,7 +14,9 @@ function checkPair(ctx: string, predicted: Int32Array, target: Int32Array): void
 export function accuracy(predicted: Int32Array, target: Int32Array, opts?: { ignoreIndex?: number }): number {
   const ctx = 'accuracy';
   checkPair(ctx, predicted, target);
-  const ignore = opts?.ignoreIndex;
+  const o = checkOptions<{ ignoreIndex: number }>(ctx, 'opts', opts);
+  checkKnownOptions(ctx, o, ['ignoreIndex']);
+  const ignore = o.ignoreIndex === undefined ? undefined : checkInteger(ctx, 'opts.ignoreIndex', o.ignoreIndex, -(2 ** 31), 2 ** 31 - 1);
   let right = 0, counted = 0;
   for (let i = 0; i < target.length; i++) {
     if (target[i] === ignore) continue;

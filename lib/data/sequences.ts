@@ -4,7 +4,7 @@
  * shuffles and buckets examples by length so each batch wastes little padding.
  */
 import { defaultGenerator, Generator } from '../core/random';
-import { checkBoolean, checkInt32Array, checkInteger, checkKnownOptions, checkOptions, typeError } from '../core/validate';
+import { checkBoolean, checkInt32Array, checkInteger, checkKnownOptions, checkOptions, rangeError, typeError } from '../core/validate';
 
 export interface PaddedBatch {
   /** (T, B) time-major, or (B, T) with batchFirst; padded with padValue. */
@@ -47,7 +47,8 @@ export function padSequences(
   sequences.forEach((s, b) => {
     for (let t = 0; t < lengths[b]; t++) {
       const v = s[t];
-      if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) throw typeError(ctx, `sequences[${b}][${t}]`, 'a 32-bit integer', v);
+      if (typeof v !== 'number') throw typeError(ctx, `sequences[${b}][${t}]`, 'a 32-bit integer', v);
+      if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) throw rangeError(ctx, `sequences[${b}][${t}]`, 'a 32-bit integer', v);
       ids[batchFirst ? b * T + t : t * B + b] = v;
     }
   });
@@ -60,8 +61,8 @@ export interface BatchOptions {
   shuffle?: boolean;
   /**
    * Group examples of similar length: examples are sorted by length within windows of
-   * bucketSize × batchSize (after shuffling), so each batch pads little. Default 1 (off when
-   * not shuffling: batches keep the input order).
+   * bucketSize × batchSize (after shuffling, when shuffling), so each batch pads little; the
+   * batches are then shuffled. Default 1: no bucketing.
    */
   bucketSize?: number;
   /** Keep a last batch smaller than batchSize; default true. */

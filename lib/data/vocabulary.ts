@@ -4,8 +4,7 @@ export type Tokenization = 'char' | 'word';
 
 /**
  * Maps text to token ids and back, by character or by word. Id 0 is the end symbol
- * `<eos>` (generation stops there); word vocabularies also have `<unk>` (id 1) for words
- * never seen. Character vocabularies map unseen characters to `<unk>` as well.
+ * `<eos>` (generation stops there), id 1 `<unk>`, which stands for every token never seen.
  *
  * @example
  * const vocab = Vocabulary.fromText('hello world', 'char');

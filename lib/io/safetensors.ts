@@ -62,10 +62,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  *
  * @example
  * import { Tensor, saveSafetensors } from 'rnn-native';
- * saveSafetensors('model.safetensors', {
- *   'lstm.weight_ih_l0': lstm.weight_ih_l0,
- *   'scale': new Tensor([0.5], []),
- * }, { format: 'pt' });
+ * saveSafetensors('model.safetensors', { ...lstm.stateDict(), scale: new Tensor([0.5], []) }, { format: 'pt' });
  */
 export function saveSafetensors(path: string, tensors: Record<string, Tensor>, metadata?: Record<string, string>): void {
   const ctx = 'saveSafetensors';

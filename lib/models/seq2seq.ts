@@ -200,8 +200,10 @@ export class Seq2Seq extends Module {
    */
   batch(sources: Int32Array[], targets: Int32Array[]): Seq2SeqBatch {
     const ctx = 'Seq2Seq.batch';
-    if (!Array.isArray(sources) || !Array.isArray(targets) || sources.length !== targets.length || sources.length === 0)
-      throw typeError(ctx, 'sources/targets', 'two non-empty arrays of Int32Arrays of one length', [sources?.length, targets?.length]);
+    if (!Array.isArray(sources)) throw typeError(ctx, 'sources', 'an array of Int32Arrays', sources);
+    if (!Array.isArray(targets)) throw typeError(ctx, 'targets', 'an array of Int32Arrays', targets);
+    if (sources.length !== targets.length || sources.length === 0)
+      throw new RangeError(`${ctx}: sources and targets must be non-empty and of one length, received ${sources.length} and ${targets.length}`);
     this.checkIds(ctx, 'sources', sources, this.options.sourceVocabSize);
     this.checkIds(ctx, 'targets', targets, this.options.targetVocabSize, true);
     const src = padSequences(sources, { padValue: EOS });

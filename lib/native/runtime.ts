@@ -5,8 +5,9 @@ import { checkInteger } from '../core/validate';
 const pkg: { version: string } = require('../../package.json');
 
 /**
- * Sets how many threads the native kernels (OpenBLAS) use, process-wide. The default is
- * the number of cores. See docs/threading.md for the policy.
+ * Sets how many threads the library's kernel pool uses, process-wide (OpenBLAS itself stays
+ * single-threaded; the kernels split work on top of it). The default is the number of cores.
+ * See docs/threading.md for the policy.
  *
  * @example setNumThreads(1); // leave the other core to the rest of the service
  */

@@ -1,5 +1,5 @@
 import { Parameter, Tensor } from '../core/tensor';
-import { checkBoolean, checkedProduct, checkInteger, checkKnownOptions, checkNumber, checkOptions, typeError } from '../core/validate';
+import { checkBoolean, checkedProduct, checkInteger, checkKnownOptions, checkNumber, checkOptions, rangeError, typeError } from '../core/validate';
 import * as F from './functional';
 import { Module } from './module';
 
@@ -31,7 +31,8 @@ export class LayerNorm extends Module {
     const o = checkOptions<LayerNormOptions>(ctx, 'options', options);
     checkKnownOptions(ctx, o, ['normalizedShape', 'eps', 'elementwiseAffine']);
     const shape = typeof o.normalizedShape === 'number' ? [o.normalizedShape] : o.normalizedShape;
-    if (!Array.isArray(shape) || shape.length === 0) throw typeError(ctx, 'normalizedShape', 'a positive integer or a non-empty array of them', o.normalizedShape);
+    if (!Array.isArray(shape)) throw typeError(ctx, 'normalizedShape', 'a positive integer or a non-empty array of them', o.normalizedShape);
+    if (shape.length === 0) throw rangeError(ctx, 'normalizedShape', 'a positive integer or a non-empty array of them', o.normalizedShape);
     this.normalizedShape = shape.map((d, i) => checkInteger(ctx, `normalizedShape[${i}]`, d, 1));
     this.eps = checkNumber(ctx, 'eps', o.eps === undefined ? 1e-5 : o.eps, { min: 0 });
     const affine = checkBoolean(ctx, 'elementwiseAffine', o.elementwiseAffine === undefined ? true : o.elementwiseAffine);

@@ -1,6 +1,6 @@
 import { native } from '../native/addon';
 import { Tensor } from '../core/tensor';
-import { checkInt32Array, checkInteger, checkNumber, checkOptions, rangeError, shapeString, typeError } from '../core/validate';
+import { checkInt32Array, checkInteger, checkKnownOptions, checkNumber, checkOptions, rangeError, shapeString, typeError } from '../core/validate';
 
 /**
  * Softmax cross-entropy, fused (torch.nn.functional.cross_entropy, mean reduction):
@@ -23,6 +23,7 @@ export function crossEntropy(
   if (C < 1) throw new RangeError(`${ctx}: logits must have at least one class (N, C), received shape ${shapeString(logits.shape)}`);
   checkInt32Array(ctx, 'targets', targets, N);
   const o = checkOptions<{ ignoreIndex: number; labelSmoothing: number }>(ctx, 'opts', opts);
+  checkKnownOptions(ctx, o, ['ignoreIndex', 'labelSmoothing']);
   const ignoreIndex = checkInteger(ctx, 'opts.ignoreIndex', o.ignoreIndex === undefined ? -100 : o.ignoreIndex, -(2 ** 31), 2 ** 31 - 1);
   const labelSmoothing = checkNumber(ctx, 'opts.labelSmoothing', o.labelSmoothing === undefined ? 0 : o.labelSmoothing, { min: 0, max: 1 });
   for (let i = 0; i < N; i++) {

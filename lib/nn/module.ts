@@ -180,7 +180,7 @@ export abstract class Module {
     return this;
   }
 
-  /** Evaluation mode: no dropout, nothing saved for backward. */
+  /** Evaluation mode: no dropout; modules keep activations only for inputs that require grad. */
   eval(): this {
     return this.train(false);
   }

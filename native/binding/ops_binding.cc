@@ -456,6 +456,15 @@ void cell_params(Napi::Env env, const Napi::Value& v, const CellDims& d, bool nu
   if (!nullable && (out[2] == nullptr) != (out[3] == nullptr)) throw_range(env, "a cell has both biases or neither");
 }
 
+// The cells' per-step scratch: grows to the largest step seen and is reused, so a loop over
+// time steps allocates nothing here. Used under the compute lock; one per thread (worker_threads).
+template <typename F>
+F* cell_scratch(size_t n) {
+  thread_local std::vector<F> scratch;
+  if (scratch.size() < n) scratch.resize(n);
+  return scratch.data();
+}
+
 // cellForward(cell, B, I, H, x, h, c|null, weights, hOut, cOut|null, saved)
 template <typename F>
 struct CellForwardImpl {
@@ -471,10 +480,10 @@ struct CellForwardImpl {
     F* h_out = typed_data<F>(env, info[8], BH, "hOut");
     F* c_out = d.lstm ? typed_data<F>(env, info[9], BH, "cOut") : nullptr;
     F* saved = typed_data<F>(env, info[10], rnn::cell_saved_size(d.cell, d.B, d.H), "saved");
-    std::vector<F> scratch(static_cast<size_t>(d.B) * (d.G + 1) * d.H);
     std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+    F* scratch = cell_scratch<F>(static_cast<size_t>(d.B) * (d.G + 1) * d.H);
     rnn::cell_forward(d.cell, d.B, d.I, d.H, x, h, c, rnn::LayerWeights<F>{p[0], p[1], p[2], p[3]}, h_out, c_out, saved,
-                      scratch.data());
+                      scratch);
     return env.Undefined();
   }
 };
@@ -500,10 +509,10 @@ struct CellBackwardImpl {
     F* dx = optional_typed_data<F>(env, info[12], static_cast<size_t>(d.B) * d.I, "dx");
     F* dh = optional_typed_data<F>(env, info[13], BH, "dh");
     F* dc = d.lstm ? optional_typed_data<F>(env, info[14], BH, "dc") : nullptr;
-    std::vector<F> scratch(BH);
     std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+    F* scratch = cell_scratch<F>(4 * BH);
     rnn::cell_backward(d.cell, d.B, d.I, d.H, x, h, c, rnn::LayerWeights<F>{p[0], p[1], p[2], p[3]},
-                       rnn::LayerGrads<F>{gp[0], gp[1], gp[2], gp[3]}, saved, dh_out, dc_out, dx, dh, dc, scratch.data());
+                       rnn::LayerGrads<F>{gp[0], gp[1], gp[2], gp[3]}, saved, dh_out, dc_out, dx, dh, dc, scratch);
     return env.Undefined();
   }
 };

@@ -32,7 +32,7 @@ Napi::Value HardwareConcurrency(const Napi::CallbackInfo& info) {
 }
 
 // alignmentSkip(buffer): bytes from the start of an ArrayBuffer's data to the next 64-byte
-// boundary (a cache line and one AVX-512 vector). lib/aligned.ts places parameter arrays
+// boundary (a cache line and one AVX-512 vector). lib/core/aligned.ts places parameter arrays
 // there: malloc gives Node's backing stores 16-byte alignment, and weights whose rows start
 // mid-line stream ~20 % slower in one-step inference (bench/NOTES.md §8).
 Napi::Value AlignmentSkip(const Napi::CallbackInfo& info) {

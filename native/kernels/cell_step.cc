@@ -1,7 +1,6 @@
 #include "cell_step.h"
 
 #include <cstring>
-#include <vector>
 
 #include "blas.h"
 #include "cells.h"
@@ -60,23 +59,14 @@ void cell_backward(CellType cell, int B, int I, int H, const F* x, const F* h, c
   const bool gru = cell == CellType::Gru, lstm = cell == CellType::Lstm;
   F* dgates = saved;                                // (B, GH): activated gates in, their gradients out
   F* extra = saved + static_cast<size_t>(B) * GH;  // (B, H): see cell_saved_size; GRU: dn * r out
-  // dh_carry (B, H): the part of dL/dh_{t-1} not through W_hh; dh when wanted, else scratch.
-  std::vector<F> own;
-  F* carry = dh;
-  if (!carry) {
-    own.assign(BH, F(0));
-    carry = own.data();
-  }
-  std::vector<F> dc_own;
-  F* dc_prev = dc;
-  if (lstm && !dc_prev) {
-    dc_own.assign(BH, F(0));
-    dc_prev = dc_own.data();
-  }
-  std::vector<F> zeros;  // stands in for a missing output gradient
-  if (!dh_out || (lstm && !dc_out)) zeros.assign(BH, F(0));
-  const F* dh_in = dh_out ? dh_out : zeros.data();
-  const F* dc_in = lstm ? (dc_out ? dc_out : zeros.data()) : nullptr;
+  // scratch (4, B, H): [0] h_t apart from the gates (RNN), [1] the carry when dh is not
+  // wanted, [2] dc_{t-1} when dc is not wanted, [3] zeros for a missing output gradient.
+  F* carry = dh ? dh : scratch + BH;  // the part of dL/dh_{t-1} not through W_hh
+  F* dc_prev = lstm ? (dc ? dc : scratch + 2 * BH) : nullptr;
+  F* zeros = scratch + 3 * BH;
+  if (!dh_out || (lstm && !dc_out)) std::memset(zeros, 0, sizeof(F) * BH);
+  const F* dh_in = dh_out ? dh_out : zeros;
+  const F* dc_in = lstm ? (dc_out ? dc_out : zeros) : nullptr;
   for (int b = 0; b < B; ++b) {
     const size_t o = static_cast<size_t>(b) * H;
     F* gb = dgates + static_cast<size_t>(b) * GH;

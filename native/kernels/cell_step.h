@@ -20,7 +20,7 @@ void cell_forward(CellType cell, int B, int I, int H, const F* x, const F* h, co
 
 // From dh_out, dc_out (B, H) (dc_out LSTM only, either may be nullptr for zero): writes dx
 // (B, I), dh (B, H), dc (B, H) (each when set) and ADDS the parameter gradients (null members
-// skipped). Consumes saved (overwritten with gradients). scratch (B, H).
+// skipped). Consumes saved (overwritten with gradients). scratch (4, B, H). Allocates nothing.
 template <typename F>
 void cell_backward(CellType cell, int B, int I, int H, const F* x, const F* h, const F* c, const LayerWeights<F>& w,
                    const LayerGrads<F>& g, F* saved, const F* dh_out, const F* dc_out, F* dx, F* dh, F* dc,

@@ -1,6 +1,6 @@
 // A plain twin of cells.h: the same functions written as directly as the equations, in double
 // precision with the C library's exp and tanh, no vectorisation, no in-place tricks. The
-// tests run both on the same inputs (the binding's cellReferenceCheck hook) so the fast
+// tests run both on the same inputs (the binding's cellUnitsForward / cellUnitsBackward hooks) so the fast
 // kernels are checked against the equations themselves, not only against PyTorch.
 #pragma once
 #include <cmath>

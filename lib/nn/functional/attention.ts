@@ -1,6 +1,6 @@
 /** Attention scores and the length mask they use. */
 import { allocLike, record, recording, Tensor } from '../../core/tensor';
-import { checkInt32Array, rangeError } from '../../core/validate';
+import { checkInt32Array, checkInteger, rangeError } from '../../core/validate';
 import { native } from '../../native/addon';
 import { checkSameDtype, checkTensor, FnNode, keepData, shapeString } from './node';
 
@@ -50,7 +50,10 @@ export function additiveScores(qIn: Tensor, kIn: Tensor, vIn: Tensor): Tensor {
 export function lengthMask(lengths: Int32Array, Tq: number, S: number): Uint8Array {
   const ctx = 'F.lengthMask';
   checkInt32Array(ctx, 'lengths', lengths);
+  checkInteger(ctx, 'Tq', Tq, 0);
+  checkInteger(ctx, 'S', S, 1);
   const B = lengths.length;
+  if (B * Tq * S > 2 ** 31 - 1) throw new RangeError(`${ctx}: a (${B}, ${Tq}, ${S}) mask is too large`);
   const mask = new Uint8Array(B * Tq * S);
   for (let b = 0; b < B; b++) {
     const len = lengths[b];

@@ -17,9 +17,9 @@ export type Group<O> = { params: Parameter[] } & Partial<O> & { maxNorm?: number
 /** A group as the optimizer holds it: every option resolved; schedulers write `lr`. */
 export type ResolvedGroup<O> = { params: Parameter[]; maxNorm?: number; initialLr?: number } & O;
 
-/** One entry of a parameter's optimizer state: a buffer or a counter. @internal */
+/** One entry of a parameter's optimizer state: a buffer or a counter. */
 export type StateValue = Float32Array | number;
-/** One validator per option of an optimizer. @internal */
+/** One validator per option of an optimizer. */
 export type OptionSpec<O> = { [K in keyof O]: (ctx: string, name: string, v: unknown) => O[K] };
 
 // The validators the optimizers' option specs are made of. @internal

@@ -23,7 +23,7 @@ export interface SchedulableOptimizer {
  */
 export type OptimizerLike = SchedulableOptimizer | { paramGroups: Array<{ lr: number }> };
 
-/** One param group as a scheduler sees it. @internal */
+/** One param group as a scheduler sees it. */
 export type ParamGroup = SchedulableOptimizer['paramGroups'][number];
 
 /**
