@@ -236,12 +236,23 @@ export class Tensor {
     return out;
   }
 
-  /** The tensor with two dimensions swapped (a copy; negative dims count from the end). Differentiable. */
+  /**
+   * The tensor with two dimensions swapped (negative dims count from the end). A copy, or the
+   * same data when only dimensions of size 1 change places. Differentiable.
+   */
   transpose(dim0: number, dim1: number): Tensor {
     const ctx = 'Tensor.transpose';
     const r = this.shape.length;
     const a = normalizeDim(ctx, 'dim0', dim0, r);
     const b = normalizeDim(ctx, 'dim1', dim1, r);
+    if (keepsOrder(this.shape, a, b)) {
+      // Only dimensions of size 1 move: the elements keep their order, so a view will do.
+      const shape = this.shape.slice();
+      [shape[a], shape[b]] = [shape[b], shape[a]];
+      const view = Tensor.wrap(this.data, shape);
+      if (recording(this)) record(new ReshapeNode(this), [view]);
+      return view;
+    }
     const out = swapDims(this, a, b);
     if (recording(this)) record(new TransposeNode(this, a, b), [out]);
     return out;
@@ -390,6 +401,13 @@ export function product(shape: readonly number[], from = 0, to = shape.length): 
   let n = 1;
   for (let i = from; i < to; i++) n *= shape[i];
   return n;
+}
+
+/** Whether swapping dims a and b leaves the elements in order (at most one of dims a..b is longer than 1). */
+function keepsOrder(shape: readonly number[], a: number, b: number): boolean {
+  let long = 0;
+  for (let i = Math.min(a, b); i <= Math.max(a, b); i++) if (shape[i] > 1) long++;
+  return long <= 1;
 }
 
 /** A copy of x with dims a < b swapped (native swap of a 5-dim view). @internal */

@@ -104,7 +104,7 @@ export class Attention extends Module {
     let scores =
       this.kind === 'additive'
         ? F.additiveScores(this.linear_query!.forward(query), prepared.keys, this.v!)
-        : F.matmul(query, prepared.keys.transpose(1, 2));
+        : F.matmul(query, prepared.keys, { transposeB: true });
     if (o.lengths !== undefined) {
       checkInt32Array(ctx, 'opts.lengths', o.lengths, B);
       scores = F.maskedFill(scores, F.lengthMask(o.lengths, Tq, S), -Infinity);

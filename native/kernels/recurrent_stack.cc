@@ -35,13 +35,16 @@ std::unique_ptr<StackActivations<F>> ActivationPool<F>::acquire() {
   if (free_.empty()) return std::make_unique<StackActivations<F>>();
   std::unique_ptr<StackActivations<F>> a = std::move(free_.back());
   free_.pop_back();
+  free_bytes_ -= a->capacity_bytes();
   return a;
 }
 
 template <typename F>
 std::unique_ptr<StackActivations<F>> ActivationPool<F>::give_back(std::unique_ptr<StackActivations<F>> a) {
   a->saved = false;
-  if (free_.size() >= kKeep) return a;
+  const size_t bytes = a->capacity_bytes();
+  if (free_.size() >= kKeep || free_bytes_ + bytes > kKeepBytes) return a;
+  free_bytes_ += bytes;
   free_.push_back(std::move(a));
   return nullptr;
 }

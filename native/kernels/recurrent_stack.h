@@ -55,11 +55,15 @@ struct StackActivations {
   size_t capacity_bytes() const;
 };
 
-// A few released activations kept for reuse (their vectors keep their capacity).
+// Released activations kept for reuse (their vectors keep their capacity): as many as a
+// backward over a model that calls the layer once per time step gives back (a decoder run
+// step by step), within a byte budget, so that a training loop neither allocates nor makes
+// the JS engine see memory come and go every step.
 template <typename F>
 class ActivationPool {
  public:
-  static constexpr size_t kKeep = 2;
+  static constexpr size_t kKeep = 256;
+  static constexpr size_t kKeepBytes = size_t(256) << 20;
   std::unique_ptr<StackActivations<F>> acquire();
   // Returns the object to the pool, or hands it back when the pool is full (the caller frees it).
   std::unique_ptr<StackActivations<F>> give_back(std::unique_ptr<StackActivations<F>> a);
@@ -67,6 +71,7 @@ class ActivationPool {
 
  private:
   std::vector<std::unique_ptr<StackActivations<F>>> free_;
+  size_t free_bytes_ = 0;  // capacity_bytes() of the objects in free_
 };
 
 // The layer-0 input of a forward: rows x, or token ids into an embedding table.
