@@ -228,7 +228,9 @@ describe('saveLanguageModel() / loadLanguageModel()', () => {
     const dir = tmp();
     const plain = path.join(dir, 'plain.safetensors');
     saveSafetensors(plain, { weight: Tensor.zeros([2, 2]) }, { note: 'hi' });
-    expect(() => loadLanguageModel(plain)).toThrow(new Error('loadLanguageModel: not an rnn-native language model file (metadata.format is undefined)'));
+    expect(() => loadLanguageModel(plain)).toThrow(
+      new Error(`loadLanguageModel: ${JSON.stringify(plain)} is not an rnn-native model file (metadata.format is undefined, expected "rnn-native/language-model@1")`),
+    );
     const other = path.join(dir, 'other.safetensors');
     saveSafetensors(other, { weight: Tensor.zeros([2, 2]) }, { format: 'pt' });
     expect(() => loadLanguageModel(other)).toThrow('(metadata.format is "pt")');

@@ -188,7 +188,7 @@ describe('rnn-native generate', () => {
     const cases: Array<[string[], string]> = [
       [['generate'], 'rnn-native: generate needs exactly one model file'],
       [['generate', path.join(dir, 'missing.safetensors')], `ENOENT: no such file or directory, open '${path.join(dir, 'missing.safetensors')}'`],
-      [['generate', plain], 'loadLanguageModel: not an rnn-native language model file'],
+      [['generate', plain], `loadLanguageModel: ${JSON.stringify(plain)} is not an rnn-native model file (metadata.format is undefined`],
       [['generate', bare], `rnn-native: ${bare} has no vocabulary; it was not saved by 'rnn-native train'`],
       [['generate', modelFile, '--max-length', '1.5'], '--max-length must be an integer, received "1.5"'],
       [['generate', modelFile, '--seed', 'x'], '--seed must be an integer, received "x"'],
