@@ -233,7 +233,7 @@ describe('saveLanguageModel() / loadLanguageModel()', () => {
     );
     const other = path.join(dir, 'other.safetensors');
     saveSafetensors(other, { weight: Tensor.zeros([2, 2]) }, { format: 'pt' });
-    expect(() => loadLanguageModel(other)).toThrow('(metadata.format is "pt")');
+    expect(() => loadLanguageModel(other)).toThrow('(metadata.format is "pt", expected');
     const garbage = path.join(dir, 'garbage.safetensors');
     fs.writeFileSync(garbage, 'this is not a safetensors file at all');
     expect(() => loadLanguageModel(garbage)).toThrow(Error);
