@@ -73,7 +73,7 @@ export function checkLayout(header: SafetensorsHeader, layout: ParameterLayout, 
   const seen = new Set<string>();
   for (const [name, shape] of layout) {
     const e = table.get(name);
-    if (e === undefined) return fail(`they describe a tensor ${show(name)} of shape ${shapeString(shape)}, which the file does not hold`);
+    if (e === undefined) return fail(`missing tensor ${show(name)} (they describe it with shape ${shapeString(shape)})`);
     if (seen.has(name)) fail(`they describe the tensor ${show(name)} twice`);
     if (!sameShape(e.shape, shape))
       fail(`they describe ${show(name)} with shape ${shapeString(shape)} (${product(shape)} values), the file holds shape ${shapeString(e.shape)}`);
