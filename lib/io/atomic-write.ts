@@ -149,8 +149,9 @@ function missingFolder(dir: string): string | null {
  */
 export function writeError(ctx: string, target: string, err: unknown): Error {
   const e = err as NodeJS.ErrnoException;
-  if (!(err instanceof Error)) return err as Error;
-  if (typeof e.code !== 'string') return new Error(`${ctx}: cannot write ${JSON.stringify(target)}: ${err.message}`);
+  // fs errors may come from another realm (vm contexts, jest): no instanceof here
+  if (err === null || typeof err !== 'object' || typeof e.message !== 'string') return err as Error;
+  if (typeof e.code !== 'string') return new Error(`${ctx}: cannot write ${JSON.stringify(target)}: ${e.message}`);
   const dir = path.dirname(path.resolve(target));
   let why: string;
   switch (e.code) {

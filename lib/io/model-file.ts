@@ -2,7 +2,7 @@ import { CellKind, LanguageModel, LanguageModelOptions } from '../models/languag
 import { inspectSafetensors, saveSafetensors, SafetensorsFormatError, SafetensorsHeader } from './safetensors';
 import { MAX_ELEMENTS, show, typeError } from '../core/validate';
 import { Vocabulary } from '../data/vocabulary';
-import { checkLayout, isJsonObject, ModelKind, optionFailure, ParameterLayout, parseJsonField } from './model-layout';
+import { checkLayout, isJsonObject, ModelKind, optionFailure, ParameterLayout, parseJsonField, showJson } from './model-layout';
 
 const FORMAT = 'rnn-native/language-model@1';
 const OPTION_KEYS = ['vocabSize', 'hiddenSize', 'embeddingDim', 'numLayers', 'cell', 'dropout', 'tieWeights'];
@@ -42,7 +42,7 @@ export function* languageModelLayout(o: Required<LanguageModelOptions>): Paramet
  * @internal
  */
 export function parseLanguageModelOptions(json: unknown, fail: (msg: string) => never): Required<LanguageModelOptions> {
-  if (!isJsonObject(json)) return fail(`metadata.options must be a JSON object, found ${show(json)}`);
+  if (!isJsonObject(json)) return fail(`metadata.options must be a JSON object, found ${showJson(json)}`);
   const bad = optionFailure(fail, 'metadata.options');
   for (const key of Object.keys(json)) if (!OPTION_KEYS.includes(key)) fail(`metadata.options has an unknown field ${show(key)} (known: ${OPTION_KEYS.join(', ')})`);
   const int = (field: string, value: unknown, min: number, max: number): number =>
@@ -94,7 +94,7 @@ export function openModelFile<O>(ctx: string, source: string | Uint8Array, kind:
   };
   const format = header.metadata.format;
   if (format !== kind.format) foreign(`metadata.format is ${show(format)}, expected ${show(kind.format)}`);
-  const options = kind.parseOptions(parseJsonField(header.metadata.options, 'metadata.options', fail), fail);
+  const options = kind.parseOptions(parseJsonField(header.metadata.options, 'metadata.options', fail, { maxChars: 1 << 16, maxDepth: 4 }), fail);
   checkLayout(header, kind.layout(options), 'metadata.options');
   return { options, header };
 }
@@ -135,9 +135,9 @@ export function loadLanguageModel(source: string | Uint8Array): { model: Languag
   };
   let vocabulary: Vocabulary | undefined;
   if (header.metadata.vocabulary !== undefined) {
-    const json = parseJsonField(header.metadata.vocabulary, 'metadata.vocabulary', fail);
+    const json = parseJsonField(header.metadata.vocabulary, 'metadata.vocabulary', fail, { maxDepth: 4 });
     if (!isJsonObject(json) || !Array.isArray(json.tokens))
-      fail(`metadata.vocabulary must be an object { tokens, tokenization }, found ${show(json)}`);
+      fail(`metadata.vocabulary must be an object { tokens, tokenization }, found ${showJson(json)}`);
     try {
       vocabulary = Vocabulary.fromJSON(json);
     } catch (err) {

@@ -87,7 +87,7 @@ export function checkLayout(header: SafetensorsHeader, layout: ParameterLayout, 
 
 /** The message helper of option parsers: `metadata.options.<field> must be <expected>, found <value>`. */
 export function optionFailure(fail: (msg: string) => never, prefix: string): (field: string, expected: string, value: unknown) => never {
-  return (field, expected, value) => fail(`${prefix}.${field} must be ${expected}, found ${show(value)}`);
+  return (field, expected, value) => fail(`${prefix}.${field} must be ${expected}, found ${showJson(value)}`);
 }
 
 /** Whether `v` is a plain JSON object (not an array, not null). */
@@ -95,12 +95,47 @@ export function isJsonObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-/** JSON.parse of a metadata string, or the file's Error naming the field. */
-export function parseJsonField(text: string | undefined, field: string, fail: (msg: string) => never): unknown {
+/** How deeply arrays and objects nest in a JSON text (strings skipped), stopping past `limit`. */
+export function jsonDepth(text: string, limit: number): number {
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // skip the string, escapes included
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max && (max = depth) > limit) return max;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}
+
+/**
+ * JSON.parse of a metadata string or small file, or the file's Error naming the field. The
+ * text's size and nesting are bounded first: JSON.parse takes tens of seconds over 100 MB of
+ * nested brackets, and error messages must not recurse into such values.
+ */
+export function parseJsonField(
+  text: string | undefined, field: string, fail: (msg: string) => never, limits: { maxChars?: number; maxDepth?: number } = {},
+): unknown {
+  const { maxChars = Infinity, maxDepth = 8 } = limits;
   if (typeof text !== 'string') return fail(`${field} is missing`);
+  if (text.length > maxChars) return fail(`${field} is ${text.length} characters long, more than the ${maxChars} it can be`);
+  if (jsonDepth(text, maxDepth) > maxDepth) return fail(`${field} nests arrays or objects more than ${maxDepth} deep`);
   try {
     return JSON.parse(text);
   } catch (err) {
     return fail(`${field} is not valid JSON (${(err as Error).message})`);
   }
+}
+
+/** A short rendering of a parsed JSON value for a message, never recursing past one level. */
+export function showJson(v: unknown): string {
+  if (Array.isArray(v)) return v.length <= 8 && v.every((x) => x === null || typeof x !== 'object') ? show(v) : `an array of ${v.length} elements`;
+  return show(v);
 }

@@ -27,7 +27,7 @@ import { Tensor } from '../core/tensor';
 import { show } from '../core/validate';
 import { encodeSafetensors, inspectSafetensors, SafetensorsHeader } from '../io/safetensors';
 import { isStale, sweepStaleTemporaries, syncFolder, temporaryName, writeError, writeFileAtomic, writeFileSynced } from '../io/atomic-write';
-import { checkLayout, isJsonObject, ParameterLayout, parseJsonField } from '../io/model-layout';
+import { checkLayout, isJsonObject, ParameterLayout, parseJsonField, showJson } from '../io/model-layout';
 import { languageModelLayout } from '../io/model-file';
 import type { EpochInfo } from './fit-sync';
 
@@ -181,8 +181,8 @@ export interface LoadedCheckpoint {
   best: Float32Array[] | null;
 }
 
-/** Reads a small JSON file whose size is bounded, or fails. */
-function readJson(file: string, maxBytes: number, fail: (msg: string) => never): unknown {
+/** Reads a small JSON file whose size and nesting are bounded, or fails. */
+function readJson(file: string, maxBytes: number, maxDepth: number, fail: (msg: string) => never): unknown {
   let text: string;
   const fd = fs.openSync(file, 'r');
   try {
@@ -199,11 +199,7 @@ function readJson(file: string, maxBytes: number, fail: (msg: string) => never):
   } finally {
     fs.closeSync(fd);
   }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    return fail(`${path.basename(file)} is not valid JSON (${(err as Error).message})`);
-  }
+  return parseJsonField(text, path.basename(file), fail, { maxDepth });
 }
 
 /** The folder `latest.json` in `dir` names, checked to be one this library writes. */
@@ -222,10 +218,10 @@ export function latestCheckpoint(ctx: string, dir: string): string {
   const fail = (msg: string): never => {
     throw new Error(`${ctx}: the checkpoint folder ${JSON.stringify(dir)} is damaged: ${msg}`);
   };
-  const json = readJson(file, MAX_LATEST_BYTES, fail);
+  const json = readJson(file, MAX_LATEST_BYTES, 4, fail);
   const name = isJsonObject(json) ? json.checkpoint : undefined;
   if (typeof name !== 'string' || !CHECKPOINT_NAME.test(name))
-    fail(`latest.json must name a checkpoint folder "step-<n>-epoch-<m>" inside it, found ${show(isJsonObject(json) ? json.checkpoint : json)}`);
+    fail(`latest.json must name a checkpoint folder "step-<n>-epoch-<m>" inside it, found ${showJson(isJsonObject(json) ? json.checkpoint : json)}`);
   const folder = path.join(dir, name as string);
   let st: fs.Stats | undefined;
   try {
@@ -280,16 +276,16 @@ export function loadCheckpoint(
     if (e.shape.length !== 1 || e.shape[0] !== params[idx].size)
       badOpt(`tensor ${show(e.name)} has shape [${e.shape.join(', ')}], expected [${params[idx].size}]`);
   }
-  const scalarsJson = parseJsonField(o.metadata.scalars, 'metadata.scalars', badOpt);
+  const scalarsJson = parseJsonField(o.metadata.scalars, 'metadata.scalars', badOpt, { maxDepth: 4 });
   if (!isJsonObject(scalarsJson)) badOpt('metadata.scalars must be an object');
   const scalars = scalarsJson as Record<string, unknown>;
   for (const [idx, st] of Object.entries(scalars)) {
     if (!/^[0-9]{1,9}$/.test(idx) || Number(idx) >= params.length) badOpt(`metadata.scalars has a key ${show(idx)}, not a parameter index below ${params.length}`);
     if (!isJsonObject(st)) badOpt(`metadata.scalars[${idx}] must be an object of numbers`);
     for (const [k, v] of Object.entries(st as Record<string, unknown>))
-      if (!SAFE_KEY.test(k) || typeof v !== 'number' || !Number.isFinite(v)) badOpt(`metadata.scalars[${idx}].${k} must be a finite number, found ${show(v)}`);
+      if (!SAFE_KEY.test(k) || typeof v !== 'number' || !Number.isFinite(v)) badOpt(`metadata.scalars[${idx}].${k} must be a finite number, found ${showJson(v)}`);
   }
-  const groupsJson = parseJsonField(o.metadata.paramGroups, 'metadata.paramGroups', badOpt);
+  const groupsJson = parseJsonField(o.metadata.paramGroups, 'metadata.paramGroups', badOpt, { maxDepth: 4 });
   const live = optimizer.stateDict().paramGroups;
   if (!Array.isArray(groupsJson) || groupsJson.length !== live.length)
     throw new RangeError(`${ctx}: the checkpoint in ${folder} has ${Array.isArray(groupsJson) ? groupsJson.length : 'no'} optimizer parameter groups, this optimizer ${live.length}: resume with the same optimizer.groups`);
@@ -310,16 +306,16 @@ export function loadCheckpoint(
           : Array.isArray(want)
             ? Array.isArray(v) && v.length === want.length && v.every((x) => typeof x === 'number')
             : typeof v === typeof want && (typeof v !== 'number' || !Number.isNaN(v));
-      if (!ok) badOpt(`metadata.paramGroups[${gi}].${k} must be ${Array.isArray(want) ? `an array of ${want.length} numbers` : want === undefined ? 'a number, boolean or null' : `a ${typeof want}`}, found ${show(v)}`);
+      if (!ok) badOpt(`metadata.paramGroups[${gi}].${k} must be ${Array.isArray(want) ? `an array of ${want.length} numbers` : want === undefined ? 'a number, boolean or null' : `a ${typeof want}`}, found ${showJson(v)}`);
     }
   });
 
   // trainer.json: progress, generator, scheduler
   const badTrainer = damaged('trainer.json');
-  const trainer = readJson(path.join(folder, 'trainer.json'), MAX_TRAINER_BYTES, badTrainer);
+  const trainer = readJson(path.join(folder, 'trainer.json'), MAX_TRAINER_BYTES, 32, badTrainer);
   if (!isJsonObject(trainer)) return badTrainer('must be an object { progress, rng, scheduler }');
   const restored = parseProgress(trainer.progress, badTrainer);
-  if (!isUint32Array4(trainer.rng)) badTrainer(`rng must be 4 unsigned 32-bit integers, found ${show(trainer.rng)}`);
+  if (!isUint32Array4(trainer.rng)) badTrainer(`rng must be 4 unsigned 32-bit integers, found ${showJson(trainer.rng)}`);
   let applyScheduler: (() => void) | null = null;
   if (scheduler && trainer.scheduler !== null && trainer.scheduler !== undefined) {
     try {
@@ -378,10 +374,10 @@ const EPOCH_NUMBERS = ['trainLoss', 'valLoss', 'perplexity', 'bitsPerToken', 'lr
 function parseProgress(p: unknown, fail: (msg: string) => never): Progress {
   if (!isJsonObject(p)) return fail('progress must be an object');
   const int = (k: string, v: unknown = p[k]): number =>
-    typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : fail(`progress.${k} must be a non-negative integer, found ${show(v)}`);
+    typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : fail(`progress.${k} must be a non-negative integer, found ${showJson(v)}`);
   const num = (k: string, v: unknown, nullAs: number): number =>
-    v === null ? nullAs : typeof v === 'number' && Number.isFinite(v) ? v : fail(`${k} must be a finite number or null, found ${show(v)}`);
-  if (!Array.isArray(p.epochs)) fail(`progress.epochs must be an array, found ${show(p.epochs)}`);
+    v === null ? nullAs : typeof v === 'number' && Number.isFinite(v) ? v : fail(`${k} must be a finite number or null, found ${showJson(v)}`);
+  if (!Array.isArray(p.epochs)) fail(`progress.epochs must be an array, found ${showJson(p.epochs)}`);
   const epochs = (p.epochs as unknown[]).map((e, i): EpochInfo => {
     if (!isJsonObject(e)) return fail(`progress.epochs[${i}] must be an object`);
     const info: EpochInfo = { epoch: int(`epochs[${i}].epoch`, e.epoch) } as EpochInfo;
