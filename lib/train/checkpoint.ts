@@ -182,12 +182,17 @@ export interface LoadedCheckpoint {
 }
 
 /** Reads a small JSON file whose size and nesting are bounded, or fails. */
-function readJson(file: string, maxBytes: number, maxDepth: number, fail: (msg: string) => never): unknown {
+function readJson(file: string, label: string, maxBytes: number, maxDepth: number, fail: (msg: string) => never): unknown {
   let text: string;
-  const fd = fs.openSync(file, 'r');
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    return fail(`cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
   try {
     const size = fs.fstatSync(fd).size;
-    if (size > maxBytes) fail(`${path.basename(file)} is ${size} bytes, more than the ${maxBytes} such a file can be`);
+    if (size > maxBytes) fail(`${label} is ${size} bytes, more than the ${maxBytes} such a file can be`);
     const buf = Buffer.alloc(size);
     let done = 0;
     while (done < size) {
@@ -199,7 +204,7 @@ function readJson(file: string, maxBytes: number, maxDepth: number, fail: (msg: 
   } finally {
     fs.closeSync(fd);
   }
-  return parseJsonField(text, path.basename(file), fail, { maxDepth });
+  return parseJsonField(text, label, fail, { maxDepth });
 }
 
 /** The folder `latest.json` in `dir` names, checked to be one this library writes. */
@@ -218,7 +223,7 @@ export function latestCheckpoint(ctx: string, dir: string): string {
   const fail = (msg: string): never => {
     throw new Error(`${ctx}: the checkpoint folder ${JSON.stringify(dir)} is damaged: ${msg}`);
   };
-  const json = readJson(file, MAX_LATEST_BYTES, 4, fail);
+  const json = readJson(file, 'latest.json', MAX_LATEST_BYTES, 4, fail);
   const name = isJsonObject(json) ? json.checkpoint : undefined;
   if (typeof name !== 'string' || !CHECKPOINT_NAME.test(name))
     fail(`latest.json must name a checkpoint folder "step-<n>-epoch-<m>" inside it, found ${showJson(isJsonObject(json) ? json.checkpoint : json)}`);
@@ -255,7 +260,15 @@ export function loadCheckpoint(
   const damaged = (file: string) => (msg: string): never => {
     throw new Error(`${ctx}: the checkpoint ${JSON.stringify(folder)} is damaged: ${file}: ${msg}`);
   };
-  const open = (file: string): SafetensorsHeader => inspectSafetensors(ctx, path.join(folder, file));
+  const open = (file: string): SafetensorsHeader => {
+    const full = path.join(folder, file);
+    try {
+      fs.accessSync(full, fs.constants.R_OK);
+    } catch (err) {
+      damaged(file)(`cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    return inspectSafetensors(ctx, full);
+  };
   const layout = (): ParameterLayout => languageModelLayout(model.options);
 
   // model.safetensors: the same model, exactly its parameters
@@ -312,7 +325,7 @@ export function loadCheckpoint(
 
   // trainer.json: progress, generator, scheduler
   const badTrainer = damaged('trainer.json');
-  const trainer = readJson(path.join(folder, 'trainer.json'), MAX_TRAINER_BYTES, 32, badTrainer);
+  const trainer = readJson(path.join(folder, 'trainer.json'), 'the file', MAX_TRAINER_BYTES, 32, badTrainer);
   if (!isJsonObject(trainer)) return badTrainer('must be an object { progress, rng, scheduler }');
   const restored = parseProgress(trainer.progress, badTrainer);
   if (!isUint32Array4(trainer.rng)) badTrainer(`rng must be 4 unsigned 32-bit integers, found ${showJson(trainer.rng)}`);
