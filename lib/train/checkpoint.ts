@@ -332,9 +332,10 @@ export function loadCheckpoint(
   let applyScheduler: (() => void) | null = null;
   if (scheduler && trainer.scheduler !== null && trainer.scheduler !== undefined) {
     try {
-      applyScheduler = scheduler._parseState(trainer.scheduler, ctx, 'scheduler');
+      applyScheduler = scheduler._parseState(trainer.scheduler, 'trainer.json', 'scheduler');
     } catch (err) {
-      badTrainer(`scheduler: ${(err as Error).message}`);
+      // "trainer.json: expected … for scheduler.lastEpoch but received …"
+      throw new Error(`${ctx}: the checkpoint ${JSON.stringify(folder)} is damaged: ${(err as Error).message}`);
     }
   }
 
