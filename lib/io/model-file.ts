@@ -123,7 +123,8 @@ export function saveLanguageModel(path: string, model: LanguageModel, vocabulary
  * tensors in the file (so a small file cannot ask for a large model); with `tieWeights`, the
  * stored `head.weight` must equal `embedding.weight`. Each failure is an Error saying what is
  * wrong. A file from an untrusted source therefore costs at most about three times its size
- * in memory (the weights, their gradients, the file's bytes while loading).
+ * in memory (the tensors as read, the model's weights, their gradients; six times for 16-bit
+ * tensors, which are widened to float32).
  *
  * @example const { model, vocabulary } = loadLanguageModel('model.safetensors');
  */
