@@ -174,7 +174,7 @@ function mutateBytes(r, bytes) {
     return b;
   }
   if (roll < 0.65) return b.subarray(0, int(r, b.length));
-  if (roll < 0.75) {
+  if (roll < 0.75 && b.length >= 8) {
     const i = int(r, 8);
     b.writeUInt32LE(pick(r, [0, 1, 7, 8, 0xffffffff, b.length, b.length - 8, b.length - 7]) >>> 0, i < 4 ? 0 : 4);
     return b;
@@ -348,14 +348,17 @@ function checkCheckpoint(lib, { files, save }, base, tmp) {
   }
   lib.manualSeed(9);
   const model = new lib.LanguageModel(base.options);
+  let completed = false;
   try {
     lib.fitSync(model, base.ids, { ...base.config, resumeFrom: dir, maxBatches: 40, ...(save ? { checkpointDir: dir } : {}) });
+    completed = true;
   } catch (e) {
     const bad = badError(e, 'fit', true);
     if (bad) return bad;
   }
   if (!fs.existsSync(path.join(parent, 'sentinel'))) return 'a file outside the checkpoint folder was deleted';
-  for (const p of model.parameters()) if (!p.data.every(Number.isFinite)) return 'non-finite weights after resuming';
+  // a run that ends normally has finite weights (the trainer stops on anything else)
+  if (completed) for (const p of model.parameters()) if (!p.data.every(Number.isFinite)) return 'non-finite weights after a run that completed';
   return null;
 }
 
@@ -444,7 +447,7 @@ function saveFailure(dir, f) {
   return `${base}.json`;
 }
 
-module.exports = { fuzzFiles, makeBases, replay, saveFailure, mutateFile, caseRng };
+module.exports = { fuzzFiles, makeBases, replay, saveFailure, mutateFile, mutateCheckpoint, caseRng };
 
 if (require.main === module) {
   const args = process.argv.slice(2);

@@ -91,6 +91,8 @@ describe('SIGKILL during saves', () => {
       const steps = entries.filter((n) => /^step-\d+-epoch-\d+(-\d+)?$/.test(n));
       expect([run, temps.length <= 1, steps.length <= 2]).toEqual([run, true, true]); // one interrupted save at most
       for (const t of temps) expect(t).toMatch(/^\.(step-\d+-epoch-\d+|latest\.json)\.\d+\.[0-9a-f]{12}\.tmp$/);
+      for (const st of steps) // a folder under a final name is always complete: never a partial one
+        expect([st, fs.readdirSync(path.join(dir, st)).sort()]).toEqual([st, ['model.safetensors', 'optimizer.safetensors', 'state.safetensors', 'trainer.json']]);
       expect(entries.filter((n) => !temps.includes(n) && !steps.includes(n) && n !== 'latest.json')).toEqual([]);
       if (!entries.includes('latest.json')) continue;
       const name = JSON.parse(fs.readFileSync(path.join(dir, 'latest.json'), 'utf8')).checkpoint as string;

@@ -138,6 +138,17 @@ describe('a save sweeps what killed writers left', () => {
     expect(r.steps).toBe(3);
   });
 
+  it('an orphan under the new checkpoint\'s own name (a kill between its rename and latest.json) is replaced, not suffixed', () => {
+    const dir = fresh();
+    fitSync(model(1), IDS, config({ checkpointDir: dir, maxBatches: 1 }));
+    fs.mkdirSync(path.join(dir, 'step-2-epoch-0'));
+    fs.writeFileSync(path.join(dir, 'step-2-epoch-0', 'model.safetensors'), 'from a killed run');
+    fitSync(model(1), IDS, config({ checkpointDir: dir, resumeFrom: dir, maxBatches: 2 }));
+    expect(fs.readdirSync(dir).sort()).toEqual(['latest.json', 'step-2-epoch-0']);
+    expect(latestName(dir)).toBe('step-2-epoch-0');
+    expect(Object.keys(loadSafetensors(path.join(dir, 'step-2-epoch-0', 'model.safetensors')).tensors)).toContain('head.bias');
+  });
+
   it('maxBatches right after checkpointEvery writes the checkpoint once (same step, same content)', () => {
     const dir = fresh();
     fitSync(model(), IDS, config({ checkpointDir: dir, checkpointEvery: 3, maxBatches: 3 }));
@@ -212,7 +223,26 @@ describe('resuming checks every file of the checkpoint before applying anything'
       const groups = JSON.parse(metadata.paramGroups);
       groups[0].lr = 'fast';
       saveSafetensors(f, tensors, { ...metadata, paramGroups: JSON.stringify(groups) });
-    }, /optimizer\.safetensors: metadata\.paramGroups\[0\]\.lr must be a number, found "fast"/],
+    }, /optimizer\.safetensors: metadata\.paramGroups\[0\]\.lr must be a finite number ≥ 0, found "fast"/],
+    ['optimizer.safetensors: a negative learning rate', (s) => {
+      const f = path.join(s, 'optimizer.safetensors');
+      const { tensors, metadata } = loadSafetensors(f);
+      const groups = JSON.parse(metadata.paramGroups);
+      groups[0].betas = [0.9, -1];
+      saveSafetensors(f, tensors, { ...metadata, paramGroups: JSON.stringify(groups) });
+    }, /metadata\.paramGroups\[0\]\.betas must be an array of 2 finite numbers ≥ 0, found \[0\.9, -1\]/],
+    ['optimizer.safetensors: a step count below zero (found by the fuzzer: the native step refused it)', (s) => {
+      const f = path.join(s, 'optimizer.safetensors');
+      const { tensors, metadata } = loadSafetensors(f);
+      saveSafetensors(f, tensors, { ...metadata, scalars: JSON.stringify({ 0: { step: -1 } }) });
+    }, /metadata\.scalars\[0\]\.step must be a non-negative integer, found -1/],
+    ['optimizer.safetensors: a NaN in a moment buffer', (s) => {
+      const f = path.join(s, 'optimizer.safetensors');
+      const { tensors, metadata } = loadSafetensors(f);
+      const key = Object.keys(tensors).sort()[3];
+      tensors[key].data[1] = NaN;
+      saveSafetensors(f, tensors, metadata);
+    }, /optimizer\.safetensors: tensor "\d+\.\w+" holds a NaN or an infinity/],
     ['optimizer.safetensors: a scalar that is not a number', (s) => {
       const f = path.join(s, 'optimizer.safetensors');
       const { tensors, metadata } = loadSafetensors(f);

@@ -79,8 +79,7 @@ describe("nonFinite: 'stop' (the default)", () => {
     expect(thrown(() => fitSync(lm, IDS, cfg({ clipGradNorm: 1 }))).message).toMatch(/non-finite gradient of rnn\.bias_hh_l0 /);
   });
 
-  it('fit() rejects with the same Error and leaves the model with the weights of the step before', async () => {
-    const lm = model();
+  it('fit() rejects with the same Error and leaves the model as fitSync does', async () => {
     // overflowing weights: finite, but the rnn's output overflows (relu) from the first step
     const relu = model({ cell: 'rnn_relu' });
     param(relu, 'rnn.bias_ih_l0').data.fill(3e38);
@@ -88,20 +87,34 @@ describe("nonFinite: 'stop' (the default)", () => {
     const before = weights(relu);
     await expect(fit(relu, IDS, { ...cfg(), progress: false })).rejects.toThrow(/^fit: non-finite loss \(NaN\) at step 1 \(epoch 0, batch 1 of 31\); training stopped/);
     expect(weights(relu)).toEqual(before);
-    // a fault later in the run: the trained weights come back from the worker
+    // a fault later in the run: the weights trained until then come back from the worker
+    const huge = cfg({ maxBatches: 100, optimizer: { type: 'SGD', lr: 1e38 } });
     const ref = model();
-    const err = thrown(() => fitSync(ref, IDS, cfg({ maxBatches: 100, optimizer: { type: 'SGD', lr: 1e38 } })));
-    const step = Number(/at step (\d+)/.exec(err.message)![1]);
+    const step = Number(/update of step (\d+)/.exec(thrown(() => fitSync(ref, IDS, huge)).message)![1]);
     expect(step).toBeGreaterThan(1);
-    await expect(fit(lm, IDS, { ...cfg({ maxBatches: 100, optimizer: { type: 'SGD', lr: 1e38 } }), progress: false })).rejects.toThrow(`at step ${step} `);
+    const lm = model();
+    await expect(fit(lm, IDS, { ...huge, progress: false })).rejects.toThrow(`update of step ${step} `);
     expect(weights(lm)).toEqual(weights(ref));
   });
 
-  it('weights that have become non-finite stop the run even with skip', () => {
+  it('weights that are non-finite stop the run even with skip', () => {
     const lm = model();
-    // SGD with a huge rate: the weights overflow after a few steps
-    const err = thrown(() => fitSync(lm, IDS, cfg({ maxBatches: 100, nonFinite: 'skip', optimizer: { type: 'SGD', lr: 1e38 } })));
-    expect(err.message).toMatch(/^fit: non-finite (loss|gradient of \S+) .* at step \d+ .*: the weights of \S+ are themselves non-finite, which skipping steps cannot repair; training stopped/);
+    param(lm, 'head.bias').data[2] = NaN;
+    expect(thrown(() => fitSync(lm, IDS, cfg({ nonFinite: 'skip' }))).message).toMatch(
+      /^fit: non-finite loss \(NaN\) at step 1 \(epoch 0, batch 1 of 31\): the weights of head\.bias are themselves non-finite, which skipping steps cannot repair; training stopped/,
+    );
+  });
+
+  it('an optimizer update that overflows the weights (finite loss and gradients) stops the run, with skip too', () => {
+    for (const nonFinite of ['stop', 'skip'] as const) {
+      const lm = model();
+      const seen: BatchInfo[] = [];
+      const err = thrown(() => fitSync(lm, IDS, cfg({ maxBatches: 100, nonFinite, optimizer: { type: 'SGD', lr: 1e38 } }), { onBatch: (b) => seen.push(b) }));
+      expect(err.message).toMatch(
+        /^fit: the optimizer update of step (\d+) \(epoch 0, batch \1 of 31\) made the weights of \S+ non-finite \(learning rate 1e\+38\), though the loss and the gradients were finite; training stopped, and the model holds those weights$/,
+      );
+      expect(seen.length).toBe(Number(/step (\d+)/.exec(err.message)![1]) - 1);
+    }
   });
 });
 

@@ -9,12 +9,15 @@
  *   1. removes the leftovers of writers that no longer run: temporary step folders and
  *      temporary files (names carrying the writer's pid, see io/atomic-write.ts);
  *   2. writes the new step folder under a temporary name, every file fsynced, fsyncs it and
- *      renames it to its final name (`-<k>` is appended when that name is taken);
+ *      renames it to its final name (a folder of that name that latest.json does not name is
+ *      removed first; `-<k>` is appended when latest.json names it);
  *   3. replaces latest.json atomically (temporary file, fsync, rename, folder fsync);
- *   4. removes every other checkpoint folder (the previous one, and any a kill orphaned).
- * A kill can therefore leave at most one temporary step folder or one temporary latest.json
- * (swept by step 1 of the next save), or one complete step folder that latest.json does not
- * name yet (removed by step 4), and latest.json always names a complete checkpoint.
+ *   4. removes every other checkpoint folder (the previous one, and any a kill orphaned),
+ *      each renamed to a temporary name before its files are removed.
+ * A kill can therefore leave at most one temporary step folder (being written, or being
+ * removed) or one temporary latest.json (swept by step 1 of the next save), or one complete
+ * step folder that latest.json does not name yet (removed by step 4). latest.json always names
+ * a complete checkpoint, and a folder under a checkpoint's name is always complete.
  * @internal
  */
 import * as fs from 'node:fs';
@@ -30,6 +33,7 @@ import { isStale, sweepStaleTemporaries, syncFolder, temporaryName, writeError, 
 import { checkLayout, isJsonObject, ParameterLayout, parseJsonField, showJson } from '../io/model-layout';
 import { languageModelLayout } from '../io/model-file';
 import type { EpochInfo } from './fit-sync';
+import { allFinite } from './non-finite';
 
 /** The only folder names a checkpoint folder may have: what saveCheckpoint writes. */
 export const CHECKPOINT_NAME = /^step-[0-9]{1,16}-epoch-[0-9]{1,16}(?:-[0-9]{1,6})?$/;
@@ -109,7 +113,12 @@ export function saveCheckpoint(ctx: string, dir: string, model: LanguageModel, p
   }
   sweepCheckpointFolder(dir);
   const base = `step-${progress.step}-epoch-${progress.epoch}`;
+  // A folder of that name that latest.json does not name is an orphan of a kill: it goes. One
+  // that latest.json names (another run into this folder stopped at the same step) must stay
+  // until the new latest.json is in place, so the new checkpoint takes the next free suffix.
+  const named = currentLatest(dir);
   let name = base;
+  if (name !== named && exists(path.join(dir, name))) removeFolder(dir, name);
   for (let k = 2; exists(path.join(dir, name)); k++) name = `${base}-${k}`;
   const final = path.join(dir, name);
   const tmp = path.join(dir, temporaryName(name));
@@ -160,17 +169,39 @@ export function saveCheckpoint(ctx: string, dir: string, model: LanguageModel, p
   }
   syncFolder(dir);
   writeFileAtomic(ctx, path.join(dir, 'latest.json'), [Buffer.from(JSON.stringify({ checkpoint: name }), 'utf8')]);
-  // The previous checkpoint, and any complete one a kill left unnamed.
-  for (const other of fs.readdirSync(dir)) {
-    if (other === name || !CHECKPOINT_NAME.test(other)) continue;
-    const full = path.join(dir, other);
-    try {
-      if (fs.lstatSync(full).isDirectory()) fs.rmSync(full, { recursive: true, force: true });
-    } catch {
-      /* gone already */
-    }
-  }
+  // The previous checkpoint, and any complete one a kill left unnamed. Each is renamed to a
+  // temporary name first: a kill while its files are removed leaves a temporary folder (swept
+  // by the next save), never a partial folder under a checkpoint's name.
+  for (const other of fs.readdirSync(dir)) if (other !== name && CHECKPOINT_NAME.test(other)) removeFolder(dir, other);
   return name;
+}
+
+/** The checkpoint latest.json names, if it is a valid name, else null. Never throws. */
+function currentLatest(dir: string): string | null {
+  try {
+    const file = path.join(dir, 'latest.json');
+    if (fs.statSync(file).size > MAX_LATEST_BYTES) return null;
+    const name = (JSON.parse(fs.readFileSync(file, 'utf8')) as { checkpoint?: unknown }).checkpoint;
+    return typeof name === 'string' && CHECKPOINT_NAME.test(name) ? name : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Removes the checkpoint folder `dir/name` (a real folder, never a link), renaming it to a
+ * temporary name first so that a kill part-way leaves no partial folder under its name.
+ */
+function removeFolder(dir: string, name: string): void {
+  const full = path.join(dir, name);
+  try {
+    if (!fs.lstatSync(full).isDirectory()) return;
+    const doomed = path.join(dir, temporaryName(name));
+    fs.renameSync(full, doomed);
+    fs.rmSync(doomed, { recursive: true, force: true });
+  } catch {
+    /* gone already, or not ours to remove */
+  }
 }
 
 /** What loadCheckpoint found, validated, ready to apply. */
@@ -289,14 +320,19 @@ export function loadCheckpoint(
     if (e.shape.length !== 1 || e.shape[0] !== params[idx].size)
       badOpt(`tensor ${show(e.name)} has shape [${e.shape.join(', ')}], expected [${params[idx].size}]`);
   }
+  const optArrays = o.read();
+  for (const [key, t] of Object.entries(optArrays)) if (!allFinite([t.data])) badOpt(`tensor ${show(key)} holds a NaN or an infinity`);
   const scalarsJson = parseJsonField(o.metadata.scalars, 'metadata.scalars', badOpt, { maxDepth: 4 });
   if (!isJsonObject(scalarsJson)) badOpt('metadata.scalars must be an object');
   const scalars = scalarsJson as Record<string, unknown>;
   for (const [idx, st] of Object.entries(scalars)) {
     if (!/^[0-9]{1,9}$/.test(idx) || Number(idx) >= params.length) badOpt(`metadata.scalars has a key ${show(idx)}, not a parameter index below ${params.length}`);
     if (!isJsonObject(st)) badOpt(`metadata.scalars[${idx}] must be an object of numbers`);
-    for (const [k, v] of Object.entries(st as Record<string, unknown>))
+    for (const [k, v] of Object.entries(st as Record<string, unknown>)) {
       if (!SAFE_KEY.test(k) || typeof v !== 'number' || !Number.isFinite(v)) badOpt(`metadata.scalars[${idx}].${k} must be a finite number, found ${showJson(v)}`);
+      // the optimizers' one scalar: how many steps a parameter has had
+      if (k === 'step' && !(Number.isSafeInteger(v) && (v as number) >= 0)) badOpt(`metadata.scalars[${idx}].step must be a non-negative integer, found ${showJson(v)}`);
+    }
   }
   const groupsJson = parseJsonField(o.metadata.paramGroups, 'metadata.paramGroups', badOpt, { maxDepth: 4 });
   const live = optimizer.stateDict().paramGroups;
@@ -312,14 +348,20 @@ export function loadCheckpoint(
     for (const [k, v] of Object.entries(g)) {
       if (k === 'params') continue;
       if (!SAFE_KEY.test(k)) badOpt(`metadata.paramGroups[${gi}] has a field ${show(k)}`);
+      // Every option of every optimizer (lr, betas, eps, weightDecay, momentum, …) and every
+      // scheduler's bookkeeping (initialLr, …) is a finite non-negative number or a boolean.
+      const num = (x: unknown) => typeof x === 'number' && Number.isFinite(x) && x >= 0;
       const want = mine[k];
       const ok =
         want === undefined
-          ? v === null || typeof v === 'boolean' || typeof v === 'number' || (Array.isArray(v) && v.every((x) => typeof x === 'number'))
+          ? v === null || typeof v === 'boolean' || num(v) || (Array.isArray(v) && v.length <= 8 && v.every(num))
           : Array.isArray(want)
-            ? Array.isArray(v) && v.length === want.length && v.every((x) => typeof x === 'number')
-            : typeof v === typeof want && (typeof v !== 'number' || !Number.isNaN(v));
-      if (!ok) badOpt(`metadata.paramGroups[${gi}].${k} must be ${Array.isArray(want) ? `an array of ${want.length} numbers` : want === undefined ? 'a number, boolean or null' : `a ${typeof want}`}, found ${showJson(v)}`);
+            ? Array.isArray(v) && v.length === want.length && v.every(num)
+            : typeof v === typeof want && (typeof v !== 'number' || num(v));
+      if (!ok) {
+        const what = Array.isArray(want) ? `an array of ${want.length} finite numbers ≥ 0` : want === undefined ? 'a finite number ≥ 0, a boolean or null' : typeof want === 'number' ? 'a finite number ≥ 0' : `a ${typeof want}`;
+        badOpt(`metadata.paramGroups[${gi}].${k} must be ${what}, found ${showJson(v)}`);
+      }
     }
   });
 
@@ -360,7 +402,7 @@ export function loadCheckpoint(
   // Everything checked: read the tensors and apply.
   const weights = m.read();
   const optState: Record<number, Record<string, Float32Array | number>> = {};
-  for (const [key, t] of Object.entries(o.read())) {
+  for (const [key, t] of Object.entries(optArrays)) {
     const dot = key.indexOf('.');
     (optState[Number(key.slice(0, dot))] ??= {})[key.slice(dot + 1)] = t.data;
   }

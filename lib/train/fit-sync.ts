@@ -61,7 +61,8 @@ export interface TrainingConfig {
    * (fit: reject) an Error naming the step and what was non-finite, before the optimizer step,
    * so the model keeps the weights from before that step. 'skip': zero the gradients, skip the
    * optimizer step, report it (BatchInfo.skipped, FitResult.skippedSteps) and go on. Either way,
-   * weights that have themselves become non-finite stop the run.
+   * non-finite weights stop the run: weights already non-finite at a failing step, or made so
+   * by an optimizer update (then the model holds them).
    */
   nonFinite?: 'stop' | 'skip';
   /**
@@ -398,6 +399,15 @@ export function fitSync(model: LanguageModel, train: Int32Array, config: Trainin
         if (cfg.clipGradNorm !== undefined) gradNorm = clipGradNorm(params, cfg.clipGradNorm);
         if (cfg.clipGradValue !== undefined) clipGradValue(params, cfg.clipGradValue);
         optimizer.step();
+        // finite gradients can still overflow the weights (a huge learning rate, a corrupt optimizer state)
+        if (!allFinite(params.map((p) => p.data))) {
+          const at = `step ${progress.step + 1} (epoch ${progress.epoch}, batch ${Math.ceil((i + seq) / T)} of ${batchesPerEpoch})`;
+          throw new NonFiniteError(
+            `${ctx}: the optimizer update of ${at} made the weights of ${firstNonFinite(named, 'data')} non-finite (learning rate ${lrNow()}), ` +
+              'though the loss and the gradients were finite; training stopped, and the model holds those weights',
+            progress.step + 1,
+          );
+        }
       }
       const lr = lrNow();
       if (scheduler && interval === 'batch' && !(scheduler instanceof schedulers.ReduceLROnPlateau)) scheduler.step();
