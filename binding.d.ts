@@ -7,43 +7,41 @@ export type CellCode = 0 | 1 | 2 | 3; // RnnTanh, RnnRelu, Lstm, Gru
 
 type FloatArray = Float32Array | Float64Array;
 
+/** The activations one training forward keeps for its backward (consumed by backward). */
+export interface RecurrentContextHandle {
+  /** Returns the buffers to the layer's pool without a backward. */
+  release(): void;
+}
+
 export interface RecurrentStackHandle<A extends FloatArray> {
-  /** input (T,B,I) or (B,T,I); h0/c0/hN/cN (L*D,B,H); output (T,B,D*H) or (B,T,D*H). */
+  /**
+   * input (T,B,I) or (B,T,I), or token ids (T·B, each in [0, V)) into table (V, I) — exactly one;
+   * h0/c0/hN/cN (L*D,B,H); output (T,B,D*H) or (B,T,D*H). mode 0 eval, 1 training (keeps the
+   * activations, applies dropout), 2 keeps them without dropout (eval mode under autograd);
+   * modes 1 and 2 return the call's activations for backward, mode 0 undefined.
+   */
   forward(
-    T: number, B: number, input: A, h0: A | null, c0: A | null, lengths: Int32Array | null,
-    weights: A[], training: boolean, seedLo: number, seedHi: number, output: A, hN: A, cN: A | null,
-  ): void;
-  /** forward on a libuv worker thread (training must be false); resolves when the outputs are written. */
+    T: number, B: number, input: A | null, ids: Int32Array | null, V: number, table: A | null,
+    h0: A | null, c0: A | null, lengths: Int32Array | null,
+    weights: A[], mode: 0 | 1 | 2, seedLo: number, seedHi: number, output: A, hN: A, cN: A | null,
+  ): RecurrentContextHandle | undefined;
+  /** An eval forward on a libuv worker thread, optionally followed by a Linear head on its output; resolves when the outputs are written. */
   forwardAsync(
-    T: number, B: number, input: A, h0: A | null, c0: A | null, lengths: Int32Array | null,
-    weights: A[], training: false, seedLo: number, seedHi: number, output: A, hN: A, cN: A | null,
+    T: number, B: number, input: A | null, ids: Int32Array | null, V: number, table: A | null,
+    h0: A | null, c0: A | null, lengths: Int32Array | null,
+    weights: A[], mode: 0, seedLo: number, seedHi: number, output: A, hN: A, cN: A | null,
     head?: [y: A, weight: A, bias: A | null, N: number, inFeatures: number, outFeatures: number] | null,
   ): Promise<void>;
-  /** forward with layer 0 reading table (V, I) rows by ids (T·B, each in [0, V)), not materialised. */
-  forwardTokens(
-    T: number, B: number, ids: Int32Array, h0: A | null, c0: A | null, lengths: Int32Array | null,
-    weights: A[], training: boolean, seedLo: number, seedHi: number, output: A, hN: A, cN: A | null,
-    V: number, table: A,
-  ): void;
-  /** forwardTokens on a libuv worker thread (training must be false), optionally followed by a Linear head like forwardAsync's. */
-  forwardTokensAsync(
-    T: number, B: number, ids: Int32Array, h0: A | null, c0: A | null, lengths: Int32Array | null,
-    weights: A[], training: false, seedLo: number, seedHi: number, output: A, hN: A, cN: A | null,
-    V: number, table: A,
-    head?: [y: A, weight: A, bias: A | null, N: number, inFeatures: number, outFeatures: number] | null,
-  ): Promise<void>;
-  /** backward after a training forwardTokens: adds the table's gradient into gradTable (row paddingIdx excepted; -1: none). */
-  backwardTokens(
-    gradOutput: A | null, gradHN: A | null, gradCN: A | null, weights: A[], grads: A[],
-    gradTable: A, paddingIdx: number, gradH0: A, gradC0: A | null,
-  ): void;
-  /** Adds parameter gradients into grads; writes gradInput, gradH0, gradC0. */
+  /**
+   * Consumes ctx: adds parameter gradients into grads (null entries skipped); writes gradInput
+   * (or, after a token forward, adds the table's gradient into gradTable except row
+   * paddingIdx), gradH0, gradC0 when given. table: the token forward's table again.
+   */
   backward(
-    gradOutput: A | null, gradHN: A | null, gradCN: A | null, weights: A[], grads: A[],
-    gradInput: A, gradH0: A, gradC0: A | null,
+    ctx: RecurrentContextHandle, gradOutput: A | null, gradHN: A | null, gradCN: A | null, weights: A[],
+    grads: Array<A | null>, gradInput: A | null, table: A | null, gradTable: A | null, paddingIdx: number,
+    gradH0: A | null, gradC0: A | null,
   ): void;
-  /** [T, B] saved by the last training forward, or null. */
-  savedShape(): [number, number] | null;
 }
 
 export interface RecurrentStackConstructor<A extends FloatArray> {
@@ -53,7 +51,61 @@ export interface RecurrentStackConstructor<A extends FloatArray> {
   ): RecurrentStackHandle<A>;
 }
 
-export interface NativeBinding {
+/** Binary ops: 0 add, 1 sub, 2 mul. Unary ops: 0 tanh, 1 sigmoid, 2 relu. */
+export type BinaryCode = 0 | 1 | 2;
+export type UnaryCode = 0 | 1 | 2;
+
+/**
+ * The functional ops and cells (native/binding/ops_binding.cc). Every float array of one call
+ * is a Float32Array, or every one a Float64Array (the gradient checks' float64 twins).
+ */
+export interface OpsBinding {
+  binary(op: BinaryCode, out: Float32Array, a: Float32Array, b: Float32Array): void;
+  binaryBackward(op: BinaryCode, da: Float32Array | null, db: Float32Array | null, g: Float32Array, a: Float32Array, b: Float32Array): void;
+  unary(op: UnaryCode, out: Float32Array, x: Float32Array): void;
+  unaryBackward(op: UnaryCode, dx: Float32Array, g: Float32Array, y: Float32Array): void;
+  softmax(log: boolean, out: Float32Array, x: Float32Array, outer: number, n: number, inner: number): void;
+  softmaxBackward(log: boolean, dx: Float32Array, g: Float32Array, y: Float32Array, outer: number, n: number, inner: number): void;
+  maskedFill(out: Float32Array, x: Float32Array, mask: Uint8Array, value: number): void;
+  sum(x: Float32Array): number;
+  accumulate(dst: Float32Array, src: Float32Array): void;
+  scale(out: Float32Array, x: Float32Array, factor: number): void;
+  copyBlock(dst: Float32Array, dstOffset: number, dstStride: number, src: Float32Array, srcOffset: number, srcStride: number, rows: number, cols: number, add: boolean): void;
+  /** x viewed as (A, N0, M, N1, C) → out (A, N1, M, N0, C). */
+  swapDims(out: Float32Array, x: Float32Array, A: number, N0: number, M: number, N1: number, C: number): void;
+  gather(out: Float32Array, x: Float32Array, index: Int32Array, outer: number, n: number, inner: number): void;
+  scatterAdd(dx: Float32Array, g: Float32Array, index: Int32Array, outer: number, n: number, inner: number): void;
+  /** C (batch, M, N) (+)= op(A) (M, K) · op(B) (K, N). */
+  matmul(C: Float32Array, A: Float32Array, B: Float32Array, batch: number, M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void;
+  dropoutMask(mask: Float32Array, p: number, seedLo: number, seedHi: number): void;
+  layerNorm(out: Float32Array, mean: Float32Array, rstd: Float32Array, x: Float32Array, weight: Float32Array | null, bias: Float32Array | null, rows: number, n: number, eps: number): void;
+  layerNormBackward(dx: Float32Array | null, dweight: Float32Array | null, dbias: Float32Array | null, g: Float32Array, x: Float32Array, mean: Float32Array, rstd: Float32Array, weight: Float32Array | null, rows: number, n: number): void;
+  nllLoss(grad: Float32Array, logp: Float32Array, targets: Int32Array, N: number, C: number, ignoreIndex: number): number;
+  mseLoss(grad: Float32Array, x: Float32Array, y: Float32Array): number;
+  bceWithLogits(grad: Float32Array, x: Float32Array, y: Float32Array, posWeight: Float32Array | null, columns: number): number;
+  argmax(out: Int32Array, x: Float32Array, rows: number, n: number): void;
+  /** The k largest of each row of x (rows, n), descending, with their indices (rows, k). */
+  topk(values: Float32Array, indices: Int32Array, x: Float32Array, rows: number, n: number, k: number): void;
+  /** s (B,Tq,S) = Σ_a v[a] tanh(q[b,t,a] + k[b,j,a]); tanhSaved (B,Tq,S,A) kept for backward when given. */
+  additiveScores(s: Float32Array, tanhSaved: Float32Array | null, q: Float32Array, k: Float32Array, v: Float32Array, B: number, Tq: number, S: number, A: number): void;
+  additiveScoresBackward(dq: Float32Array | null, dk: Float32Array | null, dv: Float32Array | null, g: Float32Array, tanhSaved: Float32Array, v: Float32Array, B: number, Tq: number, S: number, A: number): void;
+  /** One cell step: saved (B, (G+1)·H) is what backward needs. */
+  cellForward(cell: CellCode, B: number, I: number, H: number, x: Float32Array, h: Float32Array, c: Float32Array | null,
+    weights: [Float32Array, Float32Array, Float32Array | null, Float32Array | null], hOut: Float32Array, cOut: Float32Array | null, saved: Float32Array): void;
+  cellBackward(cell: CellCode, B: number, I: number, H: number, x: Float32Array, h: Float32Array, c: Float32Array | null,
+    weights: [Float32Array, Float32Array, Float32Array | null, Float32Array | null], grads: Array<Float32Array | null>, saved: Float32Array,
+    gradH: Float32Array | null, gradC: Float32Array | null, dx: Float32Array | null, dh: Float32Array | null, dc: Float32Array | null): void;
+  /** Test hooks: one row of the cell kernels (fast or reference), float32. */
+  cellUnitsForward(cell: CellCode, reference: boolean, H: number, g: Float32Array, gh: Float32Array | null, bhn: Float32Array | null,
+    hIn: Float32Array, cIn: Float32Array | null, hOut: Float32Array, cOut: Float32Array | null, ghn: Float32Array | null): void;
+  cellUnitsBackward(cell: CellCode, reference: boolean, H: number, g: Float32Array, dh: Float32Array, dc: Float32Array | null,
+    cIn: Float32Array | null, cOut: Float32Array | null, ghn: Float32Array | null, hPrev: Float32Array | null, hOut: Float32Array | null,
+    dhPrev: Float32Array, dcPrev: Float32Array | null): void;
+  /** The native table of cell kinds (native/kernels/cell_kinds.h). */
+  cellKinds(): Array<{ code: number; name: string; gates: number; hasCellState: boolean }>;
+}
+
+export interface NativeBinding extends OpsBinding {
   setNumThreads(n: number): void;
   getNumThreads(): number;
   openblasConfig(): string;
@@ -73,7 +125,7 @@ export interface NativeBinding {
   scaleGrads(grads: Float32Array[], factor: number): void;
   clipGradValue(grads: Float32Array[], clipValue: number): void;
 
-  /** out (N,E) = weight (V,E) rows at indices (N); indices are range-checked. */
+  /** out (N,E) = weight (V,E) rows at indices (N); indices are range-checked. Float32 or float64 throughout. */
   embeddingForward(out: Float32Array, weight: Float32Array, V: number, E: number, indices: Int32Array): void;
   /** gradWeight (V,E) += scatter of gradOutput (N,E); paddingIdx -1 for none. */
   embeddingBackward(gradWeight: Float32Array, V: number, E: number, indices: Int32Array, gradOutput: Float32Array, paddingIdx: number): void;
@@ -81,9 +133,9 @@ export interface NativeBinding {
   linearForward(y: Float32Array, x: Float32Array, weight: Float32Array, bias: Float32Array | null, N: number, inFeatures: number, outFeatures: number): void;
   /** linearForward on a libuv worker thread; resolves when y is written. */
   linearForwardAsync(y: Float32Array, x: Float32Array, weight: Float32Array, bias: Float32Array | null, N: number, inFeatures: number, outFeatures: number): Promise<void>;
-  /** gradWeight += dy^T x; gradBias += colsum(dy); gradInput = dy W (when given). */
+  /** gradWeight += dy^T x; gradBias += colsum(dy); gradInput = dy W (each when given). */
   linearBackward(
-    gradInput: Float32Array | null, gradWeight: Float32Array, gradBias: Float32Array | null, gradOutput: Float32Array,
+    gradInput: Float32Array | null, gradWeight: Float32Array | null, gradBias: Float32Array | null, gradOutput: Float32Array,
     x: Float32Array, weight: Float32Array, N: number, inFeatures: number, outFeatures: number,
   ): void;
   /** Writes d(loss)/d(logits) into grad (N,C); returns the mean loss (NaN if all rows ignored). */

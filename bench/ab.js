@@ -5,8 +5,11 @@
 //
 //   node bench/ab.js snapshot NAME          # copies the current build to /tmp/rnn-native-ab/NAME
 //   node bench/ab.js TASK DIR_A DIR_B [...]  # alternates blocks of calls, prints medians and B/A
+//   (a DIR may be written DIR@TASK to run another task there: two paths of one build compared)
 //
 // Tasks: train-lstm, train-gru, train-rnn_relu (the char-LM training step of bench/config.json),
+// ag-lstm, ag-gru, ag-rnn_relu (the same step written with autograd: Embedding → LSTM → Linear →
+// functional.crossEntropy, loss.backward()),
 // fwd-lstm, fwd-gru, fwd-rnn_relu (its forward only), step-N (one LSTM step, B 1, I = H = N).
 // Each round runs a block of calls of every build in turn (A, B, A, B, …, 30 rounds) with a
 // short pause between blocks so that each build's idle kernel threads fall asleep; the
@@ -46,6 +49,29 @@ function workload(task, dir) {
     return { block: 2000, call: () => { const o = lstm.forward(x, state); state = { h: o.h, c: o.c }; } };
   }
   const { V, E, H, B, T, lr, maxNorm } = charlm;
+  if (kind === 'ag') {
+    const cell = arg || 'lstm';
+    const emb = new rnn.Embedding({ numEmbeddings: V, embeddingDim: E });
+    const layer = cell === 'lstm' ? new rnn.LSTM({ inputSize: E, hiddenSize: H }) : cell === 'gru' ? new rnn.GRU({ inputSize: E, hiddenSize: H })
+      : new rnn.RNN({ inputSize: E, hiddenSize: H, nonlinearity: 'relu' });
+    const head = new rnn.Linear({ inFeatures: H, outFeatures: V });
+    const params = [...emb.parameters(), ...layer.parameters(), ...head.parameters()];
+    const opt = new rnn.Adam(params, { lr });
+    const ids = Int32Array.from({ length: (T + 1) * B }, (_, i) => (i * 7919) % V);
+    const x = ids.subarray(0, T * B);
+    const y = ids.slice(B);
+    return {
+      block: 5,
+      call: () => {
+        opt.zeroGrad();
+        const { output } = layer.forward(emb.forward(x, [T, B]));
+        const loss = rnn.functional.crossEntropy(head.forward(output.reshape([T * B, H])), y);
+        loss.backward();
+        rnn.clipGradNorm(params, maxNorm);
+        opt.step();
+      },
+    };
+  }
   const model = new rnn.LanguageModel({ vocabSize: V, embeddingDim: E, hiddenSize: H, cell: arg || 'lstm' });
   const params = model.parameters();
   const opt = new rnn.Adam(params, { lr });
@@ -75,7 +101,10 @@ function main(argv) {
     process.exit(2);
   }
   const pause = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-  const builds = dirs.map((d) => ({ dir: d, ...workload(task, d), us: [] }));
+  const builds = dirs.map((spec) => {
+    const [d, own] = spec.split('@');
+    return { dir: spec, ...workload(own || task, d), us: [] };
+  });
   for (let round = 0; round < 30; round++)
     for (const b of builds) {
       b.call(); // the first call of a block wakes the kernel threads

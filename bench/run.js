@@ -27,7 +27,7 @@ const PYTHON = process.env.BENCH_PYTHON || '/usr/bin/python3'; // Debian's, with
 
 const GROUPS = {
   sgemm: ['sgemm'],
-  charlm: ['charlm-lstm', 'charlm-gru', 'charlm-rnn_relu'],
+  charlm: ['charlm-lstm', 'charlm-gru', 'charlm-rnn_relu', 'charlm-autograd-lstm'],
   layer: ['layer-lstm', 'layer-gru'],
   fastrnns: ['fastrnns-fwd', 'fastrnns-fwdbwd'],
   inference: ['bilstm', 'step'],
@@ -135,7 +135,7 @@ function commonArgs() {
 // are pooled, so that both sides see the machine's fast and slow phases alike (on this VM the
 // same 2-thread step takes 29 or 40 ms for minutes at a time). The short, headline tasks (and
 // bilstm, which a slow phase once halved) get three by default; --rounds N sets every task's (the fixed-time demo always runs once).
-const ROUNDS_DEFAULT = { 'charlm-lstm': 3, 'charlm-gru': 3, 'charlm-rnn_relu': 3, step: 3, bilstm: 3 };
+const ROUNDS_DEFAULT = { 'charlm-lstm': 3, 'charlm-gru': 3, 'charlm-rnn_relu': 3, 'charlm-autograd-lstm': 3, step: 3, bilstm: 3 };
 function roundsFor(task) {
   if (task === 'demo' || opts.smoke) return 1;
   if (opts.rounds) return Math.max(1, Math.floor(Number(opts.rounds)) || 1);
@@ -420,7 +420,7 @@ function buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, 
       section(title, ['workload', 'unit', 'rnn-native median [min–max]', ...tHeads, ...(haveTorch ? ['rnn-native ÷ best torch'] : [])], rows, note);
   };
 
-  compare('Char-LM training step (Embedding → RNN → Linear, cross-entropy, clip 1.0, Adam)', ['charlm-lstm', 'charlm-gru', 'charlm-rnn_relu'],
+  compare('Char-LM training step (Embedding → RNN → Linear, cross-entropy, clip 1.0, Adam; the autograd row composes the modules and calls loss.backward())', ['charlm-lstm', 'charlm-gru', 'charlm-rnn_relu', 'charlm-autograd-lstm'],
     info(results['charlm-lstm'], (i) => `V ${i.V}, E ${i.E}, H ${i.H}, B ${i.B}, T ${i.T}; hidden state carried, detached. GFLOP/s counts 3 × the forward GEMMs (recurrent + head).`));
 
   // ---- layer with SGEMM share and memory

@@ -196,6 +196,8 @@ def charlm(cell):
 
 for _cell in ("lstm", "gru", "rnn_relu"):
     TASKS[f"charlm-{_cell}"] = charlm(_cell)
+# PyTorch's step is autograd already: the twin of our autograd composition is the same code.
+TASKS["charlm-autograd-lstm"] = charlm("lstm")
 
 
 def layer(cell):

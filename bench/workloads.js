@@ -4,7 +4,7 @@
 //   node bench/workloads.js <task> [--smoke] [--threads N] [--reps N] [--warmup N]
 //   node bench/workloads.js --list
 //
-// Tasks: sgemm, charlm-lstm, charlm-gru, charlm-rnn_relu, layer-lstm, layer-gru,
+// Tasks: sgemm, charlm-lstm, charlm-gru, charlm-rnn_relu, charlm-autograd-lstm, layer-lstm, layer-gru,
 // fastrnns-fwd, fastrnns-fwdbwd, bilstm, step, scaling-T, scaling-B, scaling-H, demo.
 // bench/torch_workloads.py is the PyTorch twin (same task names, same sizes from
 // bench/config.json). bench/run.js spawns both and compares them.
@@ -149,6 +149,48 @@ function charlm(cell) {
     };
   };
 }
+/**
+ * The same step written with autograd, as a user composing modules would: Embedding → LSTM →
+ * Linear → functional.crossEntropy, loss.backward(). The layer reads the embedding table by
+ * id (V ≤ T·B) and, since the embedded tensor feeds only it, sums the table's gradient itself.
+ */
+function charlmAutograd(cell) {
+  return (cfg, timing) => {
+    const { V, E, H, B, T, lr, maxNorm } = cfg.charlm;
+    rnn.manualSeed(1);
+    const emb = new rnn.Embedding({ numEmbeddings: V, embeddingDim: E });
+    const layer = cell === 'lstm' ? new rnn.LSTM({ inputSize: E, hiddenSize: H }) : cell === 'gru' ? new rnn.GRU({ inputSize: E, hiddenSize: H })
+      : new rnn.RNN({ inputSize: E, hiddenSize: H, nonlinearity: 'relu' });
+    const head = new rnn.Linear({ inFeatures: H, outFeatures: V });
+    const params = [...emb.parameters(), ...layer.parameters(), ...head.parameters()];
+    const opt = new rnn.Adam(params, { lr });
+    const batches = 8;
+    const stream = randomTokens((batches * T + 1) * B, V);
+    let state;
+    let k = 0;
+    const step = () => {
+      const i = (k++ % batches) * T;
+      const x = stream.subarray(i * B, (i + T) * B);
+      const y = stream.slice((i + 1) * B, (i + 1 + T) * B);
+      opt.zeroGrad();
+      const out = layer.forward(emb.forward(x, [T, B]), state);
+      state = out.c ? { h: out.h.detach(), c: out.c.detach() } : { h: out.h.detach() }; // truncated BPTT
+      rnn.functional.crossEntropy(head.forward(out.output.reshape([T * B, H])), y).backward();
+      rnn.clipGradNorm(params, maxNorm);
+      opt.step();
+    };
+    const r = timeIt(step, timing);
+    const flops = 3 * (gemmFlops(T, B, GATES[cell], E, H) + 2 * T * B * H * V);
+    return {
+      metrics: [
+        metric('tokens', `char-LM ${cell} training step, autograd`, 'tokens/s', 'higher', r.samples.map((s) => (T * B) / s)),
+        metric('gflops', `char-LM ${cell} GEMM rate, autograd`, 'GFLOP/s', 'higher', r.samples.map((s) => flops / s / 1e9)),
+      ],
+      info: { V, E, H, B, T, iters: r.iters, parameters: params.reduce((n, p) => n + p.size, 0) },
+    };
+  };
+}
+tasks['charlm-autograd-lstm'] = charlmAutograd('lstm');
 tasks['charlm-lstm'] = charlm('lstm');
 tasks['charlm-gru'] = charlm('gru');
 tasks['charlm-rnn_relu'] = charlm('rnn_relu');

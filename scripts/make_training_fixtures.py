@@ -201,7 +201,7 @@ OPTIM_CONFIGS = [
     ("adagrad_lr_decay_weight_decay_init_acc_maxnorm", "Adagrad",
      {"lr": 0.1, "lrDecay": 0.05, "weightDecay": 0.05, "initialAccumulatorValue": 0.3},
      # (no per-group initialAccumulatorValue: torch 1.13 ignores it and fills every sum with
-     # the constructor's value; ours honours the group's, as API.md says group options do)
+     # the constructor's value; ours honours the group's, as the optimizer docs say group options do)
      [{"maxNorm": 0.5}, {"lr": 0.05, "weightDecay": 0.0}], []),
     ("adagrad_plain", "Adagrad", {"lr": 0.1},
      [{"weightDecay": 0.02}, {"lr": 0.3, "eps": 1e-3}], []),

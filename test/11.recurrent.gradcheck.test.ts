@@ -39,7 +39,8 @@ function check(o: Opts): void {
 
   const loss = (): number => {
     const out = new Float64Array(T * B * D * H), hN = new Float64Array(S), cN = new Float64Array(S);
-    stack.forward(T, B, x, h0, lstm ? c0 : null, lengths, weights, training, 12345, 0, out, hN, lstm ? cN : null);
+    const ctx = stack.forward(T, B, x, null, 0, null, h0, lstm ? c0 : null, lengths, weights, training ? 1 : 0, 12345, 0, out, hN, lstm ? cN : null);
+    ctx?.release();
     let s = 0;
     for (let i = 0; i < out.length; i++) s += out[i] * gOut[i];
     for (let i = 0; i < S; i++) s += hN[i] * gh[i] + (lstm ? cN[i] * gc[i] : 0);
@@ -48,10 +49,10 @@ function check(o: Opts): void {
 
   // analytic
   const out = new Float64Array(T * B * D * H), hN = new Float64Array(S), cN = new Float64Array(S);
-  stack.forward(T, B, x, h0, lstm ? c0 : null, lengths, weights, true, 12345, 0, out, hN, lstm ? cN : null);
+  const ctx = stack.forward(T, B, x, null, 0, null, h0, lstm ? c0 : null, lengths, weights, 1, 12345, 0, out, hN, lstm ? cN : null)!;
   const grads = weights.map((w) => new Float64Array(w.length));
   const dx = new Float64Array(x.length), dh0 = new Float64Array(S), dc0 = new Float64Array(S);
-  stack.backward(gOut, gh, lstm ? gc : null, weights, grads, dx, dh0, lstm ? dc0 : null);
+  stack.backward(ctx, gOut, gh, lstm ? gc : null, weights, grads, dx, null, null, -1, dh0, lstm ? dc0 : null);
 
   const targets: Array<[string, Float64Array, Float64Array]> = [['input', x, dx], ['h0', h0, dh0]];
   if (lstm) targets.push(['c0', c0, dc0]);

@@ -63,10 +63,14 @@ describe('RNN/LSTM/GRU#forward() validation', () => {
   });
 
   it('checks the initial state', () => {
-    expect(() => lstm.forward(x, { h: Tensor.zeros([1, 2, 4]) })).toThrow(RangeError);
-    expect(() => lstm.forward(x, { h: Tensor.zeros([1, 2, 4]) })).toThrow('LSTM.forward: state.h must have shape [2, 2, 4] (numLayers·D, B, H), received shape [1, 2, 4]');
+    expect(() => lstm.forward(x, { h: Tensor.zeros([1, 2, 4]) } as never)).toThrow(RangeError);
+    expect(() => lstm.forward(x, { h: Tensor.zeros([1, 2, 4]) } as never)).toThrow('LSTM.forward: state.h must have shape [2, 2, 4] (numLayers·D, B, H), received shape [1, 2, 4]');
+    // an LSTM's state is { h, c }, as in PyTorch: h alone is an error, not a zero c
+    expect(() => lstm.forward(x, { h: Tensor.zeros([2, 2, 4]) } as never)).toThrow('LSTM.forward: state.c is missing: an LSTM\'s state is { h, c }');
+    // lengths go in the options (a PyTorch habit puts them second)
+    expect(() => lstm.forward(x, Int32Array.of(5, 3) as never)).toThrow(/lengths go in the options/);
     expect(() => lstm.forward(x, { h: Tensor.zeros([2, 2, 4]), c: Tensor.zeros([2, 3, 4]) })).toThrow(/state.c must have shape \[2, 2, 4\]/);
-    expect(() => lstm.forward(x, { h: new Float32Array(16) as any })).toThrow(TypeError);
+    expect(() => lstm.forward(x, { h: new Float32Array(16) } as any)).toThrow(TypeError);
     expect(() => lstm.forward(x, 5 as any)).toThrow(TypeError);
     const gru = new GRU({ inputSize: 3, hiddenSize: 4 });
     expect(() => gru.forward(x, { h: Tensor.zeros([1, 2, 4]), c: Tensor.zeros([1, 2, 4]) })).toThrow(/state.c is only for LSTM; GRU has no cell state/);
@@ -121,10 +125,19 @@ describe('the native binding checks lengths itself', () => {
     const s = new native.RecurrentStack(2, 3, 4, 1, false, true, false, 0);
     const w = [new Float32Array(48), new Float32Array(64), new Float32Array(16), new Float32Array(16)];
     const out = new Float32Array(5 * 2 * 4), h = new Float32Array(8), c = new Float32Array(8);
-    expect(() => s.forward(5, 2, new Float32Array(29), null, null, null, w, true, 0, 0, out, h, c)).toThrow(/input must have 30 elements, received 29/);
-    expect(() => s.forward(5, 2, new Float64Array(30), null, null, null, w, true, 0, 0, out, h, c)).toThrow(/input must be a Float32Array/);
-    expect(() => s.forward(5, 2, new Float32Array(30), null, null, null, w.slice(1), true, 0, 0, out, h, c)).toThrow(/weights must have 4 entries/);
-    expect(() => s.forward(5, 2, new Float32Array(30), null, null, Int32Array.from([9, 1]), w, true, 0, 0, out, h, c)).toThrow(/lengths\[0\] must be in \[1, 5\]/);
-    expect(() => s.backward(null, null, null, w, w, new Float32Array(30), h, c)).toThrow(/backward called without a preceding forward/);
+    const f = (x: unknown, ws: Float32Array[], lengths: Int32Array | null) => s.forward(5, 2, x, null, 0, null, null, null, lengths, ws, 1, 0, 0, out, h, c);
+    expect(() => f(new Float32Array(29), w, null)).toThrow(/input must have 30 elements, received 29/);
+    expect(() => f(new Float64Array(30), w, null)).toThrow(/input must be a Float32Array/);
+    expect(() => f(new Float32Array(30), w.slice(1), null)).toThrow(/weights must have 4 entries/);
+    expect(() => f(new Float32Array(30), w, Int32Array.from([9, 1]))).toThrow(/lengths\[0\] must be in \[1, 5\]/);
+    expect(() => s.forward(5, 2, new Float32Array(30), Int32Array.from(new Array(10).fill(0)), 1, new Float32Array(3), null, null, null, w, 1, 0, 0, out, h, c)).toThrow(/an input or token ids, not both/);
+    // backward takes only a context a training forward of this layer returned, once
+    expect(() => s.backward({}, null, null, null, w, w, new Float32Array(30), null, null, -1, h, c)).toThrow(/backward needs the context a training forward of this layer returned/);
+    const other = new native.RecurrentStack(2, 3, 4, 1, false, true, false, 0);
+    const ctx = f(new Float32Array(30), w, null);
+    expect(() => other.backward(ctx, null, null, null, w, w, new Float32Array(30), null, null, -1, h, c)).toThrow(/belongs to another layer/);
+    s.backward(ctx, null, null, null, w, w, new Float32Array(30), null, null, -1, h, c);
+    expect(() => s.backward(ctx, null, null, null, w, w, new Float32Array(30), null, null, -1, h, c)).toThrow(/already used by a backward/);
+    expect(() => s.backward(ctx, null, null, null, w, w, new Float32Array(30), null, new Float32Array(12), -1, h, c)).toThrow(/gradTable is only for a forward that read token ids|already used/);
   });
 });

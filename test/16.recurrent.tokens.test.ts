@@ -1,10 +1,10 @@
-// The token-input path of the recurrent stack (forwardTokens / backwardTokens): layer 0 reads
+// The token-input path of the recurrent stack (forward with ids and a table): layer 0 reads
 // rows of an embedding table by id instead of materialised rows of x. It must equal, in
 // float64 to rounding, the plain path on the gathered rows, with the table's gradient equal
 // to the input gradient scattered back by id — for every cell, direction and option — and a
 // LanguageModel that takes it must train exactly like one wired by hand.
 import type { CellCode } from '../binding';
-import { crossEntropy, LanguageModel, LSTM, manualSeed, Tensor } from '../lib';
+import { crossEntropy, Embedding, functional as F, LanguageModel, LSTM, manualSeed, Tensor } from '../lib';
 import { native } from '../lib/native/addon';
 import { Generator } from '../lib/core/random';
 
@@ -48,16 +48,17 @@ function compare(o: Opts): void {
   const run = (tokens: boolean) => {
     const stack = make();
     const out = new Float64Array(T * B * D * H), hN = new Float64Array(S), cN = new Float64Array(S);
-    if (tokens) stack.forwardTokens(T, B, ids, h0, lstm ? c0 : null, lengths, weights, true, 1, 0, out, hN, lstm ? cN : null, V, table);
-    else stack.forward(T, B, x, h0, lstm ? c0 : null, lengths, weights, true, 1, 0, out, hN, lstm ? cN : null);
+    const ctx = tokens
+      ? stack.forward(T, B, null, ids, V, table, h0, lstm ? c0 : null, lengths, weights, 1, 1, 0, out, hN, lstm ? cN : null)!
+      : stack.forward(T, B, x, null, 0, null, h0, lstm ? c0 : null, lengths, weights, 1, 1, 0, out, hN, lstm ? cN : null)!;
     const grads = weights.map((w) => new Float64Array(w.length));
     const dTable = new Float64Array(V * I);
     const dh0 = new Float64Array(S), dc0 = new Float64Array(S);
     if (tokens) {
-      stack.backwardTokens(gOut, gh, lstm ? gc : null, weights, grads, dTable, o.pad, dh0, lstm ? dc0 : null);
+      stack.backward(ctx, gOut, gh, lstm ? gc : null, weights, grads, null, table, dTable, o.pad, dh0, lstm ? dc0 : null);
     } else {
       const dx = new Float64Array(x.length);
-      stack.backward(gOut, gh, lstm ? gc : null, weights, grads, dx, dh0, lstm ? dc0 : null);
+      stack.backward(ctx, gOut, gh, lstm ? gc : null, weights, grads, dx, null, null, -1, dh0, lstm ? dc0 : null);
       ids.forEach((id, k) => {
         if (id === o.pad) return;
         for (let i = 0; i < I; i++) dTable[id * I + i] += dx[k * I + i];
@@ -83,17 +84,40 @@ describe.each<[string, CellCode]>([['RNN tanh', 0], ['RNN relu', 1], ['LSTM', 2]
   it('two bidirectional layers, batchFirst, lengths, a padding row', () => compare({ cell, L: 2, bi: true, batchFirst: true, lengths: true, pad: 3 }));
 });
 
-describe('token input errors', () => {
-  it('backward after forwardTokens (and the reverse) is a RangeError; ids are range-checked', () => {
+describe('token input through the public API', () => {
+  it('an Embedding feeding a layer: the same outputs and gradients as rows the layer reads itself', () => {
+    manualSeed(4);
+    const emb = new Embedding({ numEmbeddings: 5, embeddingDim: 3, paddingIdx: 1 });
     const lstm = new LSTM({ inputSize: 3, hiddenSize: 4 });
-    const table = new Tensor(new Float32Array(5 * 3).fill(0.1), [5, 3]);
-    const ids = Int32Array.of(0, 1, 2, 3, 4, 0);
-    const out = lstm.forwardTokens(ids, 3, 2, table);
-    expect(() => lstm.backward(Tensor.zeros(out.output.shape as number[]))).toThrow(/use backwardTokens/);
-    expect(() => lstm.forwardTokens(Int32Array.of(0, 1, 2, 3, 4, 5), 3, 2, table)).toThrow(RangeError);
-    expect(() => lstm.forwardTokens(ids, 3, 2, new Tensor(new Float32Array(10), [5, 2]))).toThrow(/table must have shape \(V, 3\)/);
-    lstm.forward(Tensor.zeros([3, 2, 3]));
-    expect(() => lstm.backwardTokens(Tensor.zeros([3, 2, 4]), new Float32Array(15))).toThrow(/use backward\(\)/);
+    const ids = Int32Array.of(0, 1, 2, 3, 4, 0, 2, 2); // T 4, B 2: V 5 ≤ 8, the token path
+    const run = (fused: boolean) => {
+      emb.zeroGrad();
+      lstm.zeroGrad();
+      const e = emb.forward(ids, [4, 2]);
+      // a tensor with the same values but no embedding provenance takes the plain path
+      const input = fused ? e : F.add(e, 0);
+      const out = lstm.forward(input);
+      F.sum(F.mul(out.output, out.output)).backward();
+      return [out.output.data.slice(), emb.weight.grad.slice(), ...lstm.parameters().map((p) => p.grad.slice())];
+    };
+    const a = run(true), b = run(false);
+    a.forEach((v, i) => expect(maxDiff(v, b[i])).toBeLessThan(1e-5));
+    for (let i = 0; i < 3; i++) expect(a[1][3 + i]).toBe(0); // the padding row gets no gradient
+  });
+
+  it('a token forward still gives the input gradient to explicit backward and to retainGrad', () => {
+    manualSeed(5);
+    const emb = new Embedding({ numEmbeddings: 4, embeddingDim: 3 });
+    const lstm = new LSTM({ inputSize: 3, hiddenSize: 4 });
+    const ids = Int32Array.of(0, 1, 2, 3, 3, 2); // V 4 ≤ 6
+    const e = emb.forward(ids, [3, 2]).retainGrad();
+    const out = lstm.forward(e);
+    F.sum(out.output).backward();
+    const viaTape = e.grad!.slice();
+    lstm.forward(emb.forward(ids, [3, 2]));
+    const explicit = lstm.backward(Tensor.ones([3, 2, 4])).gradInput.data;
+    expect(maxDiff(viaTape, explicit)).toBeLessThan(1e-6);
+    expect(Array.from(viaTape).some((v) => v !== 0)).toBe(true);
   });
 });
 
@@ -101,7 +125,7 @@ describe('LanguageModel on the token path (V ≤ T·B)', () => {
   it.each(['lstm', 'gru', 'rnn_relu'] as const)('%s: loss and every gradient match the model wired by hand', (cell) => {
     manualSeed(8);
     const lm = new LanguageModel({ vocabSize: 11, embeddingDim: 6, hiddenSize: 9, numLayers: 2, cell });
-    const T = 16, B = 8; // T·B = 128 ≥ V = 11: forward takes forwardTokens (and the float step microkernel runs)
+    const T = 16, B = 8; // T·B = 128 ≥ V = 11: layer 0 reads the table by id (and the float step microkernel runs)
     const ids = Int32Array.from({ length: (T + 1) * B }, (_, k) => (k * 7 + (k % 3)) % 11);
     const x = ids.subarray(0, T * B), y = ids.slice(B);
     lm.zeroGrad();

@@ -26,8 +26,8 @@ function run(root, rounds) {
   const dx = new Float32Array(x.length), dh = new Float32Array(h.length), dc = new Float32Array(c.length);
   let sum = 0;
   for (let r = 0; r < rounds; r++) {
-    s.forward(T, B, x, null, null, null, weights, true, 0, 0, out, h, c);
-    s.backward(out, null, null, weights, grads, dx, dh, dc);
+    const ctx = s.forward(T, B, x, null, 0, null, null, null, null, weights, 1, 0, 0, out, h, c);
+    s.backward(ctx, out, null, null, weights, grads, dx, null, null, -1, dh, dc);
     for (const a of [out, h, c, dx, dh, dc, ...grads]) for (let i = 0; i < a.length; i += 7) sum += a[i] * ((i % 13) + 1);
   }
   return sum;
@@ -77,9 +77,9 @@ describe('threading policy', () => {
         const grads = weights.map((w) => new Float32Array(w.length));
         const out = new Float32Array(T * B * 2 * H), h = new Float32Array(4 * B * H), c = new Float32Array(4 * B * H);
         const dx = new Float32Array(x.length), dh = new Float32Array(h.length), dc = new Float32Array(c.length);
-        s.forward(T, B, x, null, null, null, weights, true, 0, 0, out, h, c);
+        const ctx = s.forward(T, B, x, null, 0, null, null, null, null, weights, 1, 0, 0, out, h, c);
         const y = out.slice();
-        s.backward(out, h, cell === 2 ? c : null, weights, grads, dx, dh, dc);
+        s.backward(ctx, out, h, cell === 2 ? c : null, weights, grads, dx, null, null, -1, dh, dc);
         return [y, h, dx, dh, ...grads].map((a) => Buffer.from(a.buffer).toString('base64'));
       };
       const first = once();

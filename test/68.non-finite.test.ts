@@ -23,8 +23,9 @@ function poisonGradient(lm: LanguageModel, k: number, name = 'rnn.weight_hh_l0',
   const backward = lm.backward.bind(lm);
   let calls = 0;
   lm.backward = (g) => {
-    backward(g);
+    const out = backward(g);
     if (++calls === k) param(lm, name).grad[3] = value;
+    return out;
   };
 }
 /** Makes the logits of the `k`-th forward pass in training mode hold a NaN (the weights stay finite). */
@@ -210,6 +211,9 @@ describe('detectAnomaly: the first module with a non-finite output or gradient',
   it("backward: a finite forward pass whose head backward is not", () => {
     for (const dropout of [0, 0.3]) {
       const lm = model({ numLayers: 2, dropout });
+      // the trainer's backward (the tape) gets a non-finite gradient; the module-by-module
+      // re-run (explicit backward calls) finds it in head's
+      poisonGradient(lm, 1, 'rnn.weight_ih_l0');
       const backward = lm.head.backward.bind(lm.head);
       lm.head.backward = (g) => {
         const d = backward(g);

@@ -110,7 +110,7 @@ export function shapeString(shape: readonly number[]): string {
 }
 
 /** Edit distance between two short strings (for "did you mean" suggestions). */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     let diag = row[0];

@@ -4,12 +4,14 @@ import { Module } from '../nn/module';
 import { Generator, defaultGenerator } from '../core/random';
 import { GRU, LSTM, RecurrentBase, RNN } from '../nn/recurrent';
 import { sampleToken, SamplingOptions } from './sampling';
-import { checkTensorShape, Tensor } from '../core/tensor';
+import { allocLike, checkTensorShape, Tensor } from '../core/tensor';
+import { isGradEnabled, noGrad } from '../core/grad-mode';
 import {
   checkBoolean, checkedProduct, checkInt32Array, checkInteger, checkKnownOptions, checkNumber, checkOneOf, checkOptions, rangeError, typeError,
 } from '../core/validate';
 
-export type CellKind = 'lstm' | 'gru' | 'rnn_tanh' | 'rnn_relu';
+import type { CellKind } from '../nn/cell-kinds';
+export type { CellKind };
 
 export interface LanguageModelOptions {
   vocabSize: number;
@@ -60,7 +62,8 @@ export class LanguageModel extends Module {
   readonly embedding: Embedding;
   readonly rnn: RecurrentBase;
   readonly head: Linear;
-  private saved: { T: number; B: number; tokens: boolean } | null = null;
+  /** The last training forward: its logits (the graph's root) and the state leaves it started from. */
+  private lastForward: { logits: Tensor; initial: LMState | null } | null = null;
 
   constructor(options: LanguageModelOptions) {
     super();
@@ -99,23 +102,48 @@ export class LanguageModel extends Module {
 
   /**
    * ids (T, B) time-major token ids → logits (T·B, V) and the final state, to carry into the
-   * next call (truncated BPTT: gradients stop at the call boundary).
+   * next call (truncated BPTT: gradients stop at the call boundary — the state is detached).
+   * In training mode the logits record the whole model for backward: `backward(gradLogits)`,
+   * or a differentiable loss's `backward()`.
    */
   forward(ids: Int32Array, T: number, B: number, state?: LMState): { logits: Tensor; state: LMState } {
     const ctx = 'LanguageModel.forward';
     checkInteger(ctx, 'T', T, 1);
     checkInteger(ctx, 'B', B, 1);
     checkInt32Array(ctx, 'ids', ids, checkedProduct(ctx, 'ids', [T, B]));
+    const keep = this.training && isGradEnabled();
+    const initial = this.initialLeaves(ctx, state, B, keep);
     // With fewer vocabulary rows than input rows, the first layer projects the embedding
-    // table once and gathers (RNN.forwardTokens); else it reads the looked-up rows.
-    const tokens = this.options.vocabSize <= T * B;
-    const out = tokens
-      ? this.rnn.forwardTokens(ids, T, B, this.embedding.weight, state)
-      : this.rnn.forward(this.embedding.forward(ids, [T, B]), state);
+    // table once and gathers instead of reading the looked-up rows (see RecurrentBase).
+    const x = this.embedding.forward(ids, [T, B]);
+    const out = this.rnn.forward(x, initial);
     const logits = this.head.forward(out.output.reshape([T * B, this.options.hiddenSize]));
-    this.saved = this.training ? { T, B, tokens } : null;
+    this.lastForward = keep ? { logits, initial: initial ?? null } : null;
     const next: LMState = out.c ? { h: out.h, c: out.c } : { h: out.h };
     return { logits, state: next };
+  }
+
+  /**
+   * The carried state as leaves of this call's graph: detached from the previous call (its
+   * activations are gone), and requiring grad in training so that backward() can report
+   * d loss / d state.
+   */
+  private initialLeaves(ctx: string, state: LMState | undefined, B: number, keep: boolean): LMState | undefined {
+    if (state === undefined || state === null) return undefined;
+    if (typeof state !== 'object') throw typeError(ctx, 'state', 'an object { h, c? }', state);
+    const shape = [this.options.numLayers, B, this.options.hiddenSize];
+    const leaf = (name: string, t: unknown): Tensor => {
+      const d = checkTensorShape(ctx, name, t, shape, '(numLayers, B, H)').detach();
+      if (keep) d.requiresGrad = true;
+      return d;
+    };
+    const h = leaf('state.h', state.h);
+    if (this.options.cell !== 'lstm') {
+      if (state.c !== undefined) throw new RangeError(`${ctx}: state.c is only for LSTM; a ${this.options.cell} language model has no cell state`);
+      return { h };
+    }
+    if (state.c === undefined) throw new RangeError(`${ctx}: state.c is missing: an LSTM language model's state is { h, c }`);
+    return { h, c: leaf('state.c', state.c) };
   }
 
   /**
@@ -129,32 +157,33 @@ export class LanguageModel extends Module {
     checkInteger(ctx, 'T', T, 1);
     checkInteger(ctx, 'B', B, 1);
     checkInt32Array(ctx, 'ids', ids, checkedProduct(ctx, 'ids', [T, B]));
-    this.saved = null;
     // The output layer runs in the recurrent stack's worker job, right after it; the first
     // layer takes the same path as forward() would, so the results are the same bits.
     const V = this.options.vocabSize;
     const logits = new Float32Array(checkedProduct(ctx, 'logits', [T * B, V]));
     const head = { weight: this.head.weight.data, bias: this.head.bias ? this.head.bias.data : null, inFeatures: this.options.hiddenSize, outFeatures: V, out: logits };
-    const out =
-      V <= T * B
-        ? await this.rnn.forwardTokensAsyncThen(ctx, ids.slice(), T, B, this.embedding.weight, state, head)
-        : await this.rnn.forwardAsyncThen(ctx, this.embedding.forward(ids, [T, B]), state, undefined, head);
+    const x = noGrad(() => this.embedding.forward(ids, [T, B]));
+    const out = await this.rnn.forwardAsyncThen(ctx, x, state, undefined, head);
     return { logits: new Tensor(logits, [T * B, V]), state: out.c ? { h: out.h, c: out.c } : { h: out.h } };
   }
 
-  /** Backpropagates d(loss)/d(logits) (T·B, V) through head, recurrent stack and embedding. */
-  backward(gradLogits: Tensor): void {
+  /**
+   * Backpropagates d(loss)/d(logits) (T·B, V) through the last training forward (head,
+   * recurrent stack, embedding), ADDS into every parameter's `.grad`, and returns the
+   * gradient of the state that forward started from (null when it started from zeros).
+   */
+  backward(gradLogits: Tensor): { gradState: LMState | null } {
     const ctx = 'LanguageModel.backward';
-    if (!this.saved) throw new RangeError(`${ctx}: there is nothing to backpropagate: call forward() in training mode first`);
-    const { T, B, tokens } = this.saved;
-    checkTensorShape(ctx, 'gradLogits', gradLogits, [T * B, this.options.vocabSize], '(T·B, V)');
-    const dOut = this.head.backward(gradLogits).reshape([T, B, this.options.hiddenSize]);
-    if (tokens) {
-      this.rnn.backwardTokens(dOut, this.embedding.weight.grad, this.embedding.paddingIdx ?? -1);
-    } else {
-      const { gradInput } = this.rnn.backward(dOut);
-      this.embedding.backward(gradInput);
-    }
+    const last = this.lastForward;
+    if (!last || last.logits.gradFn?.isConsumed)
+      throw new RangeError(`${ctx}: there is nothing to backpropagate: call forward() in training mode first`);
+    checkTensorShape(ctx, 'gradLogits', gradLogits, last.logits.shape, '(T·B, V)');
+    this.lastForward = null;
+    last.logits.backward(gradLogits);
+    const init = last.initial;
+    if (!init) return { gradState: null };
+    const grad = (t: Tensor) => Tensor.wrap(t.grad ?? allocLike(t.data, t.size), t.shape.slice());
+    return { gradState: init.c ? { h: grad(init.h), c: grad(init.c) } : { h: grad(init.h) } };
   }
 
   /**

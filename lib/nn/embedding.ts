@@ -1,7 +1,9 @@
+import { Node } from '../core/autograd';
+import { isGradEnabled } from '../core/grad-mode';
+import { allocLike, checkTensorShape, Parameter, record, Tensor, TokenSource } from '../core/tensor';
+import { native } from '../native/addon';
 import { normal } from './init';
 import { Module } from './module';
-import { native } from '../native/addon';
-import { checkTensorShape, Parameter, Tensor } from '../core/tensor';
 import { checkedProduct, checkKnownOptions, checkInt32Array, checkInteger, checkOptions, rangeError, shapeString, typeError } from '../core/validate';
 
 export interface EmbeddingOptions {
@@ -13,6 +15,10 @@ export interface EmbeddingOptions {
 
 /**
  * A lookup table of vectors, PyTorch's nn.Embedding: parameter `weight` (V, E) ~ N(0, 1).
+ * Under composition its output is differentiable with respect to the weight, and can
+ * retainGrad() (the gradient of the loss with respect to the embedded input). A recurrent
+ * layer fed directly by it may read the table by id instead of the output's rows (the values
+ * are the same): change the table, not the output array, between the two calls.
  *
  * @example
  * const emb = new Embedding({ numEmbeddings: 65, embeddingDim: 32 });
@@ -25,6 +31,7 @@ export class Embedding extends Module {
   /** Normalised to [0, V), or undefined. */
   readonly paddingIdx: number | undefined;
   readonly weight: Parameter;
+  /** The last training forward's lookup, for the explicit backward(). */
   private saved: { indices: Int32Array; shape: number[] } | null = null;
 
   constructor(options: EmbeddingOptions) {
@@ -57,10 +64,21 @@ export class Embedding extends Module {
     const V = this.numEmbeddings;
     for (let i = 0; i < N; i++)
       if (indices[i] < 0 || indices[i] >= V) throw rangeError(ctx, `indices[${i}]`, `an index in [0, ${V})`, indices[i]);
-    const out = new Float32Array(checkedProduct(ctx, 'output', [N, this.embeddingDim]));
-    native.embeddingForward(out, this.weight.data, V, this.embeddingDim, indices);
-    this.saved = this.training ? { indices: indices.slice(), shape: shape.slice() } : null;
-    return new Tensor(out, [...shape, this.embeddingDim]);
+    const w = this.weight;
+    const out = allocLike(w.data, checkedProduct(ctx, 'output', [N, this.embeddingDim]));
+    const ids = indices.slice(); // read and kept as a copy: a later change must not change the gradient
+    native.embeddingForward(out, w.data, V, this.embeddingDim, ids);
+    const y = Tensor.wrap(out, [...shape, this.embeddingDim]);
+    const source: TokenSource = { weight: w, ids, paddingIdx: this.paddingIdx ?? -1, node: null };
+    y.tokenSource = source;
+    const keep = this.training && isGradEnabled();
+    this.saved = keep ? { indices: ids, shape: shape.slice() } : null;
+    if (keep && w.requiresGrad) record((source.node = new EmbeddingNode(source)), [y]);
+    return y;
+  }
+
+  protected describe(): string {
+    return `Embedding(${this.numEmbeddings}, ${this.embeddingDim}${this.paddingIdx !== undefined ? `, paddingIdx=${this.paddingIdx}` : ''})`;
   }
 
   /** Adds the gradient of `weight` (rows of paddingIdx excepted). */
@@ -70,5 +88,17 @@ export class Embedding extends Module {
     const { indices, shape } = this.saved;
     checkTensorShape(ctx, 'gradOutput', gradOutput, [...shape, this.embeddingDim], 'like the forward output');
     native.embeddingBackward(this.weight.grad, this.numEmbeddings, this.embeddingDim, indices, gradOutput.data, this.paddingIdx ?? -1);
+  }
+}
+
+/** One recorded lookup: scatters the output's gradient into the table's rows. */
+class EmbeddingNode extends Node {
+  constructor(private readonly source: TokenSource) {
+    super('EmbeddingBackward', []);
+  }
+  protected backward(g: Array<Float32Array | null>): [] {
+    const w = this.source.weight;
+    if (w.requiresGrad) native.embeddingBackward(w.grad, w.shape[0], w.shape[1], this.source.ids, g[0]!, this.source.paddingIdx);
+    return [];
   }
 }

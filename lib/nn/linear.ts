@@ -1,8 +1,11 @@
-import { uniform } from './init';
-import { Module } from './module';
+import { Node } from '../core/autograd';
+import { isGradEnabled } from '../core/grad-mode';
+import { allocLike, checkTensorShape, Parameter, record, Tensor } from '../core/tensor';
 import { afterPreviousJobs } from '../native/async-queue';
 import { native } from '../native/addon';
-import { checkTensorShape, Parameter, Tensor } from '../core/tensor';
+import { keepData } from './functional/node';
+import { uniform } from './init';
+import { Module } from './module';
 import { checkBoolean, checkedProduct, checkKnownOptions, checkInteger, checkOptions, shapeString, typeError } from '../core/validate';
 
 export interface LinearOptions {
@@ -25,7 +28,8 @@ export class Linear extends Module {
   readonly outFeatures: number;
   readonly weight: Parameter;
   readonly bias: Parameter | null;
-  private saved: { x: Tensor } | null = null;
+  /** The last training forward's input (kept as keepData says), for the explicit backward(). */
+  private saved: { x: Float32Array; shape: number[] } | null = null;
 
   /** `sharedWeight` ties `weight` to an existing (out, in) parameter (e.g. an embedding's). */
   constructor(options: LinearOptions, sharedWeight?: Parameter) {
@@ -49,12 +53,25 @@ export class Linear extends Module {
     this.bias = hasBias ? this.registerParameter('bias', new Parameter(uniform(this.outFeatures, bound), [this.outFeatures])) : null;
   }
 
-  /** [..., in] → [..., out]. */
+  /** [..., in] → [..., out]. Differentiable in x, weight and bias. */
   forward(x: Tensor): Tensor {
     const { y, N, outShape } = this.prepareForward('Linear.forward', x);
     native.linearForward(y, x.data, this.weight.data, this.bias ? this.bias.data : null, N, this.inFeatures, this.outFeatures);
-    this.saved = this.training ? { x } : null;
-    return new Tensor(y, outShape);
+    const out = Tensor.wrap(y, outShape);
+    const records = this.recordsFor(x);
+    const keep = records || (this.training && isGradEnabled());
+    this.saved = keep ? { x: keepData(x), shape: x.shape.slice() } : null;
+    if (records) record(new LinearNode(this, x, this.saved!.x), [out]);
+    return out;
+  }
+
+  /** Adds the parameter gradients (of those that require grad) for input data x; returns dx when wanted. @internal */
+  backwardFor(x: Float32Array, gradOutput: Float32Array, wantInput: boolean): Float32Array | null {
+    const N = x.length / this.inFeatures;
+    const dx = wantInput ? allocLike(x, x.length) : null;
+    const w = this.weight, b = this.bias;
+    native.linearBackward(dx, w.requiresGrad ? w.grad : null, b && b.requiresGrad ? b.grad : null, gradOutput, x, w.data, N, this.inFeatures, this.outFeatures);
+    return dx;
   }
 
   /**
@@ -64,8 +81,13 @@ export class Linear extends Module {
    */
   async forwardAsync(x: Tensor): Promise<Tensor> {
     const { y, N, outShape } = this.prepareForward('Linear.forwardAsync', x);
-    await afterPreviousJobs(() => native.linearForwardAsync(y, x.data, this.weight.data, this.bias ? this.bias.data : null, N, this.inFeatures, this.outFeatures));
-    return new Tensor(y, outShape);
+    const input = x.data.slice(); // the job starts after earlier ones: a later change to x must not reach it
+    await afterPreviousJobs(() => native.linearForwardAsync(y, input, this.weight.data, this.bias ? this.bias.data : null, N, this.inFeatures, this.outFeatures));
+    return Tensor.wrap(y, outShape);
+  }
+
+  protected describe(): string {
+    return `Linear(${this.inFeatures}, ${this.outFeatures}${this.bias ? '' : ', bias=false'})`;
   }
 
   private prepareForward(ctx: string, x: Tensor): { y: Float32Array; N: number; outShape: number[] } {
@@ -74,7 +96,7 @@ export class Linear extends Module {
     if (x.shape.length < 1 || last !== this.inFeatures)
       throw new RangeError(`${ctx}: x must have ${this.inFeatures} features in its last dimension, received shape ${shapeString(x.shape)}`);
     const outShape = [...x.shape.slice(0, -1), this.outFeatures];
-    const y = new Float32Array(checkedProduct(ctx, 'output', outShape));
+    const y = allocLike(x.data, checkedProduct(ctx, 'output', outShape));
     return { y, N: x.size / this.inFeatures, outShape };
   }
 
@@ -82,11 +104,18 @@ export class Linear extends Module {
   backward(gradOutput: Tensor): Tensor {
     const ctx = 'Linear.backward';
     if (!this.saved) throw new RangeError(`${ctx}: there is nothing to backpropagate: call forward() in training mode first`);
-    const { x } = this.saved;
-    checkTensorShape(ctx, 'gradOutput', gradOutput, [...x.shape.slice(0, -1), this.outFeatures], 'like the forward output');
-    const N = x.size / this.inFeatures;
-    const dx = new Float32Array(x.size);
-    native.linearBackward(dx, this.weight.grad, this.bias ? this.bias.grad : null, gradOutput.data, x.data, this.weight.data, N, this.inFeatures, this.outFeatures);
-    return new Tensor(dx, x.shape.slice());
+    const { x, shape } = this.saved;
+    checkTensorShape(ctx, 'gradOutput', gradOutput, [...shape.slice(0, -1), this.outFeatures], 'like the forward output');
+    return Tensor.wrap(this.backwardFor(x, gradOutput.data, true)!, shape.slice());
+  }
+}
+
+/** One recorded Linear call: its input's data as kept, the gradient of x when x requires it. */
+class LinearNode extends Node {
+  constructor(private readonly layer: Linear, x: Tensor, private readonly xData: Float32Array) {
+    super('LinearBackward', [x]);
+  }
+  protected backward(g: Array<Float32Array | null>): Array<Float32Array | null> {
+    return [this.layer.backwardFor(this.xData, g[0]!, this.inputs[0] !== null)];
   }
 }

@@ -1,3 +1,4 @@
+import { isGradEnabled } from '../core/grad-mode';
 import { Parameter, Tensor } from '../core/tensor';
 import { checkOptions, shapeString, typeError } from '../core/validate';
 
@@ -22,12 +23,76 @@ export abstract class Module {
 
   protected registerParameter(name: string, p: Parameter): Parameter {
     this.ownParameters.push([name, p]);
+    this.cachedParameters = null;
     return p;
   }
 
   protected registerModule<M extends Module>(name: string, m: M): M {
     this.children.push([name, m]);
+    this.cachedParameters = null;
     return m;
+  }
+
+  /** parameters(), cached: a module's parameters are fixed once it is built. @internal */
+  protected parameterList(): Parameter[] {
+    return (this.cachedParameters ??= this.parameters());
+  }
+  private cachedParameters: Parameter[] | null = null;
+
+  /** Whether any parameter takes part in backward (a forward records itself then). @internal */
+  protected anyParameterRequiresGrad(): boolean {
+    for (const p of this.parameterList()) if (p.requiresGrad) return true;
+    return false;
+  }
+
+  /**
+   * Whether a forward on these inputs records itself for backward: grad mode on and, in
+   * training mode, any input or parameter requiring grad; in eval mode only an input requiring
+   * grad (a gradient asked of the input — saliency, an attack — flows through eval-mode
+   * modules, with the parameters' gradients as a by-product; plain inference keeps nothing). @internal
+   */
+  protected recordsFor(...inputs: Array<Tensor | null | undefined>): boolean {
+    if (!isGradEnabled()) return false;
+    for (const t of inputs) if (t && t.requiresGrad) return true;
+    return this.isTraining && this.anyParameterRequiresGrad();
+  }
+
+  /** The number of parameter elements (shared parameters counted once). */
+  numParameters(opts?: { trainableOnly?: boolean }): number {
+    const o = checkOptions<{ trainableOnly: boolean }>(`${this.constructor.name}.numParameters`, 'opts', opts);
+    return this.parameters().reduce((n, p) => n + (o.trainableOnly && !p.requiresGrad ? 0 : p.size), 0);
+  }
+
+  /**
+   * A printed summary: one line per module (indented by depth) and per parameter with its
+   * shape and size, and the totals — like PyTorch's repr plus torchinfo's counts.
+   *
+   * @example console.log(model.summary());
+   */
+  summary(): string {
+    const lines: string[] = [];
+    const seen = new Set<Parameter>();
+    const walk = (m: Module, name: string, depth: number): void => {
+      const pad = '  '.repeat(depth);
+      const total = m.parameters().reduce((n, p) => n + p.size, 0);
+      lines.push(`${pad}${name ? `${name}: ` : ''}${m.describe()}${total ? `  (${total.toLocaleString('en-US')} parameters)` : ''}`);
+      for (const [pname, p] of m.ownParameters) {
+        const shared = seen.has(p);
+        seen.add(p);
+        lines.push(`${pad}  ${pname} ${shapeString(p.shape)}${shared ? ' (shared)' : ''}${p.requiresGrad ? '' : ' (frozen)'}`);
+      }
+      for (const [cname, child] of m.children) walk(child, cname, depth + 1);
+    };
+    walk(this, '', 0);
+    const total = this.numParameters();
+    const trainable = this.numParameters({ trainableOnly: true });
+    lines.push(`Total parameters: ${total.toLocaleString('en-US')}${trainable !== total ? ` (trainable: ${trainable.toLocaleString('en-US')})` : ''}`);
+    return lines.join('\n');
+  }
+
+  /** The module's one-line description in summary() (its class name and options). */
+  protected describe(): string {
+    return this.constructor.name;
   }
 
   /** All parameters, PyTorch registration order (own first, then children's). */

@@ -1,10 +1,8 @@
-import type { CellCode, RecurrentStackHandle } from '../../binding';
-import { Module } from './module';
-import { afterPreviousJobs } from '../native/async-queue';
-import { native } from '../native/addon';
-import { uniform } from './init';
+import type { RecurrentContextHandle, RecurrentStackHandle } from '../../binding';
+import { BackwardInfo, Node } from '../core/autograd';
+import { isGradEnabled } from '../core/grad-mode';
 import { defaultGenerator } from '../core/random';
-import { checkTensorShape, isFloat32Array, Parameter, Tensor } from '../core/tensor';
+import { allocLike, checkTensorShape, Parameter, record, Tensor, TokenSource } from '../core/tensor';
 import {
   checkBoolean,
   checkedProduct,
@@ -18,6 +16,11 @@ import {
   shapeString,
   typeError,
 } from '../core/validate';
+import { afterPreviousJobs } from '../native/async-queue';
+import { native } from '../native/addon';
+import { CELL_KINDS, CellKind } from './cell-kinds';
+import { uniform } from './init';
+import { Module } from './module';
 
 /** Options shared by RNN, LSTM and GRU (PyTorch's names in camelCase). */
 export interface RecurrentOptions {
@@ -38,6 +41,11 @@ export interface RecurrentState {
   h: Tensor;
   c?: Tensor;
 }
+/** An LSTM's state: both h and c (numLayers·D, B, H). */
+export interface LSTMState {
+  h: Tensor;
+  c: Tensor;
+}
 /** A Linear map to run right after an async forward, on its output (see forwardAsyncThen). @internal */
 export interface LinearHead {
   weight: Float32Array;
@@ -52,19 +60,56 @@ export interface RecurrentOutput {
   h: Tensor;
   c?: Tensor;
 }
+/** An LSTM's output: the sequence and both final states. */
+export interface LSTMOutput {
+  output: Tensor;
+  h: Tensor;
+  c: Tensor;
+}
 export interface RecurrentGradients {
   gradInput: Tensor;
   gradState: { h: Tensor; c?: Tensor };
 }
+export interface LSTMGradients {
+  gradInput: Tensor;
+  gradState: { h: Tensor; c: Tensor };
+}
 
-type Kind = 'RNN' | 'LSTM' | 'GRU';
 /** Only undefined takes the default: null is a wrong type, as any other non-value. */
 const orDefault = <T>(v: T | undefined, d: T): T => (v === undefined ? d : v);
 const KNOWN_OPTIONS = ['inputSize', 'hiddenSize', 'numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional'];
 
+/** What one training forward keeps for its backward (explicit or recorded). */
+interface ForwardCall {
+  /** The native activations (consumed by a backward, released when dropped). */
+  activations: RecurrentContextHandle;
+  T: number;
+  B: number;
+  inputShape: number[];
+  outputShape: number[];
+  stateShape: number[];
+  /** Set when layer 0 read the embedding table by id (the token path). */
+  tokens: TokenSource | null;
+  /** The arrays the forward read its weights from (a backward must see the same ones). */
+  weights: Float32Array[];
+  /** The input and initial state as the forward saw them (the input's element type decides the kernels'). */
+  sample: Float32Array;
+  consumed: boolean;
+  /** A recorded node owns it (else only lastCall does, and the next forward releases it). */
+  recorded: boolean;
+}
+
 /**
  * The shared machinery of RNN, LSTM and GRU: options, PyTorch-named parameters and the
  * native stack that runs forward and backward through time.
+ *
+ * Each training forward keeps its own activations (natively, pooled), so a layer can run any
+ * number of times before backward: under composition every output records itself and
+ * `loss.backward()` reaches each call; the explicit `backward()` differentiates the last
+ * training forward. When the input is an Embedding's output and the vocabulary has at most
+ * T·B rows, layer 0 reads the embedding table by id instead of the looked-up rows (one V-row
+ * projection instead of a T·B-row one); in backward, when nothing else uses the embedded
+ * input's gradient, the table's gradient is summed per token directly.
  */
 export abstract class RecurrentBase extends Module {
   readonly inputSize: number;
@@ -76,19 +121,25 @@ export abstract class RecurrentBase extends Module {
   readonly bidirectional: boolean;
   /** Gates per cell: 1 (RNN), 4 (LSTM), 3 (GRU). */
   readonly gateCount: number;
-  private readonly kind: Kind;
+  /** @internal */
+  readonly cell: CellKind;
+  private readonly kind: 'RNN' | 'LSTM' | 'GRU';
   private readonly handle: RecurrentStackHandle<Float32Array>;
-  /** Shape of the last training forward's input, for checking gradOutput. */
-  /** What the last training forward saved; `tokens` is V after forwardTokens. */
-  private saved: { T: number; B: number; outputShape: number[]; tokens?: number } | null = null;
+  /** The float64 twin, made on first use by the gradient checks. */
+  private handle64: RecurrentStackHandle<Float32Array> | null = null;
+  /** The last training forward, for the explicit backward(). */
+  private lastCall: ForwardCall | null = null;
 
-  protected constructor(kind: Kind, cell: CellCode, options: RNNOptions, extraOptions: string[] = []) {
+  protected constructor(cell: CellKind, options: RNNOptions, extraOptions: string[] = []) {
     super();
+    const info = CELL_KINDS[cell];
+    const kind = info.label;
     const ctx = `${kind}`;
     if (options === undefined) throw typeError(ctx, 'options', 'an options object with inputSize and hiddenSize', options);
     const o = checkOptions<RNNOptions>(ctx, 'options', options);
     checkKnownOptions(ctx, o, [...KNOWN_OPTIONS, ...extraOptions]);
     this.kind = kind;
+    this.cell = cell;
     this.inputSize = checkInteger(ctx, 'inputSize', o.inputSize, 1);
     this.hiddenSize = checkInteger(ctx, 'hiddenSize', o.hiddenSize, 1);
     this.numLayers = checkInteger(ctx, 'numLayers', orDefault(o.numLayers, 1), 1, 1 << 16);
@@ -96,7 +147,7 @@ export abstract class RecurrentBase extends Module {
     this.batchFirst = checkBoolean(ctx, 'batchFirst', orDefault(o.batchFirst, false));
     this.dropout = checkNumber(ctx, 'dropout', orDefault(o.dropout, 0), { min: 0, max: 1 });
     this.bidirectional = checkBoolean(ctx, 'bidirectional', orDefault(o.bidirectional, false));
-    this.gateCount = cell === 2 ? 4 : cell === 3 ? 3 : 1;
+    this.gateCount = info.gates;
     const G = this.gateCount, H = this.hiddenSize, D = this.directions;
     // Every buffer the kernels touch must stay addressable with 32-bit BLAS dimensions.
     checkedProduct(ctx, 'weight_ih_l0', [G, H, this.inputSize]);
@@ -118,9 +169,26 @@ export abstract class RecurrentBase extends Module {
         }
       }
     }
-    this.handle = new native.RecurrentStack(
-      cell, this.inputSize, H, this.numLayers, this.bidirectional, this.bias, this.batchFirst, this.dropout,
-    );
+    this.handle = this.makeHandle(false);
+  }
+
+  private makeHandle(float64: boolean): RecurrentStackHandle<Float32Array> {
+    const Ctor = float64 ? native.RecurrentStack64 : native.RecurrentStack;
+    return new Ctor(CELL_KINDS[this.cell].code, this.inputSize, this.hiddenSize, this.numLayers, this.bidirectional, this.bias, this.batchFirst, this.dropout) as unknown as RecurrentStackHandle<Float32Array>;
+  }
+
+  /** The native stack for data of this element type (float64: the gradient checks' twin). */
+  private stackFor(sample: Float32Array): RecurrentStackHandle<Float32Array> {
+    if (!(sample instanceof Float64Array)) return this.handle;
+    return (this.handle64 ??= this.makeHandle(true));
+  }
+
+  protected describe(): string {
+    const extra = [
+      this.numLayers > 1 ? `numLayers=${this.numLayers}` : '', this.bidirectional ? 'bidirectional' : '', this.batchFirst ? 'batchFirst' : '',
+      this.dropout > 0 ? `dropout=${this.dropout}` : '', this.bias ? '' : 'bias=false', this.cell === 'rnn_relu' ? "nonlinearity='relu'" : '',
+    ].filter(Boolean);
+    return `${this.kind}(${this.inputSize}, ${this.hiddenSize}${extra.length ? `, ${extra.join(', ')}` : ''})`;
   }
 
   /** 2 when bidirectional, else 1. */
@@ -135,17 +203,44 @@ export abstract class RecurrentBase extends Module {
   /**
    * Runs the whole sequence. `input` is (T, B, I), or (B, T, I) with batchFirst; a missing
    * state is zeros; `lengths` (B values in 1..T, any order) gives pack_padded_sequence
-   * semantics. In training mode what backward needs is saved; in eval mode nothing is.
+   * semantics. In training mode (outside noGrad) the call keeps what its backward needs and
+   * its outputs record themselves for `backward()` when anything requires grad; in eval mode
+   * only when the input or the state requires grad (no dropout then), else nothing is kept.
    */
   forward(input: Tensor, state?: RecurrentState, opts?: { lengths?: Int32Array }): RecurrentOutput {
     const ctx = `${this.kind}.forward`;
-    this.refuseTrainingWhileAsync(ctx);
     const call = this.prepareForward(ctx, input, state, opts);
-    const { T, B, outputShape } = call;
+    const { T, B } = call;
+    const tokens = this.tokenPath(input, T, B);
     const [seedLo, seedHi] = this.dropoutSeeds();
-    this.saved = null;
-    this.handle.forward(T, B, input.data, call.h0, call.c0, call.lengths, this.weightArrays(), this.training, seedLo, seedHi, call.output, call.hN, call.cN);
-    if (this.training) this.saved = { T, B, outputShape };
+    const weights = this.weightArrays();
+    const stateIn = state ?? undefined;
+    const records = this.recordsFor(input, stateIn?.h, stateIn?.c);
+    // Mode 1 keeps the activations and applies dropout (training); 2 keeps them without
+    // dropout (an eval-mode call that records); 0 keeps nothing.
+    const keep = records || (this.training && isGradEnabled());
+    const mode = this.training ? 1 : keep ? 2 : 0;
+    const activations = this.stackFor(input.data).forward(
+      T, B, tokens ? null : input.data, tokens ? tokens.ids : null, tokens ? tokens.weight.shape[0] : 0, tokens ? tokens.weight.data : null,
+      call.h0, call.c0, call.lengths, weights, mode, seedLo, seedHi, call.output, call.hN, call.cN,
+    );
+    if (!keep || !activations) {
+      // Eval mode, or training mode inside noGrad (dropout applied): nothing kept, and the
+      // explicit backward() no longer refers to an earlier forward.
+      activations?.release();
+      this.dropLastCall();
+      return call.result;
+    }
+    const kept: ForwardCall = {
+      activations, T, B, inputShape: input.shape.slice(), outputShape: call.outputShape, stateShape: this.stateShape(B),
+      tokens, weights, sample: input.data, consumed: false, recorded: false,
+    };
+    this.dropLastCall();
+    this.lastCall = kept;
+    if (records) {
+      kept.recorded = true;
+      record(new RecurrentNode(this, kept, input, stateIn?.h ?? null, stateIn?.c ?? null), [call.result.output, call.result.h, call.result.c]);
+    }
     return call.result;
   }
 
@@ -153,9 +248,9 @@ export abstract class RecurrentBase extends Module {
    * `forward` for inference, on a libuv worker thread: the event loop stays free while the
    * layer runs, and the promise resolves to the same output as `forward` in eval mode. It
    * computes as in eval mode whatever the layer's mode (no dropout) and saves nothing for
-   * backward (like torch.no_grad); a training forward's saved activations are dropped. Leave
-   * the input, the state and the parameters unchanged until it settles. Calls are served one
-   * at a time (with every other kernel call of the library), in the order they were made.
+   * backward (like torch.no_grad). Leave the parameters unchanged until it settles (the input
+   * and state are copied). Calls are served one at a time (with every other kernel call of
+   * the library), in the order they were made.
    */
   async forwardAsync(input: Tensor, state?: RecurrentState, opts?: { lengths?: Int32Array }): Promise<RecurrentOutput> {
     return this.forwardAsyncThen(`${this.kind}.forwardAsync`, input, state, opts, null);
@@ -168,94 +263,43 @@ export abstract class RecurrentBase extends Module {
    */
   async forwardAsyncThen(ctx: string, input: Tensor, state: RecurrentState | undefined, opts: { lengths?: Int32Array } | undefined, head: LinearHead | null): Promise<RecurrentOutput> {
     const call = this.prepareForward(ctx, input, state, opts);
-    return this.runAsync(call, head, (headArgs) =>
-      this.handle.forwardAsync(call.T, call.B, input.data, call.h0, call.c0, call.lengths, this.weightArrays(), false, 0, 0, call.output, call.hN, call.cN, headArgs),
-    );
-  }
-
-  /** forwardTokens' inference twin, as forwardAsyncThen is forward's. @internal */
-  async forwardTokensAsyncThen(ctx: string, ids: Int32Array, T: number, B: number, table: Tensor, state: RecurrentState | undefined, head: LinearHead | null): Promise<RecurrentOutput> {
-    const { V } = this.checkTokens(ctx, ids, T, B, table);
-    const call = this.prepareOutputs(ctx, T, B, state, undefined);
-    return this.runAsync(call, head, (headArgs) =>
-      this.handle.forwardTokensAsync(T, B, ids, call.h0, call.c0, call.lengths, this.weightArrays(), false, 0, 0, call.output, call.hN, call.cN, V, table.data, headArgs),
-    );
-  }
-
-  /** Queues an async forward (see async-queue.ts); a training forward's saved state is dropped. */
-  private async runAsync(
-    call: { output: Float32Array; result: RecurrentOutput },
-    head: LinearHead | null,
-    start: (headArgs: [Float32Array, Float32Array, Float32Array | null, number, number, number] | null) => Promise<void>,
-  ): Promise<RecurrentOutput> {
+    if (input.data instanceof Float64Array) throw new TypeError(`${ctx}: async inference runs in float32`);
+    const tokens = this.tokenPath(input, call.T, call.B);
     const headArgs = head
       ? ([head.out, head.weight, head.bias, call.output.length / head.inFeatures, head.inFeatures, head.outFeatures] as [Float32Array, Float32Array, Float32Array | null, number, number, number])
       : null;
-    this.saved = null;
-    this.pendingAsync++;
-    try {
-      await afterPreviousJobs(() => start(headArgs));
-    } finally {
-      this.pendingAsync--;
-    }
-    return call.result;
-  }
-
-  /** forwardAsync calls not yet settled: a training forward or a backward must wait for them. */
-  private pendingAsync = 0;
-
-  /**
-   * `forward` with the first layer reading rows of an embedding table by token id, without
-   * materialising them: for a vocabulary smaller than T·B the input projection is one
-   * (V, G·H) product of the table and a gather, and backwardTokens sums the gate gradients
-   * per token first (native/kernels/recurrent_layer.h, TokenInput). LanguageModel's path;
-   * @internal. ids (T·B) time-major (batch-major with batchFirst), each in [0, V); table (V, inputSize).
-   */
-  forwardTokens(ids: Int32Array, T: number, B: number, table: Tensor, state?: RecurrentState, opts?: { lengths?: Int32Array }): RecurrentOutput {
-    const ctx = `${this.kind}.forwardTokens`;
-    this.refuseTrainingWhileAsync(ctx);
-    const { V } = this.checkTokens(ctx, ids, T, B, table);
-    const call = this.prepareOutputs(ctx, T, B, state, opts);
-    const [seedLo, seedHi] = this.dropoutSeeds();
-    this.saved = null;
-    this.handle.forwardTokens(T, B, ids, call.h0, call.c0, call.lengths, this.weightArrays(), this.training, seedLo, seedHi, call.output, call.hN, call.cN, V, table.data);
-    if (this.training) this.saved = { T, B, outputShape: call.outputShape, tokens: V };
+    // The job starts after the earlier ones: what the caller may change or detach meanwhile
+    // (the input, the state, the lengths) is copied now, as the call returns.
+    const x = tokens ? null : input.data.slice();
+    const [h0, c0, lengths] = [call.h0?.slice() ?? null, call.c0?.slice() ?? null, call.lengths?.slice() ?? null];
+    await afterPreviousJobs(() =>
+      this.handle.forwardAsync(
+        call.T, call.B, x, tokens ? tokens.ids : null, tokens ? tokens.weight.shape[0] : 0, tokens ? tokens.weight.data : null,
+        h0, c0, lengths, this.weightArrays(), 0, 0, 0, call.output, call.hN, call.cN, headArgs,
+      ),
+    );
     return call.result;
   }
 
   /**
-   * `backward` after a training `forwardTokens`: adds the parameter gradients, and the
-   * table's gradient into `gradTable` (V, inputSize) except row `paddingIdx` (-1: none).
-   * Returns the gradient of the initial state. @internal
+   * The embedding table the input's rows came from, when layer 0 should read it by id: the
+   * input is an Embedding's output (unchanged since, as the docs ask) of this element type,
+   * and the table has at most T·B rows (the case where projecting it once wins).
    */
-  backwardTokens(gradOutput: Tensor | null, gradTable: Float32Array, paddingIdx = -1, gradState?: { h?: Tensor; c?: Tensor }): { gradState: { h: Tensor; c?: Tensor } } {
-    const ctx = `${this.kind}.backwardTokens`;
-    const b = this.prepareBackward(ctx, gradOutput, gradState, true);
-    const V = b.V;
-    if (!isFloat32Array(gradTable) || gradTable.length !== V * this.inputSize)
-      throw (isFloat32Array(gradTable) ? rangeError : typeError)(ctx, 'gradTable', `a Float32Array of length ${V * this.inputSize} (V · inputSize)`, gradTable);
-    checkInteger(ctx, 'paddingIdx', paddingIdx, -1, V - 1);
-    this.saved = null;
-    this.handle.backwardTokens(b.dOut, b.dh, b.dc, this.weightArrays(), b.grads, gradTable, paddingIdx, b.gradH0, b.gradC0);
-    return { gradState: b.gradInitial };
-  }
-
-  /** Checks forwardTokens' ids (T·B, each in [0, V)) and table (V, inputSize). */
-  private checkTokens(ctx: string, ids: Int32Array, T: number, B: number, table: Tensor): { V: number } {
-    checkInteger(ctx, 'T', T, 1);
-    checkInteger(ctx, 'B', B, 1);
-    if (!(table instanceof Tensor)) throw typeError(ctx, 'table', 'a Tensor', table);
-    if (table.shape.length !== 2 || table.shape[1] !== this.inputSize || table.shape[0] < 1)
-      throw new RangeError(`${ctx}: table must have shape (V, ${this.inputSize}), received shape ${shapeString(table.shape)}`);
-    const V = table.shape[0];
-    checkInt32Array(ctx, 'ids', ids, checkedProduct(ctx, 'ids', [T, B]));
-    for (let k = 0; k < ids.length; k++) if (ids[k] < 0 || ids[k] >= V) throw rangeError(ctx, `ids[${k}]`, `a token id in [0, ${V})`, ids[k]);
-    return { V };
+  private tokenPath(input: Tensor, T: number, B: number): TokenSource | null {
+    const src = input.tokenSource;
+    if (!src) return null;
+    const w = src.weight;
+    if (w.shape[0] > T * B || w.shape[1] !== this.inputSize || src.ids.length !== T * B) return null;
+    if ((w.data instanceof Float64Array) !== (input.data instanceof Float64Array)) return null;
+    return src;
   }
 
   /** Checks forward's arguments and allocates its outputs (the result wraps them). */
   private prepareForward(ctx: string, input: Tensor, state: RecurrentState | undefined, opts: { lengths?: Int32Array } | undefined) {
     if (!(input instanceof Tensor)) throw typeError(ctx, 'input', 'a Tensor', input);
+    if (state instanceof Int32Array)
+      throw new TypeError(`${ctx}: lengths go in the options, after the state: forward(input, state, { lengths }) (or forward(input, undefined, { lengths }))`);
     const layout = this.batchFirst ? '(B, T, I)' : '(T, B, I)';
     if (input.shape.length !== 3)
       throw new RangeError(`${ctx}: input must have 3 dimensions ${layout}, received shape ${shapeString(input.shape)}`);
@@ -266,23 +310,27 @@ export abstract class RecurrentBase extends Module {
       throw new RangeError(`${ctx}: input must have ${this.inputSize} features in its last dimension ${layout}, received shape ${shapeString(input.shape)}`);
     if (T < 1 || B < 1)
       throw new RangeError(`${ctx}: input must have at least one time step and one batch row ${layout}, received shape ${shapeString(input.shape)}`);
-    return this.prepareOutputs(ctx, T, B, state, opts);
+    return this.prepareOutputs(ctx, input.data, T, B, state, opts);
   }
 
   /** Checks the state and lengths for T steps of B rows and allocates the outputs. */
-  private prepareOutputs(ctx: string, T: number, B: number, state: RecurrentState | undefined, opts: { lengths?: Int32Array } | undefined) {
+  private prepareOutputs(ctx: string, sample: Float32Array, T: number, B: number, state: RecurrentState | undefined, opts: { lengths?: Int32Array } | undefined) {
     const stateShape = this.stateShape(B);
     let h0: Float32Array | null = null;
     let c0: Float32Array | null = null;
+    const lstm = this.kind === 'LSTM';
     if (state !== undefined && state !== null) {
       if (typeof state !== 'object') throw typeError(ctx, 'state', 'an object { h, c? }', state);
       h0 = checkTensorShape(ctx, 'state.h', state.h, stateShape, '(numLayers·D, B, H)').data;
       if (state.c !== undefined) {
-        if (this.kind !== 'LSTM') throw new RangeError(`${ctx}: state.c is only for LSTM; ${this.kind} has no cell state`);
+        if (!lstm) throw new RangeError(`${ctx}: state.c is only for LSTM; ${this.kind} has no cell state`);
         c0 = checkTensorShape(ctx, 'state.c', state.c, stateShape, '(numLayers·D, B, H)').data;
+      } else if (lstm) {
+        throw new RangeError(`${ctx}: state.c is missing: an LSTM's state is { h, c } (both (numLayers·D, B, H)), as in PyTorch`);
       }
     }
     const o = checkOptions<{ lengths: Int32Array }>(ctx, 'opts', opts);
+    checkKnownOptions(ctx, o, ['lengths']);
     let lengths: Int32Array | null = null;
     if (o.lengths !== undefined) {
       lengths = checkInt32Array(ctx, 'opts.lengths', o.lengths, B);
@@ -291,34 +339,76 @@ export abstract class RecurrentBase extends Module {
     }
     const DH = this.directions * this.hiddenSize;
     const outputShape = this.batchFirst ? [B, T, DH] : [T, B, DH];
-    const output = new Float32Array(checkedProduct(ctx, 'output', outputShape));
+    const output = allocLike(sample, checkedProduct(ctx, 'output', outputShape));
     checkedProduct(ctx, 'the gate buffer', [T, B, this.gateCount * this.hiddenSize]);
-    const hN = new Float32Array(checkedProduct(ctx, 'h', stateShape));
-    const cN = this.kind === 'LSTM' ? new Float32Array(hN.length) : null;
-    const result: RecurrentOutput = { output: new Tensor(output, outputShape), h: new Tensor(hN, stateShape) };
-    if (cN) result.c = new Tensor(cN, stateShape);
+    const hN = allocLike(sample, checkedProduct(ctx, 'h', stateShape));
+    const cN = lstm ? allocLike(sample, hN.length) : null;
+    const result: RecurrentOutput = { output: Tensor.wrap(output, outputShape), h: Tensor.wrap(hN, stateShape.slice()) };
+    if (cN) result.c = Tensor.wrap(cN, stateShape.slice());
     return { T, B, outputShape, h0, c0, lengths, output, hN, cN, result };
   }
 
   /**
    * Backpropagates through the last training forward: returns the gradients of the input
-   * and of the initial state, and ADDS the parameter gradients into each `.grad`.
-   * `gradOutput` may be null when only the final state carries a gradient.
+   * and of the initial state, and ADDS the parameter gradients into each `.grad` (of the
+   * parameters that require grad). `gradOutput` may be null when only the final state
+   * carries a gradient.
    */
   backward(gradOutput: Tensor | null, gradState?: { h?: Tensor; c?: Tensor }): RecurrentGradients {
     const ctx = `${this.kind}.backward`;
-    const b = this.prepareBackward(ctx, gradOutput, gradState, false);
-    const inputShape = this.batchFirst ? [b.B, b.T, this.inputSize] : [b.T, b.B, this.inputSize];
-    const gradInput = new Float32Array(b.T * b.B * this.inputSize);
-    this.saved = null; // backward consumes the saved activations (like PyTorch without retain_graph)
-    this.handle.backward(b.dOut, b.dh, b.dc, this.weightArrays(), b.grads, gradInput, b.gradH0, b.gradC0);
-    return { gradInput: new Tensor(gradInput, inputShape), gradState: b.gradInitial };
+    const call = this.lastCall;
+    if (!call || call.consumed)
+      throw new RangeError(
+        `${ctx}: there is nothing to backpropagate: call forward() in training mode first (eval mode saves no activations, and each backward consumes its forward's)`,
+      );
+    const { dOut, dh, dc } = this.checkGradients(ctx, call, gradOutput, gradState);
+    const gradInput = allocLike(call.sample, call.inputShape.reduce((a, b) => a * b, 1));
+    const gradH0 = allocLike(call.sample, call.stateShape.reduce((a, b) => a * b, 1));
+    const gradC0 = this.kind === 'LSTM' ? allocLike(call.sample, gradH0.length) : null;
+    this.runBackward(call, dOut, dh, dc, gradInput, null, gradH0, gradC0);
+    this.lastCall = null;
+    const gradInitial: { h: Tensor; c?: Tensor } = { h: Tensor.wrap(gradH0, call.stateShape.slice()) };
+    if (gradC0) gradInitial.c = Tensor.wrap(gradC0, call.stateShape.slice());
+    return { gradInput: Tensor.wrap(gradInput, call.inputShape.slice()), gradState: gradInitial };
   }
 
-  /** A training forward would race with a pending forwardAsync for what it saves. */
-  private refuseTrainingWhileAsync(ctx: string): void {
-    if (this.pendingAsync > 0 && this.training)
-      throw new RangeError(`${ctx}: a forwardAsync() on this layer has not settled yet; await it before a training forward (it would replace what this one saves for backward)`);
+  /** Checks backward's gradients against what the forward produced. */
+  private checkGradients(ctx: string, call: ForwardCall, gradOutput: Tensor | null, gradState: { h?: Tensor; c?: Tensor } | undefined) {
+    const dOut = gradOutput === null ? null : checkTensorShape(ctx, 'gradOutput', gradOutput, call.outputShape, 'like the forward output').data;
+    let dh: Float32Array | null = null;
+    let dc: Float32Array | null = null;
+    if (gradState !== undefined && gradState !== null) {
+      if (typeof gradState !== 'object') throw typeError(ctx, 'gradState', 'an object { h?, c? }', gradState);
+      if (gradState.h !== undefined) dh = checkTensorShape(ctx, 'gradState.h', gradState.h, call.stateShape, '(numLayers·D, B, H)').data;
+      if (gradState.c !== undefined) {
+        if (this.kind !== 'LSTM') throw new RangeError(`${ctx}: gradState.c is only for LSTM; ${this.kind} has no cell state`);
+        dc = checkTensorShape(ctx, 'gradState.c', gradState.c, call.stateShape, '(numLayers·D, B, H)').data;
+      }
+    }
+    return { dOut, dh, dc };
+  }
+
+  /** The native backward of one kept forward; consumes it. @internal */
+  runBackward(
+    call: ForwardCall, dOut: Float32Array | null, dh: Float32Array | null, dc: Float32Array | null,
+    gradInput: Float32Array | null, gradTable: Float32Array | null, gradH0: Float32Array | null, gradC0: Float32Array | null,
+  ): void {
+    if (call.consumed)
+      throw new RangeError(`${this.kind}.backward: this forward was already differentiated (each backward consumes its forward's activations)`);
+    const grads = this.parameterList().map((p) => (p.requiresGrad ? p.grad : null));
+    const tokens = call.tokens;
+    call.consumed = true;
+    this.stackFor(call.sample).backward(
+      call.activations, dOut, dh, dc, call.weights, grads, gradInput, tokens ? tokens.weight.data : null, gradTable,
+      tokens ? tokens.paddingIdx : -1, gradH0, gradC0,
+    );
+  }
+
+  /** Forgets the last training forward (freeing its activations unless a recorded graph holds them). */
+  private dropLastCall(): void {
+    const last = this.lastCall;
+    if (last && !last.consumed && !last.recorded) last.activations.release();
+    this.lastCall = null;
   }
 
   /** The dropout masks' seed (two 32-bit halves) for a forward, drawn only when dropout applies. */
@@ -327,51 +417,51 @@ export abstract class RecurrentBase extends Module {
     return [defaultGenerator.nextUint32(), defaultGenerator.nextUint32()];
   }
 
-  /**
-   * Checks backward's arguments against what the last training forward (tokens or not) saved,
-   * and allocates the initial-state gradients (gradInitial wraps gradH0 / gradC0).
-   */
-  private prepareBackward(ctx: string, gradOutput: Tensor | null, gradState: { h?: Tensor; c?: Tensor } | undefined, tokens: boolean) {
-    if (this.pendingAsync > 0)
-      throw new RangeError(`${ctx}: a forwardAsync() on this layer has not settled yet; await it first (and backward needs a training forward after it)`);
-    if (!this.saved)
-      throw new RangeError(
-        `${ctx}: there is nothing to backpropagate: call forward() in training mode first (eval mode saves no activations, and each backward consumes its forward's)`,
-      );
-    if (Boolean(this.saved.tokens) !== tokens)
-      throw new RangeError(tokens ? `${ctx}: the last training forward was forward(), not forwardTokens(): use backward()` : `${ctx}: the last training forward was forwardTokens(): use backwardTokens()`);
-    const { T, B, outputShape } = this.saved;
-    const stateShape = this.stateShape(B);
-    const dOut = gradOutput === null ? null : checkTensorShape(ctx, 'gradOutput', gradOutput, outputShape, 'like the forward output').data;
-    let dh: Float32Array | null = null;
-    let dc: Float32Array | null = null;
-    if (gradState !== undefined && gradState !== null) {
-      if (typeof gradState !== 'object') throw typeError(ctx, 'gradState', 'an object { h?, c? }', gradState);
-      if (gradState.h !== undefined) dh = checkTensorShape(ctx, 'gradState.h', gradState.h, stateShape, '(numLayers·D, B, H)').data;
-      if (gradState.c !== undefined) {
-        if (this.kind !== 'LSTM') throw new RangeError(`${ctx}: gradState.c is only for LSTM; ${this.kind} has no cell state`);
-        dc = checkTensorShape(ctx, 'gradState.c', gradState.c, stateShape, '(numLayers·D, B, H)').data;
-      }
-    }
-    const gradH0 = new Float32Array(checkedProduct(ctx, 'gradH0', stateShape));
-    const gradC0 = this.kind === 'LSTM' ? new Float32Array(gradH0.length) : null;
-    const gradInitial: { h: Tensor; c?: Tensor } = { h: new Tensor(gradH0, stateShape) };
-    if (gradC0) gradInitial.c = new Tensor(gradC0, stateShape);
-    const grads = this.parameters().map((p) => p.grad);
-    return { dOut, dh, dc, T, B, V: this.saved.tokens ?? 0, gradH0, gradC0, gradInitial, grads };
-  }
-
   private weightArrays(): Float32Array[] {
-    if (!this.weights) this.weights = this.parameters().map((p) => p.data);
+    const params = this.parameterList();
+    // Rebuilt when the parameters' arrays were swapped (the float64 conversion of the checks).
+    if (!this.weights || this.weights[0] !== params[0].data) this.weights = params.map((p) => p.data);
     return this.weights;
   }
-  /** The parameters' data arrays in binding order; fixed after construction (loadStateDict copies into them). */
+  /** The parameters' data arrays in binding order (loadStateDict copies into them). */
   private weights: Float32Array[] | null = null;
 }
 
-function rnnCell(options: RNNOptions | undefined): CellCode {
-  const nl = options && typeof options === 'object' ? options.nonlinearity : undefined;
-  return checkOneOf('RNN', 'nonlinearity', orDefault(nl, 'tanh'), ['tanh', 'relu'] as const) === 'relu' ? 1 : 0;
+/** One recorded forward of a recurrent layer: outputs (output, h, c), inputs (input, h0, c0). */
+class RecurrentNode extends Node {
+  constructor(
+    private readonly layer: RecurrentBase,
+    private readonly call: ForwardCall,
+    private readonly input: Tensor,
+    h0: Tensor | null,
+    c0: Tensor | null,
+  ) {
+    super(`${layer.constructor.name}Backward`, [input, h0, c0], 3);
+  }
+
+  protected backward(g: Array<Float32Array | null>, info: BackwardInfo): Array<Float32Array | null> {
+    const call = this.call;
+    const [needInput, needH0, needC0] = [this.inputs[0] !== null, this.inputs[1] !== null, this.inputs[2] !== null];
+    // The embedding shortcut: the embedded input feeds only this layer and nobody asked for
+    // its gradient, so the table's gradient is summed per token here and the Embedding's own
+    // backward never runs (it receives nothing).
+    const src = call.tokens;
+    const fused = src !== null && needInput && this.input.gradFn !== null && this.input.gradFn === src.node && info.soleConsumer(this.input);
+    const gradInput = needInput && !fused ? allocLike(call.sample, call.inputShape.reduce((a, b) => a * b, 1)) : null;
+    const gradTable = fused && src.weight.requiresGrad ? src.weight.grad : null;
+    const stateSize = call.stateShape.reduce((a, b) => a * b, 1);
+    const gradH0 = needH0 ? allocLike(call.sample, stateSize) : null;
+    const gradC0 = needC0 ? allocLike(call.sample, stateSize) : null;
+    this.layer.runBackward(call, g[0], g[1], g[2], gradInput, gradTable, gradH0, gradC0);
+    return [gradInput, gradH0, gradC0];
+  }
+
+  protected release(): void {
+    if (!this.call.consumed) {
+      this.call.consumed = true;
+      this.call.activations.release();
+    }
+  }
 }
 
 /**
@@ -384,13 +474,15 @@ function rnnCell(options: RNNOptions | undefined): CellCode {
 export class RNN extends RecurrentBase {
   readonly nonlinearity: 'tanh' | 'relu';
   constructor(options: RNNOptions) {
-    super('RNN', rnnCell(options), options, ['nonlinearity']);
-    this.nonlinearity = rnnCell(options) === 1 ? 'relu' : 'tanh';
+    const nl = options && typeof options === 'object' ? options.nonlinearity : undefined;
+    const nonlinearity = checkOneOf('RNN', 'nonlinearity', orDefault(nl, 'tanh'), ['tanh', 'relu'] as const);
+    super(nonlinearity === 'relu' ? 'rnn_relu' : 'rnn_tanh', options, ['nonlinearity']);
+    this.nonlinearity = nonlinearity;
   }
 }
 
 /**
- * Long short-term memory, PyTorch's nn.LSTM (gates i, f, g, o).
+ * Long short-term memory, PyTorch's nn.LSTM (gates i, f, g, o). Its state is { h, c }.
  *
  * @example
  * const lstm = new LSTM({ inputSize: 8, hiddenSize: 16, numLayers: 2, bidirectional: true });
@@ -399,7 +491,16 @@ export class RNN extends RecurrentBase {
  */
 export class LSTM extends RecurrentBase {
   constructor(options: RecurrentOptions) {
-    super('LSTM', 2, options);
+    super('lstm', options);
+  }
+  forward(input: Tensor, state?: LSTMState, opts?: { lengths?: Int32Array }): LSTMOutput {
+    return super.forward(input, state, opts) as LSTMOutput;
+  }
+  forwardAsync(input: Tensor, state?: LSTMState, opts?: { lengths?: Int32Array }): Promise<LSTMOutput> {
+    return super.forwardAsync(input, state, opts) as Promise<LSTMOutput>;
+  }
+  backward(gradOutput: Tensor | null, gradState?: { h?: Tensor; c?: Tensor }): LSTMGradients {
+    return super.backward(gradOutput, gradState) as LSTMGradients;
   }
 }
 
@@ -412,6 +513,6 @@ export class LSTM extends RecurrentBase {
  */
 export class GRU extends RecurrentBase {
   constructor(options: RecurrentOptions) {
-    super('GRU', 3, options);
+    super('gru', options);
   }
 }

@@ -11,6 +11,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_clip(env, exports);
   register_dense(env, exports);
   register_optim(env, exports);
+  register_ops(env, exports);
   return exports;
 }
 

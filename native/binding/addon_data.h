@@ -6,8 +6,8 @@
 namespace binding {
 
 struct AddonData {
-  Napi::FunctionReference recurrent_stack_f32;
-  Napi::FunctionReference recurrent_stack_f64;
+  Napi::FunctionReference recurrent_context_f32;  // the activations of one training forward
+  Napi::FunctionReference recurrent_context_f64;
 };
 
 void register_recurrent(Napi::Env env, Napi::Object exports, AddonData* data);
@@ -15,5 +15,6 @@ void register_clip(Napi::Env env, Napi::Object exports);
 void register_runtime(Napi::Env env, Napi::Object exports);
 void register_dense(Napi::Env env, Napi::Object exports);
 void register_optim(Napi::Env env, Napi::Object exports);
+void register_ops(Napi::Env env, Napi::Object exports);
 
 }  // namespace binding

@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,11 @@ template <>
 struct TypedArrayKind<double> {
   static constexpr napi_typedarray_type type = napi_float64_array;
   static constexpr const char* name = "Float64Array";
+};
+template <>
+struct TypedArrayKind<uint8_t> {
+  static constexpr napi_typedarray_type type = napi_uint8_array;
+  static constexpr const char* name = "Uint8Array";
 };
 template <>
 struct TypedArrayKind<int32_t> {
@@ -54,6 +60,32 @@ class ArgName {
   throw Napi::RangeError::New(env, msg);
 }
 
+// The most elements one array handed to a kernel may have, and so the largest product of
+// sizes: OpenBLAS's interface (Debian's is LP64) takes every dimension, leading dimension and
+// index as a 32-bit int, and so do the kernels' element loops. 2^31 − 1 floats are 8 GiB.
+constexpr size_t kMaxElements = INT32_MAX;
+
+// The product of sizes ({T, B, I}: the elements of a (T, B, I) array), checked here rather
+// than trusted to the TypeScript layer: a product that wraps around size_t would let a short
+// array pass the length check that follows. Throws a RangeError naming `what` when the
+// product overflows or exceeds kMaxElements.
+inline size_t checked_size(Napi::Env env, std::initializer_list<size_t> sizes, const ArgName& what) {
+  size_t product = 1;
+  bool over = false;
+  for (size_t s : sizes) {
+    if (s == 0) return 0;
+    over = over || __builtin_mul_overflow(product, s, &product);
+  }
+  if (over || product > kMaxElements) {  // "x would need 65536 x 65536 = 4294967296 elements, ..."
+    std::string n;
+    for (size_t s : sizes) n += (n.empty() ? "" : " x ") + std::to_string(s);
+    if (sizes.size() > 1) n += over ? " (beyond size_t)" : " = " + std::to_string(product);
+    throw_range(env, what.str() + " would need " + n + " elements, more than the " + std::to_string(kMaxElements) +
+                         " one buffer can hold (BLAS dimensions are 32-bit ints)");
+  }
+  return product;
+}
+
 // The data of a typed array of element type T and exactly `expected` elements. One
 // napi_get_typedarray_info call: Node's checks each typed-array kind in turn, so it is the
 // costly part of a small call.
@@ -71,6 +103,42 @@ T* typed_data(Napi::Env env, const Napi::Value& v, size_t expected, const ArgNam
     throw_range(env, what.str() + " must have " + std::to_string(expected) + " elements, received " +
                          std::to_string(length));
   return static_cast<T*>(data);
+}
+
+// Whether a float argument is a Float64Array (the float64 twins, for gradient checks) or a
+// Float32Array; anything else is a TypeError. The dtype-generic entry points dispatch on it
+// and then check every other array with typed_data<F> of that type.
+inline bool is_float64(Napi::Env env, const Napi::Value& v, const ArgName& what) {
+  bool is_typed = false;
+  napi_typedarray_type type = napi_int8_array;
+  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, v, &type, nullptr, nullptr, nullptr, nullptr) != napi_ok ||
+      (type != napi_float32_array && type != napi_float64_array))
+    throw_type(env, what.str() + " must be a Float32Array (or a Float64Array)");
+  return type == napi_float64_array;
+}
+
+// Runs Impl<float>::run or Impl<double>::run by the type of info[at]; RNN_DTYPE_ENTRY(Name,
+// at, what) defines the entry point Name from NameImpl.
+template <template <typename> class Impl>
+Napi::Value dispatch_dtype(const Napi::CallbackInfo& info, size_t at, const char* what) {
+  if (is_float64(info.Env(), info[at], what)) return Impl<double>::run(info);
+  return Impl<float>::run(info);
+}
+#define RNN_DTYPE_ENTRY(Name, at, what) \
+  Napi::Value Name(const Napi::CallbackInfo& info) { return dispatch_dtype<Name##Impl>(info, at, what); }
+
+// The length of a typed array of element type T (checked like typed_data, any length).
+template <typename T>
+size_t typed_length(Napi::Env env, const Napi::Value& v, const ArgName& what) {
+  bool is_typed = false;
+  napi_typedarray_type type = napi_int8_array;
+  size_t length = 0;
+  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, v, &type, &length, nullptr, nullptr, nullptr) != napi_ok ||
+      type != TypedArrayKind<T>::type)
+    throw_type(env, what.str() + " must be a " + TypedArrayKind<T>::name);
+  return length;
 }
 
 // Like typed_data, but null/undefined give nullptr.

@@ -27,9 +27,9 @@ inline LinearForwardCall parse_linear_forward(Napi::Env env, const Napi::Value* 
   c.N = int_arg(env, v[4], "N", 0, INT32_MAX);
   c.in = int_arg(env, v[5], "in", 1, INT32_MAX);
   c.out = int_arg(env, v[6], "out", 1, INT32_MAX);
-  c.y = typed_data<float>(env, v[0], static_cast<size_t>(c.N) * c.out, "y");
-  c.x = typed_data<float>(env, v[1], static_cast<size_t>(c.N) * c.in, "x");
-  c.W = typed_data<float>(env, v[2], static_cast<size_t>(c.out) * c.in, "weight");
+  c.y = typed_data<float>(env, v[0], checked_size(env, {size_t(c.N), size_t(c.out)}, "y"), "y");
+  c.x = typed_data<float>(env, v[1], checked_size(env, {size_t(c.N), size_t(c.in)}, "x"), "x");
+  c.W = typed_data<float>(env, v[2], checked_size(env, {size_t(c.out), size_t(c.in)}, "weight"), "weight");
   c.b = optional_typed_data<float>(env, v[3], c.out, "bias");
   return c;
 }

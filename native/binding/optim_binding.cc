@@ -1,5 +1,6 @@
 // Optimizer updates: one call per parameter per step, over its contiguous buffers.
 // Hyper-parameters arrive as a plain object read once per call.
+#include <algorithm>
 #include <mutex>
 #include <string>
 
@@ -23,16 +24,22 @@ Napi::Object hyper_arg(Napi::Env env, const Napi::Value& v) {
   return v.As<Napi::Object>();
 }
 // Runs an elementwise update over [0, n) in chunks on the kernel threads (under the compute
-// lock, which every user of the pool holds). Chunks are 64-element aligned.
+// lock, which every user of the pool holds). Chunks are 64-element aligned. parallel_ranges
+// counts in int and rounds its total up to the alignment, so it gets pieces of 2^30 at most.
 template <typename Fn>
 void over_elements(size_t n, Fn&& fn) {
   std::lock_guard<std::mutex> lock(rnn::blas_mutex());
-  rnn::parallel_ranges(static_cast<int>(n), 64, 1 << 16, [&](int b, int e) { fn(static_cast<size_t>(b), static_cast<size_t>(e - b)); });
+  constexpr size_t kPiece = size_t{1} << 30;
+  for (size_t at = 0; at < n; at += kPiece) {
+    const int len = static_cast<int>(std::min(kPiece, n - at));
+    rnn::parallel_ranges(len, 64, 1 << 16, [&](int b, int e) { fn(at + static_cast<size_t>(b), static_cast<size_t>(e - b)); });
+  }
 }
 
+// param's length, at most kMaxElements (args.h).
 size_t length_of(Napi::Env env, const Napi::Value& v) {
   if (!v.IsTypedArray()) throw_type(env, "param must be a Float32Array");
-  return v.As<Napi::TypedArray>().ElementLength();
+  return checked_size(env, {v.As<Napi::TypedArray>().ElementLength()}, "param");
 }
 
 // sgdStep(param, grad, momentumBuf|null, hyper)
@@ -107,7 +114,7 @@ Napi::Value AdagradStep(const Napi::CallbackInfo& info) {
 Napi::Value MaxNormRows(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int rows = int_arg(env, info[1], "rows", 0, INT32_MAX), cols = int_arg(env, info[2], "cols", 0, INT32_MAX);
-  float* p = typed_data<float>(env, info[0], static_cast<size_t>(rows) * cols, "param");
+  float* p = typed_data<float>(env, info[0], checked_size(env, {static_cast<size_t>(rows), static_cast<size_t>(cols)}, "param"), "param");
   rnn::max_norm_rows(p, rows, cols, number_arg(env, info[3], "maxNorm"));
   return env.Undefined();
 }

@@ -1,7 +1,11 @@
 // RecurrentStack (float32) and RecurrentStack64 (float64, for gradient checks): the N-API
-// face of rnn::RecurrentStack. Weights and gradients stay in JS-owned typed arrays and are
-// passed on every call in PyTorch's parameter order: per layer, per direction,
-// weight_ih, weight_hh[, bias_ih, bias_hh].
+// face of rnn::RecurrentStack, and RecurrentContext(64): the activations one training
+// forward keeps for its backward, owned by that call.
+//
+// Weights and gradients stay in JS-owned typed arrays and are passed on every call in
+// PyTorch's parameter order: per layer, per direction, weight_ih, weight_hh[, bias_ih,
+// bias_hh]. A gradient entry may be null (a frozen parameter: its gradient is skipped).
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,6 +22,89 @@ namespace binding {
 namespace {
 
 template <typename F>
+Napi::FunctionReference& context_constructor(AddonData* data);
+template <>
+Napi::FunctionReference& context_constructor<float>(AddonData* data) {
+  return data->recurrent_context_f32;
+}
+template <>
+Napi::FunctionReference& context_constructor<double>(AddonData* data) {
+  return data->recurrent_context_f64;
+}
+
+// Tells the JS engine how much memory activations hold, so that it collects forgotten
+// contexts (a training forward never followed by a backward) before memory runs out.
+// The C call, not node-addon-api's: this also runs in finalizers, where nothing may throw.
+template <typename F>
+void account(napi_env env, rnn::StackActivations<F>& a) {
+  const int64_t now = static_cast<int64_t>(a.capacity_bytes());
+  const int64_t delta = now - static_cast<int64_t>(a.accounted_bytes);
+  int64_t total = 0;
+  if (delta != 0) napi_adjust_external_memory(env, delta, &total);
+  a.accounted_bytes = static_cast<size_t>(now);
+}
+template <typename F>
+void free_activations(napi_env env, std::unique_ptr<rnn::StackActivations<F>> a) {
+  if (!a) return;
+  int64_t total = 0;
+  napi_adjust_external_memory(env, -static_cast<int64_t>(a->accounted_bytes), &total);
+}
+
+// A stack's pool of released activations, shared with its live contexts so that either may
+// outlive the other.
+template <typename F>
+struct SharedPool {
+  rnn::ActivationPool<F> pool;
+  napi_env env;
+  explicit SharedPool(napi_env e) : env(e) {}
+  ~SharedPool() {
+    for (const auto& a : pool.free_list()) {
+      int64_t total = 0;
+      napi_adjust_external_memory(env, -static_cast<int64_t>(a->accounted_bytes), &total);
+    }
+  }
+  void give_back(std::unique_ptr<rnn::StackActivations<F>> a) { free_activations(env, pool.give_back(std::move(a))); }
+};
+
+std::atomic<uint64_t> next_stack_id{1};
+
+// The activations of one training forward, as a JS object: passed back to backward (which
+// consumes them) or released; forgotten ones return to the pool when collected.
+template <typename F>
+class RecurrentContextWrap : public Napi::ObjectWrap<RecurrentContextWrap<F>> {
+ public:
+  static Napi::Function Define(Napi::Env env, const char* name) {
+    return Napi::ObjectWrap<RecurrentContextWrap<F>>::DefineClass(
+        env, name, {Napi::InstanceWrap<RecurrentContextWrap<F>>::InstanceMethod("release", &RecurrentContextWrap::Release)});
+  }
+  explicit RecurrentContextWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RecurrentContextWrap<F>>(info) {}
+  ~RecurrentContextWrap() override { give_back(); }
+
+  void adopt(std::shared_ptr<SharedPool<F>> pool, std::unique_ptr<rnn::StackActivations<F>> acts, uint64_t owner) {
+    pool_ = std::move(pool);
+    acts_ = std::move(acts);
+    owner_ = owner;
+  }
+  uint64_t owner() const { return owner_; }
+  rnn::StackActivations<F>* activations() const { return acts_ && acts_->saved ? acts_.get() : nullptr; }
+  void give_back() {
+    if (acts_ && pool_) pool_->give_back(std::move(acts_));
+    acts_.reset();
+  }
+
+ private:
+  Napi::Value Release(const Napi::CallbackInfo& info) {
+    std::lock_guard<std::mutex> lock(rnn::blas_mutex());  // never while a kernel reads them
+    give_back();
+    return info.Env().Undefined();
+  }
+
+  std::shared_ptr<SharedPool<F>> pool_;
+  std::unique_ptr<rnn::StackActivations<F>> acts_;
+  uint64_t owner_ = 0;
+};
+
+template <typename F>
 class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
  public:
   static Napi::Function Define(Napi::Env env, const char* name) {
@@ -26,20 +113,16 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
         {
             Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("forward", &RecurrentStackWrap::Forward),
             Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("forwardAsync", &RecurrentStackWrap::ForwardAsync),
-            Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("forwardTokens", &RecurrentStackWrap::ForwardTokens),
-            Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("forwardTokensAsync", &RecurrentStackWrap::ForwardTokensAsync),
-            Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("backwardTokens", &RecurrentStackWrap::BackwardTokens),
             Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("backward", &RecurrentStackWrap::Backward),
-            Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("savedShape", &RecurrentStackWrap::SavedShape),
         });
   }
 
   // new RecurrentStack(cell, inputSize, hiddenSize, numLayers, bidirectional, bias, batchFirst, dropout)
   explicit RecurrentStackWrap(const Napi::CallbackInfo& info)
-      : Napi::ObjectWrap<RecurrentStackWrap<F>>(info) {
+      : Napi::ObjectWrap<RecurrentStackWrap<F>>(info), id_(next_stack_id++) {
     Napi::Env env = info.Env();
     rnn::StackConfig cfg;
-    cfg.cell = static_cast<rnn::CellType>(int_arg(env, info[0], "cell", 0, 3));
+    cfg.cell = static_cast<rnn::CellType>(int_arg(env, info[0], "cell", 0, rnn::kCellKindCount - 1));
     cfg.I = int_arg(env, info[1], "inputSize", 1, INT32_MAX);
     cfg.H = int_arg(env, info[2], "hiddenSize", 1, INT32_MAX);
     cfg.L = int_arg(env, info[3], "numLayers", 1, 1 << 20);
@@ -48,16 +131,23 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     cfg.batch_first = bool_arg(env, info[6], "batchFirst");
     cfg.dropout = number_arg(env, info[7], "dropout");
     if (!(cfg.dropout >= 0 && cfg.dropout <= 1)) throw_range(env, "dropout must be in [0, 1]");
+    const size_t G = rnn::gate_count(cfg.cell), D = cfg.bidirectional ? 2 : 1;
+    // Every weight must be addressable with 32-bit BLAS dimensions.
+    checked_size(env, {G, static_cast<size_t>(cfg.H), static_cast<size_t>(cfg.I)}, "weight_ih_l0");
+    checked_size(env, {G, static_cast<size_t>(cfg.H), static_cast<size_t>(cfg.H)}, "weight_hh_l0");
+    checked_size(env, {G, static_cast<size_t>(cfg.H), D * cfg.H}, "weight_ih_l1");  // also bounds D * H (int in the kernels)
     stack_ = std::make_unique<rnn::RecurrentStack<F>>(cfg);
+    pool_ = std::make_shared<SharedPool<F>>(env);
   }
 
  private:
   size_t slots() const { return static_cast<size_t>(stack_->config().L) * stack_->directions(); }
   size_t arrays_per_slot() const { return stack_->config().bias ? 4 : 2; }
 
-  // Reads the parameter arrays (data or gradients) into per-slot pointer structs.
+  // Reads the parameter arrays (data, or gradients where null entries are allowed) into
+  // per-slot pointer structs.
   template <typename Out, typename Ptr>
-  std::vector<Out> read_params(Napi::Env env, const Napi::Value& v, const char* what) {
+  std::vector<Out> read_params(Napi::Env env, const Napi::Value& v, const char* what, bool nullable) {
     const auto& cfg = stack_->config();
     const size_t per = arrays_per_slot();
     Napi::Array arr = array_arg(env, v, slots() * per, what);
@@ -66,12 +156,12 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     for (size_t s = 0; s < slots(); ++s) {
       const int layer = static_cast<int>(s / stack_->directions());
       const size_t in = stack_->layer_input_size(layer);
+      const size_t sizes[4] = {GH * in, GH * cfg.H, GH, GH};
       Ptr p[4] = {nullptr, nullptr, nullptr, nullptr};
-      p[0] = typed_data<F>(env, arr.Get(s * per), GH * in, ArgName(what, s * per));
-      p[1] = typed_data<F>(env, arr.Get(s * per + 1), GH * cfg.H, ArgName(what, s * per + 1));
-      if (per == 4) {
-        p[2] = typed_data<F>(env, arr.Get(s * per + 2), GH, ArgName(what, s * per + 2));
-        p[3] = typed_data<F>(env, arr.Get(s * per + 3), GH, ArgName(what, s * per + 3));
+      for (size_t k = 0; k < per; ++k) {
+        const Napi::Value a = arr.Get(s * per + k);
+        p[k] = nullable ? optional_typed_data<F>(env, a, sizes[k], ArgName(what, s * per + k))
+                        : typed_data<F>(env, a, sizes[k], ArgName(what, s * per + k));
       }
       out[s] = Out{p[0], p[1], p[2], p[3]};
     }
@@ -79,240 +169,190 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
   }
 
   // The checked arguments of forward and forwardAsync:
-  // (T, B, input, h0, c0, lengths, weights, training, seedLo, seedHi, output, hN, cN),
-  // and of forwardTokens: the same with token ids (T, B) (or (B, T)) in place of input,
-  // then V and the embedding table (V, I).
+  // (T, B, input|null, ids|null, V, table|null, h0, c0, lengths, weights, mode, seedLo,
+  //  seedHi, output, hN, cN) — exactly one of input and ids; mode 0 eval, 1 training (keeps
+  //  activations, applies dropout), 2 keeps activations without dropout (eval mode under autograd).
   struct ForwardCall {
-    int T, B;
-    const F* input;         // (T, B, I) or (B, T, I); nullptr with tokens
-    const int32_t* ids;     // tokens: (T, B) or (B, T), each in [0, V); else nullptr
-    int V;
-    const F* table;         // tokens: (V, I)
-    const F *h0, *c0;       // (L*D, B, H) or nullptr
+    rnn::StackInput<F> in;
+    const F *h0, *c0;        // (L*D, B, H) or nullptr
     const int32_t* lengths;  // (B) or nullptr
     std::vector<rnn::LayerWeights<F>> weights;
-    bool training;
+    bool training;  // keeps activations
+    bool dropout;   // applies the dropout masks
     uint64_t seed;
-    F *output, *hN, *cN;    // (T, B, D*H) or (B, T, D*H); (L*D, B, H); cN LSTM only
-    // Async calls own copies of the caller's inputs: a pending promise keeps the arrays from
-    // being collected, but not from being detached (transferred to a worker) under the kernel.
-    std::vector<F> input_copy, h0_copy, c0_copy;
+    F *output, *hN, *cN;     // (T, B, D*H) or (B, T, D*H); (L*D, B, H); cN LSTM only
+    // Copies of the index arrays (checked on the copy: see int32_copy) and, for async calls,
+    // of the caller's float inputs: a pending promise keeps the arrays from being collected,
+    // not from being detached (transferred to a worker) under the kernel.
     std::vector<int32_t> ids_copy, lengths_copy;
-    // (ids and lengths are copies from the start: see parse_forward.)
+    std::vector<F> input_copy, h0_copy, c0_copy;
     void own_inputs(size_t input_len, size_t state_len) {
       const auto copy = [](const F*& p, std::vector<F>& v, size_t n) {
         if (!p) return;
         v.assign(p, p + n);
         p = v.data();
       };
-      copy(input, input_copy, input_len);
+      copy(in.x, input_copy, input_len);
       copy(h0, h0_copy, state_len);
       copy(c0, c0_copy, state_len);
     }
-    void run(rnn::RecurrentStack<F>& stack) const {
-      if (ids)
-        stack.forward_tokens(T, B, ids, V, table, h0, c0, lengths, weights.data(), training, seed, output, hN, cN);
-      else
-        stack.forward(T, B, input, h0, c0, lengths, weights.data(), training, seed, output, hN, cN);
-    }
   };
 
-  ForwardCall parse_forward(const Napi::CallbackInfo& info, bool tokens = false) {
+  ForwardCall parse_forward(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const auto& cfg = stack_->config();
     ForwardCall c;
-    c.T = int_arg(env, info[0], "T", 1, INT32_MAX);
-    c.B = int_arg(env, info[1], "B", 1, INT32_MAX);
-    const int T = c.T, B = c.B;
-    const size_t TB = static_cast<size_t>(T) * B;
-    const size_t DH = static_cast<size_t>(stack_->directions()) * cfg.H;
-    const size_t state = slots() * B * cfg.H;
+    c.in.T = int_arg(env, info[0], "T", 1, INT32_MAX);
+    c.in.B = int_arg(env, info[1], "B", 1, INT32_MAX);
+    const int T = c.in.T, B = c.in.B;
+    const size_t D = stack_->directions(), H = cfg.H;
+    const size_t TB = checked_size(env, {static_cast<size_t>(T), static_cast<size_t>(B)}, "T * B");
+    checked_size(env, {TB, static_cast<size_t>(stack_->gates()) * H}, "the gate buffer (T, B, G * H)");
+    const size_t state = checked_size(env, {slots(), static_cast<size_t>(B), H}, "the state (L * D, B, H)");
     const bool lstm = cfg.cell == rnn::CellType::Lstm;
-    c.input = nullptr;
-    c.ids = nullptr;
-    c.V = 0;
-    c.table = nullptr;
+    c.in.x = nullptr;
+    c.in.ids = nullptr;
+    c.in.V = 0;
+    c.in.table = nullptr;
+    const bool tokens = !info[3].IsNull() && !info[3].IsUndefined();
     if (tokens) {
-      c.V = int_arg(env, info[13], "V", 1, INT32_MAX);
-      c.table = typed_data<F>(env, info[14], static_cast<size_t>(c.V) * cfg.I, "table");
-      c.ids_copy = int32_copy(env, info[2], TB, "ids");  // checked and read as a copy (args.h)
-      c.ids = c.ids_copy.data();
+      if (!info[2].IsNull() && !info[2].IsUndefined()) throw_range(env, "forward takes an input or token ids, not both");
+      c.in.V = int_arg(env, info[4], "V", 1, INT32_MAX);
+      c.in.table = typed_data<F>(env, info[5], checked_size(env, {static_cast<size_t>(c.in.V), static_cast<size_t>(cfg.I)}, "table"), "table");
+      c.ids_copy = int32_copy(env, info[3], TB, "ids");
+      c.in.ids = c.ids_copy.data();
       for (size_t k = 0; k < TB; ++k)
-        if (c.ids[k] < 0 || c.ids[k] >= c.V)
-          throw_range(env, "ids[" + std::to_string(k) + "] must be in [0, " + std::to_string(c.V) + "), received " +
-                               std::to_string(c.ids[k]));
+        if (c.in.ids[k] < 0 || c.in.ids[k] >= c.in.V)
+          throw_range(env, "ids[" + std::to_string(k) + "] must be in [0, " + std::to_string(c.in.V) + "), received " +
+                               std::to_string(c.in.ids[k]));
     } else {
-      c.input = typed_data<F>(env, info[2], TB * cfg.I, "input");
+      c.in.x = typed_data<F>(env, info[2], checked_size(env, {TB, static_cast<size_t>(cfg.I)}, "input"), "input");
     }
-    c.h0 = optional_typed_data<F>(env, info[3], state, "h0");
-    c.c0 = lstm ? optional_typed_data<F>(env, info[4], state, "c0") : nullptr;
+    c.h0 = optional_typed_data<F>(env, info[6], state, "h0");
+    c.c0 = lstm ? optional_typed_data<F>(env, info[7], state, "c0") : nullptr;
     c.lengths = nullptr;
-    if (!info[5].IsNull() && !info[5].IsUndefined()) {
-      c.lengths_copy = int32_copy(env, info[5], static_cast<size_t>(B), "lengths");  // checked and read as a copy
+    if (!info[8].IsNull() && !info[8].IsUndefined()) {
+      c.lengths_copy = int32_copy(env, info[8], static_cast<size_t>(B), "lengths");
       c.lengths = c.lengths_copy.data();
-    }
-    if (c.lengths)
       for (int b = 0; b < B; ++b)
         if (c.lengths[b] < 1 || c.lengths[b] > T)
-          throw_range(env, "lengths[" + std::to_string(b) + "] must be in [1, " + std::to_string(T) +
-                               "], received " + std::to_string(c.lengths[b]));
-    c.weights = read_params<rnn::LayerWeights<F>, const F*>(env, info[6], "weights");
-    c.training = bool_arg(env, info[7], "training");
-    const double lo = number_arg(env, info[8], "seedLo"), hi = number_arg(env, info[9], "seedHi");
+          throw_range(env, "lengths[" + std::to_string(b) + "] must be in [1, " + std::to_string(T) + "], received " +
+                               std::to_string(c.lengths[b]));
+    }
+    c.weights = read_params<rnn::LayerWeights<F>, const F*>(env, info[9], "weights", false);
+    const int mode = int_arg(env, info[10], "mode", 0, 2);
+    c.training = mode != 0;
+    c.dropout = mode == 1;
+    const double lo = number_arg(env, info[11], "seedLo"), hi = number_arg(env, info[12], "seedHi");
     c.seed = (static_cast<uint64_t>(static_cast<uint32_t>(hi)) << 32) | static_cast<uint32_t>(lo);
-    c.output = typed_data<F>(env, info[10], TB * DH, "output");
-    c.hN = typed_data<F>(env, info[11], state, "hN");
-    c.cN = lstm ? typed_data<F>(env, info[12], state, "cN") : nullptr;
+    c.output = typed_data<F>(env, info[13], checked_size(env, {TB, D * H}, "output"), "output");
+    c.hN = typed_data<F>(env, info[14], state, "hN");
+    c.cN = lstm ? typed_data<F>(env, info[15], state, "cN") : nullptr;
     return c;
   }
 
-  // A sync training forward or a backward while an async forward of this object is queued
-  // would race with it for the saved state and the workspaces (the JS layer refuses first).
-  void refuse_while_async(Napi::Env env, const char* what) const {
-    if (pending_async_ > 0)
-      throw_range(env, std::string(what) + ": a forwardAsync on this layer has not settled yet");
+  void run(const ForwardCall& c, rnn::StackActivations<F>& acts) {
+    stack_->forward(c.in, c.h0, c.c0, c.lengths, c.weights.data(), c.training, c.dropout, c.seed, c.output, c.hN, c.cN, acts);
   }
 
+  // Returns the call's activations (a RecurrentContext) in training, else undefined.
   Napi::Value Forward(const Napi::CallbackInfo& info) {
-    const ForwardCall c = parse_forward(info);
-    if (c.training) refuse_while_async(info.Env(), "forward (training)");
-    {
-      std::lock_guard<std::mutex> lock(rnn::blas_mutex());
-      c.run(*stack_);
-    }
-    // Backward reads a time-major input in place: keep the array alive until then.
-    if (c.training) input_ref_ = Napi::Persistent(info[2]);
-    else input_ref_.Reset();
-    return info.Env().Undefined();
-  }
-
-  // forwardTokens(T, B, ids, h0, c0, lengths, weights, training, seedLo, seedHi, output, hN, cN, V, table):
-  // forward with layer 0 reading rows table[ids] (an embedding), without materialising them.
-  Napi::Value ForwardTokens(const Napi::CallbackInfo& info) {
-    const ForwardCall c = parse_forward(info, true);
-    if (c.training) refuse_while_async(info.Env(), "forwardTokens (training)");
-    {
-      std::lock_guard<std::mutex> lock(rnn::blas_mutex());
-      c.run(*stack_);
-    }
-    // Backward reads the table again: keep the array alive until then.
-    if (c.training) input_ref_ = Napi::Persistent(info[14]);
-    else input_ref_.Reset();
-    return info.Env().Undefined();
-  }
-
-  // Like forward, on a libuv worker thread; returns a promise. Inference only (training must
-  // be false): it saves nothing for backward and replaces what a training forward saved.
-  // An optional 14th argument, [y, W, b|null, N, in, out], is a Linear forward to run on the
-  // layer's output right after it, in the same job (its x is this call's output array).
-  // forwardTokensAsync: the same for forwardTokens' arguments, the head as the 16th.
-  Napi::Value ForwardAsync(const Napi::CallbackInfo& info) { return start_async(info, false); }
-  Napi::Value ForwardTokensAsync(const Napi::CallbackInfo& info) { return start_async(info, true); }
-
-  Napi::Value start_async(const Napi::CallbackInfo& info, bool tokens) {
     Napi::Env env = info.Env();
-    ForwardCall c = parse_forward(info, tokens);
-    if (c.training) throw_range(env, "forwardAsync is inference only: training must be false");
+    const ForwardCall c = parse_forward(info);
+    if (!c.training) {
+      std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+      run(c, stack_->eval_workspace());
+      return env.Undefined();
+    }
+    // The context object first: if creating it fails, no activations are taken.
+    Napi::Object ctx = context_constructor<F>(env.GetInstanceData<AddonData>()).New({});
+    std::unique_ptr<rnn::StackActivations<F>> acts;
+    {
+      std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+      acts = pool_->pool.acquire();
+      try {
+        run(c, *acts);
+      } catch (...) {
+        pool_->give_back(std::move(acts));
+        throw;
+      }
+    }
+    account(env, *acts);
+    RecurrentContextWrap<F>::Unwrap(ctx)->adopt(pool_, std::move(acts), id_);
+    return ctx;
+  }
+
+  // Like an eval forward, on a libuv worker thread; returns a promise. An optional 17th
+  // argument, [y, W, b|null, N, in, out], is a Linear forward to run on the layer's output
+  // right after it, in the same job (its x is this call's output array).
+  Napi::Value ForwardAsync(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    ForwardCall c = parse_forward(info);
+    if (c.training) throw_range(env, "forwardAsync is inference only: mode must be 0");
     const auto& cfg = stack_->config();
-    c.own_inputs(static_cast<size_t>(c.T) * c.B * cfg.I, slots() * c.B * cfg.H);
-    const size_t head_at = tokens ? 15 : 13;
+    c.own_inputs(c.in.x ? static_cast<size_t>(c.in.T) * c.in.B * cfg.I : 0, slots() * c.in.B * cfg.H);
+    constexpr size_t head_at = 16;
     bool has_head = false;
     LinearForwardCall head{};
     if (info.Length() > head_at && !info[head_at].IsUndefined() && !info[head_at].IsNull()) {
       Napi::Array a = array_arg(env, info[head_at], 6, "head");
-      const Napi::Value v[7] = {a.Get(0u), info[10], a.Get(1u), a.Get(2u), a.Get(3u), a.Get(4u), a.Get(5u)};
-      head = parse_linear_forward(env, v);  // x is the output array (info[10]), checked against N·in
+      const Napi::Value v[7] = {a.Get(0u), info[13], a.Get(1u), a.Get(2u), a.Get(3u), a.Get(4u), a.Get(5u)};
+      head = parse_linear_forward(env, v);  // x is the output array (info[13]), checked against N·in
       has_head = true;
     }
-    input_ref_.Reset();
     rnn::RecurrentStack<F>* stack = stack_.get();  // kept alive: the wrapper is in keep_arguments
     // Held by a shared_ptr: its pointers point into its own vectors, so it must never be copied.
     auto call = std::make_shared<const ForwardCall>(std::move(c));
-    Napi::Promise promise = ComputeWorker::Start(
+    return ComputeWorker::Start(
         env,
         [stack, call, head, has_head]() {
-          call->run(*stack);
+          stack->forward(call->in, call->h0, call->c0, call->lengths, call->weights.data(), false, false, call->seed,
+                         call->output, call->hN, call->cN, stack->eval_workspace());
           if (has_head) head.run();
         },
-        keep_arguments(info), [this]() { --pending_async_; });
-    ++pending_async_;  // only once the job exists: its settling brings the count down
-    return promise;
+        keep_arguments(info));
   }
 
-  // The arguments backward and backwardTokens share, checked against the saved forward:
-  // (dOutput, dhN, dcN, weights, grads) first, dh0 and dc0 at state_at and state_at + 1.
-  // Callers hold the compute lock: the saved state must not change under the checks.
-  struct BackwardCall {
-    const F *dOutput, *dhN, *dcN;  // like output (or nullptr); (L*D, B, H) or nullptr; cN LSTM only
-    std::vector<rnn::LayerWeights<F>> weights;
-    std::vector<rnn::LayerGrads<F>> grads;
-    F *dh0, *dc0;  // (L*D, B, H); dc0 LSTM only
-  };
-  BackwardCall parse_backward(const Napi::CallbackInfo& info, size_t state_at) {
-    Napi::Env env = info.Env();
-    const auto& cfg = stack_->config();
-    const size_t T = stack_->saved_T(), B = stack_->saved_B();
-    const size_t DH = static_cast<size_t>(stack_->directions()) * cfg.H;
-    const size_t state = slots() * B * cfg.H;
-    const bool lstm = cfg.cell == rnn::CellType::Lstm;
-    BackwardCall c;
-    c.dOutput = optional_typed_data<F>(env, info[0], T * B * DH, "gradOutput");
-    c.dhN = optional_typed_data<F>(env, info[1], state, "gradState.h");
-    c.dcN = lstm ? optional_typed_data<F>(env, info[2], state, "gradState.c") : nullptr;
-    c.weights = read_params<rnn::LayerWeights<F>, const F*>(env, info[3], "weights");
-    c.grads = read_params<rnn::LayerGrads<F>, F*>(env, info[4], "grads");
-    c.dh0 = typed_data<F>(env, info[state_at], state, "gradH0");
-    c.dc0 = lstm ? typed_data<F>(env, info[state_at + 1], state, "gradC0") : nullptr;
-    return c;
-  }
-
-  // backward(dOutput, dhN, dcN, weights, grads, dInput, dh0, dc0)
+  // backward(ctx, dOutput, dhN, dcN, weights, grads, dInput|null, table|null, dTable|null,
+  //          paddingIdx, dh0|null, dc0|null): consumes ctx (see RecurrentStack::backward).
   Napi::Value Backward(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    refuse_while_async(env, "backward");
+    Napi::FunctionReference& ctor = context_constructor<F>(env.GetInstanceData<AddonData>());
+    if (!info[0].IsObject() || !info[0].As<Napi::Object>().InstanceOf(ctor.Value()))
+      throw_type(env, "backward needs the context a training forward of this layer returned");
+    RecurrentContextWrap<F>* ctx = RecurrentContextWrap<F>::Unwrap(info[0].As<Napi::Object>());
+    if (ctx->owner() != id_) throw_range(env, "backward: this context belongs to another layer");
     std::lock_guard<std::mutex> lock(rnn::blas_mutex());
-    if (!stack_->can_backward())
-      throw Napi::Error::New(env, "backward called without a preceding forward in training mode");
-    if (stack_->saved_tokens())  // no input rows to differentiate: the table's gradient is backwardTokens'
-      throw Napi::Error::New(env, "backward called after forwardTokens: use backwardTokens");
-    const BackwardCall c = parse_backward(info, 6);
-    const size_t TBI = static_cast<size_t>(stack_->saved_T()) * stack_->saved_B() * stack_->config().I;
-    F* dInput = typed_data<F>(env, info[5], TBI, "gradInput");
-    stack_->backward(c.dOutput, c.dhN, c.dcN, c.weights.data(), c.grads.data(), dInput, c.dh0, c.dc0);
-    input_ref_.Reset();
+    rnn::StackActivations<F>* acts = ctx->activations();
+    if (!acts)
+      throw_range(env, "backward: these activations were already used by a backward (or released); run a new forward");
+    const auto& cfg = stack_->config();
+    const size_t T = acts->T, B = acts->B, D = stack_->directions(), H = cfg.H;
+    const size_t state = slots() * B * H;
+    const bool lstm = cfg.cell == rnn::CellType::Lstm;
+    const F* dOutput = optional_typed_data<F>(env, info[1], T * B * D * H, "gradOutput");
+    const F* dhN = optional_typed_data<F>(env, info[2], state, "gradState.h");
+    const F* dcN = lstm ? optional_typed_data<F>(env, info[3], state, "gradState.c") : nullptr;
+    const auto weights = read_params<rnn::LayerWeights<F>, const F*>(env, info[4], "weights", false);
+    const auto grads = read_params<rnn::LayerGrads<F>, F*>(env, info[5], "grads", true);
+    F* dInput = optional_typed_data<F>(env, info[6], T * B * cfg.I, "gradInput");
+    const size_t table_size = static_cast<size_t>(acts->V) * cfg.I;
+    const F* table = acts->tokens ? typed_data<F>(env, info[7], table_size, "table") : nullptr;
+    F* dTable = acts->tokens ? optional_typed_data<F>(env, info[8], table_size, "gradTable") : nullptr;
+    if (!acts->tokens && !info[8].IsNull() && !info[8].IsUndefined())
+      throw_range(env, "gradTable is only for a forward that read token ids");
+    if (dTable && dInput) throw_range(env, "backward takes gradInput or gradTable, not both");
+    const int pad = int_arg(env, info[9], "paddingIdx", -1, INT32_MAX);
+    F* dh0 = optional_typed_data<F>(env, info[10], state, "gradH0");
+    F* dc0 = lstm ? optional_typed_data<F>(env, info[11], state, "gradC0") : nullptr;
+    stack_->backward(*acts, table, dOutput, dhN, dcN, weights.data(), grads.data(), dInput, dTable, pad, dh0, dc0);
+    ctx->give_back();
     return env.Undefined();
   }
 
-  // backwardTokens(dOutput, dhN, dcN, weights, grads, dTable, paddingIdx, dh0, dc0): backward
-  // after a training forwardTokens; ADDS the table's gradient into dTable (V, I), except
-  // row paddingIdx (-1: none).
-  Napi::Value BackwardTokens(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    refuse_while_async(env, "backwardTokens");
-    std::lock_guard<std::mutex> lock(rnn::blas_mutex());
-    if (!stack_->saved_tokens())
-      throw Napi::Error::New(env, "backwardTokens called without a preceding forwardTokens in training mode");
-    const BackwardCall c = parse_backward(info, 7);
-    F* dTable = typed_data<F>(env, info[5], static_cast<size_t>(stack_->token_vocab()) * stack_->config().I, "gradTable");
-    const int pad = int_arg(env, info[6], "paddingIdx", -1, INT32_MAX);
-    stack_->backward_tokens(c.dOutput, c.dhN, c.dcN, c.weights.data(), c.grads.data(), dTable, pad, c.dh0, c.dc0);
-    input_ref_.Reset();
-    return env.Undefined();
-  }
-
-  // [T, B] of what the last training forward saved, or null.
-  Napi::Value SavedShape(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (!stack_->can_backward()) return env.Null();
-    Napi::Array a = Napi::Array::New(env, 2);
-    a.Set(0u, Napi::Number::New(env, stack_->saved_T()));
-    a.Set(1u, Napi::Number::New(env, stack_->saved_B()));
-    return a;
-  }
-
+  const uint64_t id_;
   std::unique_ptr<rnn::RecurrentStack<F>> stack_;
-  Napi::Reference<Napi::Value> input_ref_;  // the last training forward's input, for backward
-  int pending_async_ = 0;                   // forwardAsync calls not yet settled (main thread only)
+  std::shared_ptr<SharedPool<F>> pool_;
 };
 
 }  // namespace
@@ -320,8 +360,8 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
 void register_recurrent(Napi::Env env, Napi::Object exports, AddonData* data) {
   Napi::Function f32 = RecurrentStackWrap<float>::Define(env, "RecurrentStack");
   Napi::Function f64 = RecurrentStackWrap<double>::Define(env, "RecurrentStack64");
-  data->recurrent_stack_f32 = Napi::Persistent(f32);
-  data->recurrent_stack_f64 = Napi::Persistent(f64);
+  data->recurrent_context_f32 = Napi::Persistent(RecurrentContextWrap<float>::Define(env, "RecurrentContext"));
+  data->recurrent_context_f64 = Napi::Persistent(RecurrentContextWrap<double>::Define(env, "RecurrentContext64"));
   exports.Set("RecurrentStack", f32);
   exports.Set("RecurrentStack64", f64);
 }

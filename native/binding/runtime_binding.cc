@@ -56,7 +56,7 @@ Napi::Value ApplyActivation(const Napi::CallbackInfo& info) {
   const std::string isa = info[2].As<Napi::String>();
   if (kind != "sigmoid" && kind != "tanh") throw_range(env, "kind must be 'sigmoid' or 'tanh'");
   if (!info[1].IsTypedArray()) throw_type(env, "x must be a Float32Array");
-  const size_t n = info[1].As<Napi::TypedArray>().ElementLength();
+  const size_t n = checked_size(env, {info[1].As<Napi::TypedArray>().ElementLength()}, "x");  // the kernels count in int
   float* x = typed_data<float>(env, info[1], n, "x");
   std::lock_guard<std::mutex> lock(rnn::blas_mutex());
   const std::string previous = rnn::vec_math_isa();

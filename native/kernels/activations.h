@@ -10,9 +10,13 @@
 
 namespace rnn {
 
+// e^x for x clamped to [-87.3365, 88.3762] (±inf saturate there); NaN gives NaN.
 inline float exp_f32(float x) {
   x = x < -87.3365f ? -87.3365f : (x > 88.3762f ? 88.3762f : x);  // NaN passes through
-  const float fx = std::floor(x * 1.44269504088896341f + 0.5f);  // round(x / ln 2)
+  const float fx = std::floor(x * 1.44269504088896341f + 0.5f);  // round(x / ln 2), in [-126, 127]; NaN for NaN
+  // Converting NaN to an integer is undefined behaviour: use 0 for the exponent then; the
+  // polynomial y is NaN already and carries it to the result. A select, so loops vectorise.
+  const int32_t n = static_cast<int32_t>(fx == fx ? fx : 0.0f);
   float r = x - fx * 0.693359375f;                               // Cody–Waite: ln2 = C1 + C2
   r = r + fx * 2.12194440e-4f;
   const float z = r * r;
@@ -23,7 +27,7 @@ inline float exp_f32(float x) {
   y = y * r + 1.6666665459E-1f;
   y = y * r + 5.0000001201E-1f;
   y = y * z + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(fx) + 127) << 23;  // 2^fx
+  const uint32_t bits = static_cast<uint32_t>(n + 127) << 23;  // 2^n: n + 127 in [1, 254], a normal float's exponent
   return y * __builtin_bit_cast(float, bits);
 }
 

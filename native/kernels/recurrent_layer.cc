@@ -4,7 +4,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "activations.h"
+#include "cells.h"
 #include "blas.h"
 #include "clones.h"
 #include "step_gemm.h"
@@ -22,179 +22,6 @@ inline F* hist_row(F* hist, int k, int B, int H, bool full) {
   return hist + static_cast<size_t>(full ? k : (k & 1)) * B * H;
 }
 
-
-// ---- span activations: vectorised kernels for float, the C library for double ---------
-template <typename F>
-void sigmoid_span(F* x, int n) {
-  for (int i = 0; i < n; ++i) x[i] = sigmoid(x[i]);
-}
-template <>
-void sigmoid_span<float>(float* x, int n) {
-  sigmoid_inplace(x, n);
-}
-template <typename F>
-void tanh_span(F* x, int n) {
-  for (int i = 0; i < n; ++i) x[i] = tanh_(x[i]);
-}
-template <>
-void tanh_span<float>(float* x, int n) {
-  tanh_inplace(x, n);
-}
-template <typename F>
-void tanh_copy(F* out, const F* x, size_t n) {
-  for (size_t i = 0; i < n; ++i) out[i] = tanh_(x[i]);
-}
-template <>
-void tanh_copy<float>(float* out, const float* x, size_t n) {
-  tanh_to(out, x, static_cast<int>(n));
-}
-
-// ---- fused per-step elementwise passes ------------------------------------------------
-// Each handles hidden units [j0, j0 + n) of one batch row: g points at that row's (G*H)
-// gate pre-activations (gates H apart) and holds the activated gates on exit; the state
-// pointers are row starts. An inactive row (past its length) keeps its state, outputs 0.
-
-template <typename F>
-RNN_CLONES void rnn_units(bool relu, F* __restrict g, const F* __restrict h_in, F* __restrict h_out,
-               F* __restrict y, int j0, int n, bool active) {
-  g += j0; h_in += j0; h_out += j0; y += j0;
-  if (!active) {
-    std::memcpy(h_out, h_in, sizeof(F) * n);
-    std::memset(y, 0, sizeof(F) * n);
-    std::memset(g, 0, sizeof(F) * n);
-    return;
-  }
-  if (relu)
-    for (int j = 0; j < n; ++j) g[j] = g[j] > F(0) ? g[j] : F(0);
-  else
-    tanh_span(g, n);
-  std::memcpy(h_out, g, sizeof(F) * n);
-  std::memcpy(y, g, sizeof(F) * n);
-}
-
-template <typename F>
-RNN_CLONES void lstm_units(F* __restrict g, const F* __restrict h_in, const F* __restrict c_in,
-                F* __restrict h_out, F* __restrict c_out, F* __restrict y, int H, int j0, int n,
-                bool active) {
-  h_in += j0; c_in += j0; h_out += j0; c_out += j0; y += j0;
-  F* __restrict gi = g + j0;
-  F* __restrict gf = g + H + j0;
-  F* __restrict gg = g + 2 * H + j0;
-  F* __restrict go = g + 3 * H + j0;
-  if (!active) {
-    std::memcpy(h_out, h_in, sizeof(F) * n);
-    std::memcpy(c_out, c_in, sizeof(F) * n);
-    std::memset(y, 0, sizeof(F) * n);
-    for (F* gate : {gi, gf, gg, go}) std::memset(gate, 0, sizeof(F) * n);
-    return;
-  }
-  sigmoid_span(gi, n);
-  sigmoid_span(gf, n);
-  tanh_span(gg, n);
-  sigmoid_span(go, n);
-  for (int j = 0; j < n; ++j) c_out[j] = gf[j] * c_in[j] + gi[j] * gg[j];
-  tanh_copy(h_out, c_out, n);
-  for (int j = 0; j < n; ++j) {
-    const F h = go[j] * h_out[j];
-    h_out[j] = h;
-    y[j] = h;
-  }
-}
-
-// gx: the row's (3H) input projection incl. b_ih and b_hr, b_hz; gh: the row's (3H)
-// W_hh h (no bias); b_hn: (H) or nullptr; ghn_save: the row's (H) W_hn h + b_hn.
-template <typename F>
-RNN_CLONES void gru_units(F* __restrict gx, const F* __restrict gh, const F* __restrict b_hn,
-               const F* __restrict h_in, F* __restrict h_out, F* __restrict y,
-               F* __restrict ghn_save, int H, int j0, int n, bool active) {
-  h_in += j0; h_out += j0; y += j0; ghn_save += j0;
-  F* __restrict r = gx + j0;
-  F* __restrict z = gx + H + j0;
-  F* __restrict nn = gx + 2 * H + j0;
-  const F* __restrict hr = gh + j0;
-  const F* __restrict hz = gh + H + j0;
-  const F* __restrict hn = gh + 2 * H + j0;
-  if (!active) {
-    std::memcpy(h_out, h_in, sizeof(F) * n);
-    std::memset(y, 0, sizeof(F) * n);
-    for (F* gate : {r, z, nn}) std::memset(gate, 0, sizeof(F) * n);
-    std::memset(ghn_save, 0, sizeof(F) * n);
-    return;
-  }
-  for (int j = 0; j < n; ++j) r[j] += hr[j];
-  for (int j = 0; j < n; ++j) z[j] += hz[j];
-  sigmoid_span(r, n);
-  sigmoid_span(z, n);
-  for (int j = 0; j < n; ++j) {
-    const F v = hn[j] + (b_hn ? b_hn[j0 + j] : F(0));
-    ghn_save[j] = v;
-    nn[j] += r[j] * v;
-  }
-  tanh_span(nn, n);
-  for (int j = 0; j < n; ++j) {
-    const F h = (F(1) - z[j]) * nn[j] + z[j] * h_in[j];
-    h_out[j] = h;
-    y[j] = h;
-  }
-}
-
-// g[0, n) += b[0, n): the summed biases onto one row's pre-activations of one gate.
-template <typename F>
-RNN_CLONES void add_span(F* __restrict g, const F* __restrict b, int n) {
-  for (int j = 0; j < n; ++j) g[j] += b[j];
-}
-
-// ---- backward elementwise passes ---------------------------------------------------------
-// n hidden units of one batch row. g holds the activated gates on entry (gates H apart) and
-// their pre-activation gradients on exit — for the float path it is the saved gates buffer
-// itself, each element read before it is overwritten. dh: dL/dh_t (incl. dy); dh_prev
-// receives the part of dL/dh_{t-1} that does not pass through W_hh.
-
-template <typename F>
-RNN_CLONES void lstm_backward_units(F* __restrict g, int H, const F* __restrict dh, const F* __restrict dc,
-                         const F* __restrict c_in, F* __restrict tanh_c_then_dh_prev,
-                         F* __restrict dc_prev, int n) {
-  for (int j = 0; j < n; ++j) {
-    const F i = g[j], f = g[H + j], c_hat = g[2 * H + j], og = g[3 * H + j];
-    const F tc = tanh_c_then_dh_prev[j];
-    const F dct = dc[j] + dh[j] * og * (F(1) - tc * tc);
-    g[j] = dct * c_hat * i * (F(1) - i);
-    g[H + j] = dct * c_in[j] * f * (F(1) - f);
-    g[2 * H + j] = dct * i * (F(1) - c_hat * c_hat);
-    g[3 * H + j] = dh[j] * tc * og * (F(1) - og);
-    dc_prev[j] = dct * f;
-    tanh_c_then_dh_prev[j] = F(0);
-  }
-}
-
-// ghn: in, W_hn h + b_hn saved by forward; out, dn * r (the n part of the recurrent
-// pre-activation gradient), in place like the gates.
-template <typename F>
-RNN_CLONES void gru_backward_units(F* __restrict g, int H, const F* __restrict dh, F* __restrict ghn,
-                                   const F* __restrict h_prev, F* __restrict dh_prev, int n) {
-  for (int j = 0; j < n; ++j) {
-    const F r = g[j], z = g[H + j], nv = g[2 * H + j];
-    const F dn_pre = dh[j] * (F(1) - z) * (F(1) - nv * nv);
-    const F dz_pre = dh[j] * (h_prev[j] - nv) * z * (F(1) - z);
-    const F dr_pre = dn_pre * ghn[j] * r * (F(1) - r);
-    g[j] = dr_pre;
-    g[H + j] = dz_pre;
-    g[2 * H + j] = dn_pre;
-    ghn[j] = dn_pre * r;
-    dh_prev[j] = dh[j] * z;
-  }
-}
-
-// h: the step's output (the activated gate itself).
-template <typename F>
-RNN_CLONES void rnn_backward_units(bool relu, F* __restrict g, const F* __restrict dh, const F* __restrict h,
-                        F* __restrict dh_prev, int n) {
-  if (relu)
-    for (int j = 0; j < n; ++j) g[j] = h[j] > F(0) ? dh[j] : F(0);
-  else
-    for (int j = 0; j < n; ++j) g[j] = dh[j] * (F(1) - h[j] * h[j]);
-  for (int j = 0; j < n; ++j) dh_prev[j] = F(0);
-}
 
 // ---- work split ----------------------------------------------------------------------
 // Hidden units go to threads in blocks of 16 (one AVX-512 panel). Small layers run on one
@@ -310,7 +137,8 @@ void token_input_gradients(const TokenInput<F>& tokens, const F* dgates, int TB,
     for (int r = 0; r < TB; ++r)
       add_span(S + static_cast<size_t>(tokens.ids[r]) * GH + c0, dgates + static_cast<size_t>(r) * GH + c0, c1 - c0);
   });
-  par_gemm(true, false, GH, I, tokens.V, F(1), S, GH, tokens.table, I, F(1), dw_ih, I);
+  if (dw_ih) par_gemm(true, false, GH, I, tokens.V, F(1), S, GH, tokens.table, I, F(1), dw_ih, I);
+  if (!dtable) return;
   if (pad >= 0 && pad < tokens.V) std::memset(S + static_cast<size_t>(pad) * GH, 0, sizeof(F) * GH);
   par_gemm(false, false, tokens.V, I, GH, F(1), S, GH, w_ih, I, F(1), dtable, I);
 }
@@ -420,7 +248,7 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
               product(h_in, scratch, GH, u, false);
               F* ghn_t = buf.ghn + static_cast<size_t>(t) * BH;
               for (int b = 0; b < B; ++b)
-                gru_units(g_t + static_cast<size_t>(b) * GH, scratch + static_cast<size_t>(b) * GH, b_hn,
+                gru_forward(g_t + static_cast<size_t>(b) * GH, scratch + static_cast<size_t>(b) * GH, b_hn,
                           h_in + static_cast<size_t>(b) * H, h_out + static_cast<size_t>(b) * H,
                           y_t + static_cast<size_t>(b) * ldy, ghn_t + static_cast<size_t>(b) * H, H, u.j0, nu,
                           is_active(lengths, b, t));
@@ -431,14 +259,14 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
                 F* c_out = hist_row(buf.hist_c, k_out, B, H, buf.full_history);
                 for (int b = 0; b < B; ++b) {
                   const size_t o = static_cast<size_t>(b) * H;
-                  lstm_units(g_t + o * 4, h_in + o, c_in + o, h_out + o, c_out + o, y_t + static_cast<size_t>(b) * ldy,
+                  lstm_forward(g_t + o * 4, h_in + o, c_in + o, h_out + o, c_out + o, y_t + static_cast<size_t>(b) * ldy,
                              H, u.j0, nu, is_active(lengths, b, t));
                 }
               } else {
                 const bool relu = d.cell == CellType::RnnRelu;
                 for (int b = 0; b < B; ++b) {
                   const size_t o = static_cast<size_t>(b) * H;
-                  rnn_units(relu, g_t + o, h_in + o, h_out + o, y_t + static_cast<size_t>(b) * ldy, u.j0, nu,
+                  rnn_forward(relu, g_t + o, h_in + o, h_out + o, y_t + static_cast<size_t>(b) * ldy, u.j0, nu,
                             is_active(lengths, b, t));
                 }
               }
@@ -501,7 +329,7 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
   // unit's dgates). The product writes only the thread's own units of dh, which only it
   // reads at the next step. The bias gradients are summed on the way, while each row's gate
   // gradients are in L1: db_sum (GH) sums dgates, db_sum + GH (H) GRU's dn * r.
-  F* const db_sum = g.db_ih ? buf.bias_sum : nullptr;
+  F* const db_sum = (g.db_ih || g.db_hh) ? buf.bias_sum : nullptr;
   ThreadPool::instance().run(
       [&](int tid, int n) {
         const UnitRange u = unit_range(H, tid, n);
@@ -542,12 +370,12 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
             }
             if (lstm) {
               tanh_copy(dhn, buf.hist_c + static_cast<size_t>(k_out) * BH + o, nu);  // tanh(c_t)
-              lstm_backward_units(dgb, H, dhb, dc_cur + o, buf.hist_c + static_cast<size_t>(k_in) * BH + o,
+              lstm_backward(dgb, H, dhb, dc_cur + o, buf.hist_c + static_cast<size_t>(k_in) * BH + o,
                                   dhn, dc_next + o, nu);
             } else if (gru) {
-              gru_backward_units(dgb, H, dhb, dgnb, h_in + o, dhn, nu);
+              gru_backward(dgb, H, dhb, dgnb, h_in + o, dhn, nu);
             } else {
-              rnn_backward_units(d.cell == CellType::RnnRelu, dgb, dhb, h_out + o, dhn, nu);
+              rnn_backward(d.cell == CellType::RnnRelu, dgb, dhb, h_out + o, dhn, nu);
             }
             if (db_sum) {
               for (int q = 0; q < G; ++q) add_span(db_sum + q * H + u.j0, dgb + q * H, nu);
@@ -570,27 +398,30 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
   // After T swaps the carry sits in dh (T even) or dh + BH (T odd); copied only now that
   // every thread has finished its last product.
   const size_t last = T % 2 == 0 ? 0 : BH;
-  std::memcpy(dh0, dh + last, sizeof(F) * BH);
-  if (lstm) std::memcpy(dc0, dc + last, sizeof(F) * BH);
+  if (dh0) std::memcpy(dh0, dh + last, sizeof(F) * BH);
+  if (lstm && dc0) std::memcpy(dc0, dc + last, sizeof(F) * BH);
 
   // Weight gradients as single GEMMs over all T*B rows.
   const int TB = T * B;
   const F* h_prev_all = buf.hist_h + (d.reverse ? BH : 0);  // (T, B, H): the h each step read
-  if (!tokens) par_gemm(true, false, GH, I, TB, F(1), dgates, GH, x, I, F(1), g.dw_ih, I);
+  // A null gradient pointer is a parameter nobody differentiates (requiresGrad off): skipped.
+  if (!tokens && g.dw_ih) par_gemm(true, false, GH, I, TB, F(1), dgates, GH, x, I, F(1), g.dw_ih, I);
   const int hh_rows = gru ? 2 * H : GH;  // rows of W_hh whose gradient comes from dgates
-  par_gemm(true, false, hh_rows, H, TB, F(1), dgates, GH, h_prev_all, H, F(1), g.dw_hh, H);
-  if (gru) par_gemm(true, false, H, H, TB, F(1), dgn, H, h_prev_all, H, F(1), g.dw_hh + static_cast<size_t>(2) * H * H, H);
-  if (db_sum) {
-    add_span(g.db_ih, db_sum, GH);
+  if (g.dw_hh) {
+    par_gemm(true, false, hh_rows, H, TB, F(1), dgates, GH, h_prev_all, H, F(1), g.dw_hh, H);
+    if (gru) par_gemm(true, false, H, H, TB, F(1), dgn, H, h_prev_all, H, F(1), g.dw_hh + static_cast<size_t>(2) * H * H, H);
+  }
+  if (g.db_ih) add_span(g.db_ih, db_sum, GH);
+  if (g.db_hh) {
     add_span(g.db_hh, db_sum, hh_rows);
     if (gru) add_span(g.db_hh + 2 * H, db_sum + GH, H);  // b_hn: the sum of dn * r
   }
   if (tokens) {
-    token_input_gradients(*tokens, dgates, TB, GH, I, w.w_ih, g.dw_ih, dtable, pad);
+    if (g.dw_ih || dtable) token_input_gradients(*tokens, dgates, TB, GH, I, w.w_ih, g.dw_ih, dtable, pad);
     return;
   }
-  // dx (T*B, I) += dgates (T*B, GH) * W_ih (GH, I)
-  par_gemm(false, false, TB, I, GH, F(1), dgates, GH, w.w_ih, I, F(1), dx, I);
+  // dx (T*B, I) += dgates (T*B, GH) * W_ih (GH, I); nullptr when nobody needs the input's gradient
+  if (dx) par_gemm(false, false, TB, I, GH, F(1), dgates, GH, w.w_ih, I, F(1), dx, I);
 }
 
 template void layer_forward<float>(const LayerDims&, const LayerWeights<float>&, const float*,

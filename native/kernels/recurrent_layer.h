@@ -2,7 +2,7 @@
 //
 // Letters: T time steps, B batch, I input size, H hidden size, G gates (RNN 1, LSTM 4 in
 // PyTorch's order i,f,g,o; GRU 3 in order r,z,n). Everything is row-major and time-major.
-// The speed recipe (DESIGN.md): the input projection of all T steps is one GEMM; each step
+// The speed recipe (docs/architecture.md): the input projection of all T steps is one GEMM; each step
 // is one GEMM of h_{t-1} against the stacked (G*H, H) recurrent weights plus one fused
 // elementwise pass; backward loops over time for dgates and dh only, then the weight
 // gradients are one GEMM each over all T*B rows.
@@ -20,17 +20,9 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "cell_kinds.h"
+
 namespace rnn {
-
-enum class CellType : int { RnnTanh = 0, RnnRelu = 1, Lstm = 2, Gru = 3 };
-
-inline int gate_count(CellType cell) {
-  switch (cell) {
-    case CellType::Lstm: return 4;
-    case CellType::Gru: return 3;
-    default: return 1;
-  }
-}
 
 struct LayerDims {
   CellType cell;
@@ -47,11 +39,11 @@ struct LayerWeights {
 };
 
 template <typename F>
-struct LayerGrads {  // backward ADDS into these
+struct LayerGrads {  // backward ADDS into these; nullptr: not wanted (the parameter is frozen)
   F* dw_ih;  // (G*H, I)
   F* dw_hh;  // (G*H, H)
-  F* db_ih;  // (G*H) or nullptr
-  F* db_hh;  // (G*H) or nullptr
+  F* db_ih;  // (G*H)
+  F* db_hh;  // (G*H)
 };
 
 // What one direction keeps between forward and backward. Buffers are owned by the caller.
@@ -90,7 +82,7 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
 
 // Backward through time for one direction, using what a training forward saved.
 // dy (T, B, ldy) pre-offset, or nullptr; dhN/dcN (B, H) or nullptr.
-// dx (T, B, I): ADDED into. dh0/dc0 (B, H): written. With tokens (the forward's), x and dx
+// dx (T, B, I): ADDED into, or nullptr when not wanted. dh0/dc0 (B, H): written, or nullptr. With tokens (the forward's), x and dx
 // are unused: dtable (V, I) is ADDED into instead, except row `pad` (>= 0) — an embedding's
 // padding row gets no gradient.
 // dgates (T, B, G*H) receives the gate gradients; it is best buf.gates itself (each gate
