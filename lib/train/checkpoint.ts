@@ -32,7 +32,7 @@ import { encodeSafetensors, inspectSafetensors, SafetensorsHeader } from '../io/
 import { isStale, sweepStaleTemporaries, syncFolder, temporaryName, writeError, writeFileAtomic, writeFileSynced } from '../io/atomic-write';
 import { checkLayout, isJsonObject, ParameterLayout, parseJsonField, showJson } from '../io/model-layout';
 import { languageModelLayout } from '../io/model-file';
-import type { EpochInfo } from './fit-sync';
+import type { EpochInfo } from './types';
 import { allFinite } from './non-finite';
 
 /** The only folder names a checkpoint folder may have: what saveCheckpoint writes. */

@@ -12,6 +12,7 @@ import * as schedulers from '../optim/schedulers';
 import { Parameter } from '../core/tensor';
 import { checkBoolean, checkInt32Array, checkInteger, checkKnownOptions, checkNumber, checkOneOf, checkOptions, typeError } from '../core/validate';
 import { loadCheckpoint, Progress, saveCheckpoint } from './checkpoint';
+import type { EpochInfo } from './types';
 import { allFinite, diagnose, firstNonFinite, NonFiniteError } from './non-finite';
 
 /** An optimizer by name with its options; `groups` select parameters by name or name prefix. */
@@ -89,17 +90,7 @@ export interface BatchInfo {
   /** With detectAnomaly, the first module whose output or gradient was non-finite. */
   anomaly?: string;
 }
-export interface EpochInfo {
-  epoch: number;
-  trainLoss: number;
-  valLoss: number;
-  perplexity: number;
-  bitsPerToken: number;
-  lr: number;
-  seconds: number;
-  /** The run stopped inside this epoch (maxSeconds / maxBatches). */
-  partial?: boolean;
-}
+export type { EpochInfo };
 export interface ValidationInfo {
   step: number;
   epoch: number;
