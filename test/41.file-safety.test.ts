@@ -189,6 +189,19 @@ describe('input that is not a safetensors file says so', () => {
     fs.unlinkSync(big);
   });
 
+  it('F64 and F16 data at odd offsets of a Buffer load (found by the fuzzer: a RangeError from Float64Array)', () => {
+    // a Buffer's slice() is a view, so the "aligned copy" of the F64 data was not a copy
+    const file = path.join(__dirname, 'fixtures', 'fuzz', 'safetensors-8-112884.bin');
+    const fromBuffer = loadSafetensors(fs.readFileSync(file));
+    const fromPath = loadSafetensors(file);
+    expect(fromBuffer.tensors.r.shape).toEqual([]);
+    expect(Array.from(fromBuffer.tensors.r.data)).toEqual(Array.from(fromPath.tensors.r.data));
+    expect(Array.from(fromBuffer.tensors.h.data)).toEqual(Array.from(fromPath.tensors.h.data));
+    // and at an odd offset of a Buffer whose own offset in its pool is odd
+    const pooled = Buffer.concat([Buffer.from([1, 2, 3]), fs.readFileSync(file)]).subarray(3);
+    expect(Array.from(loadSafetensors(pooled).tensors.r.data)).toEqual(Array.from(fromPath.tensors.r.data));
+  });
+
   it('a header length over the limit in a file big enough to hold it is still "over the limit"', () => {
     const b = Buffer.alloc(8 + 100_000_008, 0x20);
     b.writeBigUInt64LE(100_000_008n, 0);

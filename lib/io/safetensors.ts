@@ -429,7 +429,8 @@ function readTensorsFromFile(file: string, where: string, head: Uint8Array, size
 /** A copy of `src` in a fresh, aligned buffer when a typed view of `src` would be misaligned. */
 function aligned(src: Uint8Array, width: number): ArrayBuffer {
   if (src.byteOffset % width === 0 && src.buffer instanceof ArrayBuffer) return src.buffer;
-  return src.slice().buffer;
+  // a copy in a fresh buffer (not src.slice(): on a Buffer that is a view of the same memory)
+  return new Uint8Array(src).buffer;
 }
 
 function toFloat32(dtype: string, src: Uint8Array): Float32Array {
