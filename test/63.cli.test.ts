@@ -486,6 +486,10 @@ describe('rnn-native generate', () => {
       expect(r.stderr).toContain(file);
       expect(r.stderr).not.toMatch(/\bat .*\.js:\d+/);
     }
-    expect(cli('generate', plain).stderr).toContain('not an rnn-native language model file');
+    expect(cli('generate', plain).stderr).toContain(`${JSON.stringify(plain)} is not an rnn-native model file (metadata.format is undefined`);
+    // a text file is said to be one, not "header length … is over the limit"
+    const text = cli('generate', textFile).stderr;
+    expect(text).toContain(`${JSON.stringify(textFile)} is not an rnn-native model file (not a safetensors file: header length `);
+    expect(text).not.toContain('over the limit');
   });
 });

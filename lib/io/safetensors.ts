@@ -15,10 +15,9 @@
  * (converted to float32) and rejects anything malformed with an `Error` saying what is wrong,
  * before allocating anything the file's own size does not pay for.
  */
-import { randomBytes } from 'crypto';
 import * as fs from 'fs';
-import * as path from 'path';
 import { Tensor } from '../core/tensor';
+import { writeFileAtomic } from './atomic-write';
 import { MAX_ELEMENTS, rangeError, shapeString, show, typeError } from '../core/validate';
 
 /** What {@link loadSafetensors} returns. */
@@ -51,13 +50,17 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * float32 tensors: tensors sorted by name (byte-wise UTF-8), data back to back, compact JSON
  * header padded with spaces to a multiple of 8, `__metadata__` first when `metadata` is given
  * (even `{}`, as Python does; metadata keys are written sorted). The file is written to a
- * temporary file in the same directory, fsynced, and renamed over `path`, so a crash or error
- * part-way leaves any previous file whole and no temporary file behind.
+ * temporary file in the same folder (`.<name>.<pid>.<random>.tmp`), fsynced, renamed over
+ * `path`, and the folder is fsynced: an error part-way leaves any previous file whole and no
+ * temporary file behind; a crash or kill part-way leaves the previous file whole and at most
+ * that temporary file, which the next save into the same folder removes once its process no
+ * longer runs.
  *
  * @param path Where to write; an existing file is replaced.
  * @param tensors A plain object of {@link Tensor}s by name (names non-empty, not `__metadata__`).
  * @param metadata Optional string → string map, stored as the header's `__metadata__`.
- * @throws TypeError / RangeError for bad arguments (nothing is written); the fs error if the
+ * @throws TypeError / RangeError for bad arguments (nothing is written); an Error naming `path`
+ *   and the reason (with the fs error's `code`, e.g. `ENOENT` and the missing folder) if the
  *   file cannot be written.
  *
  * @example
@@ -68,8 +71,17 @@ export function saveSafetensors(path: string, tensors: Record<string, Tensor>, m
   const ctx = 'saveSafetensors';
   if (typeof path !== 'string') throw typeError(ctx, 'path', 'a non-empty string', path);
   if (path.length === 0) throw rangeError(ctx, 'path', 'a non-empty string', path);
+  writeFileAtomic(ctx, path, encodeSafetensors(ctx, tensors, metadata));
+}
+
+/**
+ * The bytes of a safetensors file, as chunks in file order (the header, then each tensor's
+ * data, viewing the tensors' own memory where it can). Validates like saveSafetensors.
+ * @internal
+ */
+export function encodeSafetensors(ctx: string, tensors: Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array[] {
   const { header, data } = encode(ctx, tensors, metadata);
-  writeAtomic(path, [header, ...data]);
+  return [header, ...data];
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -159,71 +171,6 @@ function float32Bytes(a: Float32Array): Uint8Array {
   return out;
 }
 
-function writeAll(fd: number, bytes: Uint8Array): void {
-  const CHUNK = 1 << 30;
-  let done = 0;
-  while (done < bytes.byteLength) {
-    const n = fs.writeSync(fd, bytes, done, Math.min(CHUNK, bytes.byteLength - done));
-    if (!(n > 0)) throw new Error(`saveSafetensors: write made no progress (${done} of ${bytes.byteLength} bytes)`);
-    done += n;
-  }
-}
-
-/**
- * Writes `chunks` to a unique temporary file beside `target`, fsyncs it, renames it over
- * `target` and fsyncs the directory (best effort). On any failure the temporary file is removed
- * and `target` is untouched.
- */
-function writeAtomic(target: string, chunks: Uint8Array[]): void {
-  const dir = path.dirname(path.resolve(target));
-  const base = path.basename(target).slice(0, 100);
-  const tmp = path.join(dir, `.${base}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let fd = -1;
-  let created = false;
-  try {
-    fd = fs.openSync(tmp, 'wx', 0o666);
-    created = true;
-    for (const chunk of chunks) writeAll(fd, chunk);
-    fs.fsyncSync(fd);
-    const closing = fd;
-    fd = -1;
-    fs.closeSync(closing);
-    fs.renameSync(tmp, target);
-  } catch (err) {
-    if (fd >= 0) {
-      try {
-        fs.closeSync(fd);
-      } catch {
-        /* already failing */
-      }
-    }
-    if (created) {
-      try {
-        fs.unlinkSync(tmp);
-      } catch {
-        /* best effort */
-      }
-    }
-    throw err;
-  }
-  // Make the rename itself durable. Not every platform or file system allows it; best effort.
-  let dfd = -1;
-  try {
-    dfd = fs.openSync(dir, 'r');
-    fs.fsyncSync(dfd);
-  } catch {
-    /* best effort */
-  } finally {
-    if (dfd >= 0) {
-      try {
-        fs.closeSync(dfd);
-      } catch {
-        /* best effort */
-      }
-    }
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Reading
 
@@ -237,8 +184,12 @@ function writeAtomic(target: string, chunks: Uint8Array[]): void {
  * header that is not UTF-8 JSON, duplicate keys, entries without exactly dtype, shape and
  * data_offsets, bad shapes or offsets, offsets that overlap, leave gaps or do not cover the data
  * exactly, sizes that do not match the shape, or metadata that is not string → string, each
- * throws an `Error` saying what is wrong. Nothing is allocated beyond what the file's own size
- * pays for. The returned tensors own their data (nothing aliases `source`).
+ * throws an `Error` saying what is wrong; input that cannot be a safetensors file at all (a
+ * text file, say: its first 8 bytes give a header length past the end, or the header does not
+ * start with "{") says "not a safetensors file". From a path, the header is read and checked
+ * before anything else, then each tensor is read straight into its own buffer. Nothing is
+ * allocated beyond what the file's own size pays for. The returned tensors own their data
+ * (nothing aliases `source`).
  *
  * @param source A file path, or the file's bytes (a `Uint8Array` or `Buffer`).
  * @returns `{ tensors, metadata }`; `metadata` is `{}` when the file has none.
@@ -255,22 +206,67 @@ function writeAtomic(target: string, chunks: Uint8Array[]): void {
  * const { tensors } = loadSafetensors(new Uint8Array(await response.arrayBuffer()));
  */
 export function loadSafetensors(source: string | Uint8Array): SafetensorsContents {
-  const ctx = 'loadSafetensors';
-  if (typeof source === 'string') {
-    if (source.length === 0) throw rangeError(ctx, 'source', 'a non-empty path or a Uint8Array', source);
-    const bytes = fs.readFileSync(source);
-    return parseSafetensors(bytes, `${ctx}: ${show(source)}`);
-  }
-  if (!(source instanceof Uint8Array)) throw typeError(ctx, 'source', 'a path string or a Uint8Array', source);
-  return parseSafetensors(source, ctx);
+  const header = inspectSafetensors('loadSafetensors', source);
+  return { tensors: header.read(), metadata: header.metadata };
 }
 
-interface Entry {
-  name: string;
-  dtype: string;
-  shape: number[];
-  begin: number;
-  end: number;
+/** One tensor of a file's header: name, dtype, shape, and its byte range in the data buffer. @internal */
+export interface SafetensorsEntry {
+  readonly name: string;
+  readonly dtype: string;
+  readonly shape: readonly number[];
+  readonly begin: number;
+  readonly end: number;
+}
+
+/**
+ * A checked safetensors header: what the file holds, known before any tensor is read, so that
+ * a loader can compare it with what it expects before allocating anything. @internal
+ */
+export interface SafetensorsHeader {
+  /** `${ctx}: "<path>"` or `${ctx}`: the start of every error message about this file. */
+  readonly where: string;
+  readonly metadata: Record<string, string>;
+  /** The tensors in the order of their data. */
+  readonly entries: readonly SafetensorsEntry[];
+  /** The file's size in bytes. */
+  readonly fileBytes: number;
+  /**
+   * Reads the tensors (float32, owning their data). For a path the file is read again and
+   * must still carry the same header and size.
+   */
+  read(): Record<string, Tensor>;
+}
+
+/**
+ * Reads and checks a safetensors header: from a path only the first 8 + N bytes are read.
+ * Errors say `${ctx}: "<path>": …`; input that cannot be a safetensors file (shorter than 8
+ * bytes, a header length past the end, a header not starting with "{") says "not a
+ * safetensors file". @internal
+ */
+export function inspectSafetensors(ctx: string, source: string | Uint8Array): SafetensorsHeader {
+  if (typeof source === 'string') {
+    if (source.length === 0) throw rangeError(ctx, 'source', 'a non-empty path or a Uint8Array', source);
+    const where = `${ctx}: ${JSON.stringify(source)}`;
+    const { head, size } = readHead(source, where);
+    const parsed = parseHeader(head, size, where);
+    return {
+      where, metadata: parsed.metadata, entries: parsed.entries, fileBytes: size,
+      read: () => readTensorsFromFile(source, where, head, size, parsed.entries),
+    };
+  }
+  if (!(source instanceof Uint8Array)) throw typeError(ctx, 'source', 'a path string or a Uint8Array', source);
+  const bytes = source;
+  const parsed = parseHeader(bytes, bytes.byteLength, ctx);
+  const start = parsed.start;
+  return {
+    where: ctx, metadata: parsed.metadata, entries: parsed.entries, fileBytes: bytes.byteLength,
+    read: () => {
+      const tensors: Record<string, Tensor> = {};
+      for (const e of parsed.entries) setOwn(tensors, e.name, new Tensor(toFloat32(e.dtype, bytes.subarray(start + e.begin, start + e.end)), e.shape.slice()));
+      return tensors;
+    },
+  };
 }
 
 function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
@@ -278,48 +274,107 @@ function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
-function parseSafetensors(bytes: Uint8Array, prefix: string): SafetensorsContents {
-  const fail = (msg: string): never => {
-    throw new Error(`${prefix}: ${msg}`);
+/**
+ * The Error of a malformed file: `${where}: ${detail}`. `notSafetensors` marks input that
+ * cannot be a safetensors file at all (`detail` then starts "not a safetensors file: "), so
+ * that a loader of a format built on safetensors can say the file is not of its format.
+ * @internal
+ */
+export class SafetensorsFormatError extends Error {
+  constructor(readonly detail: string, where: string, readonly notSafetensors: boolean) {
+    super(`${where}: ${detail}`);
+    this.name = 'Error';
+  }
+}
+
+function failWith(where: string): (msg: string) => never {
+  return (msg: string): never => {
+    throw new SafetensorsFormatError(msg, where, msg.startsWith('not a safetensors file: '));
   };
-  if (bytes.byteLength < 8)
-    fail(`file is ${bytes.byteLength} bytes, shorter than the 8-byte header length field`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n64 = dv.getBigUint64(0, true);
-  if (n64 > BigInt(MAX_HEADER_BYTES))
-    fail(`header length ${n64} is over the limit of ${MAX_HEADER_BYTES} bytes`);
-  const n = Number(n64);
-  if (8 + n > bytes.byteLength)
-    fail(`header length ${n} runs past the end of the file (${bytes.byteLength - 8} bytes follow the length field)`);
+}
+
+/** Reads `length` bytes at `position` of `fd` into `into` (at `offset`), or fails. */
+function readExactly(fd: number, into: Uint8Array, offset: number, length: number, position: number, fail: (m: string) => never): void {
+  let done = 0;
+  while (done < length) {
+    const n = fs.readSync(fd, into, offset + done, Math.min(length - done, 1 << 30), position + done);
+    if (n <= 0) fail(`the file ended early (it changed while being read?): ${done} of ${length} bytes read at offset ${position}`);
+    done += n;
+  }
+}
+
+/** The length field and the header of a file (nothing more is read), and the file's size. */
+function readHead(file: string, where: string): { head: Uint8Array; size: number } {
+  const fail = failWith(where);
+  const fd = fs.openSync(file, 'r');
+  try {
+    const st = fs.fstatSync(fd);
+    if (st.isDirectory()) fail('is a folder, not a safetensors file');
+    const size = st.size;
+    const lengthField = new Uint8Array(8);
+    const n = checkLength(lengthField, size, fail, () => readExactly(fd, lengthField, 0, 8, 0, fail));
+    const head = new Uint8Array(8 + n);
+    head.set(lengthField);
+    readExactly(fd, head, 8, n, 8, fail);
+    return { head, size };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Checks the 8-byte length field against the file's size (filling it first) and returns N. */
+function checkLength(field: Uint8Array, size: number, fail: (m: string) => never, fill?: () => void): number {
+  if (size < 8) fail(`not a safetensors file: the file is ${size} bytes, shorter than the 8-byte header length field`);
+  fill?.();
+  const n64 = new DataView(field.buffer, field.byteOffset, 8).getBigUint64(0, true);
+  if (n64 > BigInt(size - 8))
+    fail(`not a safetensors file: header length ${n64} runs past the end of the file (${size - 8} bytes follow the length field)`);
+  if (n64 > BigInt(MAX_HEADER_BYTES)) fail(`header length ${n64} is over the limit of ${MAX_HEADER_BYTES} bytes`);
+  return Number(n64);
+}
+
+/**
+ * Parses and checks the header at the start of `head` (a whole file, or its first 8 + N bytes)
+ * for a file of `size` bytes. Nothing is allocated beyond what the header's own size pays for.
+ */
+function parseHeader(head: Uint8Array, size: number, where: string): { metadata: Record<string, string>; entries: SafetensorsEntry[]; start: number } {
+  const fail = failWith(where);
+  const n = checkLength(head.subarray(0, Math.min(8, head.byteLength)), size, fail);
+  // The first byte that is not JSON whitespace must open the object: anything else is some
+  // other kind of file (text, a pickle, a zip), and the message says so first.
+  let first = 8;
+  while (first < 8 + n && (head[first] === 0x20 || head[first] === 0x09 || head[first] === 0x0a || head[first] === 0x0d)) first++;
+  const foreign = first >= 8 + n || head[first] !== 0x7b;
+  const failHeader = (msg: string): never => fail(foreign ? `not a safetensors file: ${msg}` : msg);
 
   let text = '';
   try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, 8 + n));
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(head.subarray(8, 8 + n));
   } catch {
-    fail('header is not valid UTF-8');
+    failHeader('header is not valid UTF-8');
   }
-  let parsed: { metadata: Record<string, string>; entries: Entry[] } | undefined;
+  let parsed: { metadata: Record<string, string>; entries: SafetensorsEntry[] } | undefined;
   try {
     parsed = new HeaderParser(text).parse();
   } catch (err) {
-    if (err instanceof HeaderError) fail(err.message);
+    if (err instanceof HeaderError) failHeader(err.message);
     throw err;
   }
   const { metadata, entries } = parsed!;
 
   // The buffer must be covered exactly: sorted by offsets, each tensor starts where the last ended.
-  const bufferLength = bytes.byteLength - 8 - n;
+  const bufferLength = size - 8 - n;
   const sorted = entries.slice().sort((a, b) => a.begin - b.begin || a.end - b.end);
   let covered = 0;
-  let previous: Entry | undefined;
+  let previous: SafetensorsEntry | undefined;
   for (const e of sorted) {
-    const where = `tensor ${show(e.name)} (data_offsets [${e.begin}, ${e.end}])`;
+    const at = `tensor ${show(e.name)} (data_offsets [${e.begin}, ${e.end}])`;
     if (e.begin < covered)
-      fail(`${where} overlaps tensor ${show(previous!.name)} (data_offsets [${previous!.begin}, ${previous!.end}])`);
+      fail(`${at} overlaps tensor ${show(previous!.name)} (data_offsets [${previous!.begin}, ${previous!.end}])`);
     if (e.begin > covered)
-      fail(`gap in the data: bytes [${covered}, ${e.begin}) belong to no tensor (before ${where})`);
+      fail(`gap in the data: bytes [${covered}, ${e.begin}) belong to no tensor (before ${at})`);
     if (e.end > bufferLength)
-      fail(`${where} runs past the end of the data buffer (${bufferLength} bytes)`);
+      fail(`${at} runs past the end of the data buffer (${bufferLength} bytes)`);
     covered = e.end;
     previous = e;
   }
@@ -332,14 +387,38 @@ function parseSafetensors(bytes: Uint8Array, prefix: string): SafetensorsContent
     if (count > MAX_ELEMENTS || e.shape.some((d) => d > MAX_ELEMENTS))
       fail(`tensor ${show(e.name)} of shape ${shapeString(e.shape)} is too large for a Tensor (at most ${MAX_ELEMENTS} elements)`);
   }
+  return { metadata, entries: sorted, start: 8 + n };
+}
 
-  const start = 8 + n;
-  const tensors: Record<string, Tensor> = {};
-  for (const e of sorted) {
-    const src = bytes.subarray(start + e.begin, start + e.end);
-    setOwn(tensors, e.name, new Tensor(toFloat32(e.dtype, src), e.shape));
+/** Reads the tensors of a file whose header was checked; the file must not have changed. */
+function readTensorsFromFile(file: string, where: string, head: Uint8Array, size: number, entries: readonly SafetensorsEntry[]): Record<string, Tensor> {
+  const fail = failWith(where);
+  const fd = fs.openSync(file, 'r');
+  try {
+    const again = new Uint8Array(head.byteLength);
+    if (fs.fstatSync(fd).size !== size) fail('the file changed while being read (its size differs)');
+    readExactly(fd, again, 0, again.byteLength, 0, fail);
+    if (Buffer.compare(again, head) !== 0) fail('the file changed while being read (its header differs)');
+    const start = head.byteLength;
+    const tensors: Record<string, Tensor> = {};
+    for (const e of entries) {
+      const bytes = e.end - e.begin;
+      let data: Float32Array;
+      if (e.dtype === 'F32' && LITTLE_ENDIAN) {
+        // straight into the tensor's memory
+        data = new Float32Array(bytes / 4);
+        readExactly(fd, new Uint8Array(data.buffer), 0, bytes, start + e.begin, fail);
+      } else {
+        const raw = new Uint8Array(bytes);
+        readExactly(fd, raw, 0, bytes, start + e.begin, fail);
+        data = toFloat32(e.dtype, raw);
+      }
+      setOwn(tensors, e.name, new Tensor(data, e.shape.slice()));
+    }
+    return tensors;
+  } finally {
+    fs.closeSync(fd);
   }
-  return { tensors, metadata };
 }
 
 // --- conversion to float32 -------------------------------------------------------------------
@@ -347,7 +426,8 @@ function parseSafetensors(bytes: Uint8Array, prefix: string): SafetensorsContent
 /** A copy of `src` in a fresh, aligned buffer when a typed view of `src` would be misaligned. */
 function aligned(src: Uint8Array, width: number): ArrayBuffer {
   if (src.byteOffset % width === 0 && src.buffer instanceof ArrayBuffer) return src.buffer;
-  return src.slice().buffer;
+  // a copy in a fresh buffer (not src.slice(): on a Buffer that is a view of the same memory)
+  return new Uint8Array(src).buffer;
 }
 
 function toFloat32(dtype: string, src: Uint8Array): Float32Array {
@@ -434,9 +514,9 @@ class HeaderParser {
   private pos = 0;
   constructor(private readonly s: string) {}
 
-  parse(): { metadata: Record<string, string>; entries: Entry[] } {
+  parse(): { metadata: Record<string, string>; entries: SafetensorsEntry[] } {
     const metadata: Record<string, string> = {};
-    const entries: Entry[] = [];
+    const entries: SafetensorsEntry[] = [];
     this.ws();
     if (this.peek() !== 0x7b) {
       if (this.pos >= this.s.length) this.syntax('the header is empty');
@@ -640,7 +720,7 @@ class HeaderParser {
     });
   }
 
-  private entry(name: string): Entry {
+  private entry(name: string): SafetensorsEntry {
     const where = `tensor ${show(name)}`;
     if (this.peek() !== 0x7b)
       this.schema(`${where} must be an object with dtype, shape and data_offsets, found ${this.found()}`);

@@ -2,7 +2,6 @@
  * The training loop of a LanguageModel with truncated BPTT, synchronous. The async
  * `fit()` (trainer.ts) runs this same loop on a worker thread; `fitSync` runs it here.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { clipGradNorm, clipGradValue } from '../optim/clip';
 import { LanguageModel, LMState } from '../models/language-model';
@@ -10,9 +9,11 @@ import { crossEntropy } from '../nn/loss';
 import { Adagrad, Adam, AdamW, Optimizer, RMSprop, SGD } from '../optim/optimizers';
 import { defaultGenerator, manualSeed } from '../core/random';
 import * as schedulers from '../optim/schedulers';
-import { loadSafetensors, saveSafetensors } from '../io/safetensors';
-import { Parameter, Tensor } from '../core/tensor';
-import { checkInt32Array, checkInteger, checkNumber, checkOneOf, checkOptions, typeError } from '../core/validate';
+import { Parameter } from '../core/tensor';
+import { checkBoolean, checkInt32Array, checkInteger, checkKnownOptions, checkNumber, checkOneOf, checkOptions, typeError } from '../core/validate';
+import { loadCheckpoint, Progress, saveCheckpoint } from './checkpoint';
+import type { EpochInfo } from './types';
+import { allFinite, diagnose, firstNonFinite, NonFiniteError } from './non-finite';
 
 /** An optimizer by name with its options; `groups` select parameters by name or name prefix. */
 export interface OptimizerSpec {
@@ -56,6 +57,21 @@ export interface TrainingConfig {
   seed?: number;
   /** Validate every this many batches too (besides each epoch's end): onValidation receives it. */
   validateEvery?: number;
+  /**
+   * What to do when a step's loss or a gradient is NaN or ±Infinity. 'stop' (default): throw
+   * (fit: reject) an Error naming the step and what was non-finite, before the optimizer step,
+   * so the model keeps the weights from before that step. 'skip': zero the gradients, skip the
+   * optimizer step, report it (BatchInfo.skipped, FitResult.skippedSteps) and go on. Either way,
+   * non-finite weights stop the run: weights already non-finite at a failing step, or made so
+   * by an optimizer update (then the model holds them).
+   */
+  nonFinite?: 'stop' | 'skip';
+  /**
+   * On a non-finite step, re-run the batch module by module (embedding, rnn, head, then their
+   * backward passes) and name the first whose output or gradient was non-finite, in the error
+   * or in BatchInfo.anomaly. Costs nothing on finite steps. Default false.
+   */
+  detectAnomaly?: boolean;
 }
 
 export interface BatchInfo {
@@ -67,18 +83,14 @@ export interface BatchInfo {
   lr: number;
   tokensPerSecond: number;
   gradNorm?: number;
+  /** The step was skipped (nonFinite: 'skip'): no optimizer step; its loss is not in the epoch's. */
+  skipped?: boolean;
+  /** What was non-finite in a skipped step: "loss" or "gradient of <parameter name>". */
+  nonFinite?: string;
+  /** With detectAnomaly, the first module whose output or gradient was non-finite. */
+  anomaly?: string;
 }
-export interface EpochInfo {
-  epoch: number;
-  trainLoss: number;
-  valLoss: number;
-  perplexity: number;
-  bitsPerToken: number;
-  lr: number;
-  seconds: number;
-  /** The run stopped inside this epoch (maxSeconds / maxBatches). */
-  partial?: boolean;
-}
+export type { EpochInfo };
 export interface ValidationInfo {
   step: number;
   epoch: number;
@@ -94,6 +106,8 @@ export interface FitResult {
   bestValLoss: number;
   /** Why the run ended: 'completed', 'early-stopping', 'aborted', 'max-seconds', 'max-batches'. */
   reason: string;
+  /** Steps skipped because their loss or a gradient was non-finite (nonFinite: 'skip'). */
+  skippedSteps: number;
 }
 export interface TrainingHooks {
   onBatch?(info: BatchInfo): void;
@@ -107,13 +121,15 @@ export interface TrainingHooks {
 const CONFIG_KEYS = [
   'epochs', 'batchSize', 'seqLength', 'optimizer', 'scheduler', 'clipGradNorm', 'clipGradValue', 'validationFraction',
   'earlyStopping', 'checkpointDir', 'checkpointEvery', 'resumeFrom', 'maxSeconds', 'maxBatches', 'seed', 'validateEvery',
+  'nonFinite', 'detectAnomaly',
 ];
+/** What fit() takes besides a TrainingConfig (fitSync accepts and ignores the callbacks there). */
+const FIT_KEYS = ['validationData', 'onBatch', 'onEpoch', 'onValidation', 'signal', 'progress'];
 
 /** Validates a config (TypeError/RangeError naming the field) and fills the defaults. @internal */
 export function resolveConfig(ctx: string, config: unknown): Required<Pick<TrainingConfig, 'epochs' | 'batchSize' | 'seqLength' | 'validationFraction'>> & TrainingConfig {
   const c = checkOptions<TrainingConfig>(ctx, 'options', config);
-  for (const k of Object.keys(c)) if (!CONFIG_KEYS.includes(k) && !['onBatch', 'onEpoch', 'onValidation', 'signal', 'progress', 'validationData'].includes(k))
-    throw new RangeError(`${ctx}: unknown option "${k}"`);
+  checkKnownOptions(ctx, c, [...CONFIG_KEYS, ...FIT_KEYS]);
   const out = {
     ...c,
     epochs: checkInteger(ctx, 'epochs', c.epochs ?? 1, 1),
@@ -130,8 +146,11 @@ export function resolveConfig(ctx: string, config: unknown): Required<Pick<Train
   if (c.seed !== undefined) checkInteger(ctx, 'seed', c.seed, 0, Number.MAX_SAFE_INTEGER);
   for (const k of ['checkpointDir', 'resumeFrom'] as const)
     if (c[k] !== undefined && (typeof c[k] !== 'string' || c[k] === '')) throw typeError(ctx, k, 'a directory path', c[k]);
+  if (c.nonFinite !== undefined) checkOneOf(ctx, 'nonFinite', c.nonFinite, ['stop', 'skip'] as const);
+  if (c.detectAnomaly !== undefined) checkBoolean(ctx, 'detectAnomaly', c.detectAnomaly);
   if (c.earlyStopping !== undefined) {
     const e = checkOptions<{ patience: number; minDelta: number }>(ctx, 'earlyStopping', c.earlyStopping);
+    checkKnownOptions(`${ctx}: earlyStopping`, e, ['patience', 'minDelta']);
     checkInteger(ctx, 'earlyStopping.patience', e.patience, 0);
     if (e.minDelta !== undefined) checkNumber(ctx, 'earlyStopping.minDelta', e.minDelta, { min: 0 });
   }
@@ -212,17 +231,6 @@ export function evaluate(model: LanguageModel, stream: Int32Array, B: number, T:
   }
 }
 
-interface Progress {
-  epoch: number;
-  offset: number; // row offset into the batchified training data
-  step: number;
-  bestValLoss: number;
-  badEpochs: number;
-  epochs: EpochInfo[];
-  epochLossSum: number;
-  epochTokens: number;
-}
-
 /**
  * Trains `model` on a token stream, synchronously. Same semantics as `fit()`.
  *
@@ -263,16 +271,27 @@ export function fitSync(model: LanguageModel, train: Int32Array, config: Trainin
     scheduler = new SCHEDULERS[type](optimizer, opts);
   }
   const params = model.parameters();
-  const progress: Progress = { epoch: 0, offset: 0, step: 0, bestValLoss: Infinity, badEpochs: 0, epochs: [], epochLossSum: 0, epochTokens: 0 };
+  const named = model.namedParameters();
+  const grads = params.map((p) => p.grad);
+  const progress: Progress = { epoch: 0, offset: 0, step: 0, bestValLoss: Infinity, badEpochs: 0, epochs: [], epochLossSum: 0, epochTokens: 0, skippedSteps: 0 };
   let state: LMState | undefined;
   let best: Float32Array[] | null = null; // weights at the best validation loss (early stopping)
-  if (cfg.resumeFrom) ({ state, best } = loadCheckpoint(cfg.resumeFrom, model, optimizer, scheduler, progress));
+  // The step/epoch of the checkpoint last written to (or resumed from) checkpointDir: a second
+  // save of the same step (maxBatches right after checkpointEvery) would write the same thing.
+  let saved = '';
+  if (cfg.resumeFrom) {
+    ({ state, best } = loadCheckpoint(ctx, cfg.resumeFrom, model, { optimizer, scheduler, progress }, B));
+    if (cfg.checkpointDir && path.resolve(cfg.checkpointDir) === path.resolve(cfg.resumeFrom)) saved = `${progress.step}/${progress.epoch}`;
+  }
   let partialEpoch: EpochInfo | null = null;
   const started = Date.now();
   let reason = 'completed';
   const checkpoint = () => {
-    if (cfg.checkpointDir) saveCheckpoint(cfg.checkpointDir, model, optimizer, scheduler, progress, state, best);
+    if (!cfg.checkpointDir || saved === `${progress.step}/${progress.epoch}`) return;
+    saveCheckpoint(ctx, cfg.checkpointDir, model, { optimizer, scheduler, progress, state, best });
+    saved = `${progress.step}/${progress.epoch}`;
   };
+  const nonFinite = cfg.nonFinite ?? 'stop';
   const lrNow = () => optimizer.paramGroups[0].lr;
   const validate = () => (valIds && valIds.length >= 2 ? evaluate(model, valIds, B, T) : NaN);
   let epochStart = Date.now();
@@ -331,25 +350,69 @@ export function fitSync(model: LanguageModel, train: Int32Array, config: Trainin
       const seq = Math.min(T, rows - 1 - i);
       const x = data.subarray(i * B, (i + seq) * B);
       const y = data.slice((i + 1) * B, (i + 1 + seq) * B);
+      const rngBefore = cfg.detectAnomaly ? defaultGenerator.getState() : null;
+      const stateBefore = state;
       model.zeroGrad();
       const out = model.forward(x, seq, B, state);
       state = out.state;
       const { loss, grad } = crossEntropy(out.logits, y);
-      model.backward(grad);
+      // A non-finite loss skips backward; a non-finite gradient is caught before clipping
+      // (which would spread it to every gradient) and before the optimizer step.
+      let fault: string | null = null;
+      if (!Number.isFinite(loss)) fault = 'loss';
+      else {
+        model.backward(grad);
+        if (!allFinite(grads)) fault = `gradient of ${firstNonFinite(named, 'grad')}`;
+      }
+      let skipped: { nonFinite: string; anomaly?: string } | null = null;
+      if (fault !== null) {
+        const stepNo = progress.step + 1;
+        const at = `at step ${stepNo} (epoch ${progress.epoch}, batch ${Math.ceil((i + seq) / T)} of ${batchesPerEpoch})`;
+        const what = fault === 'loss' ? `non-finite loss (${loss})` : `non-finite ${fault} (the loss, ${loss}, is finite)`;
+        const anomaly = cfg.detectAnomaly ? diagnose(model, x, seq, B, stateBefore, y, rngBefore) : undefined;
+        const diagnosis = anomaly ? `; detectAnomaly: ${anomaly}` : '; pass detectAnomaly: true to name the module that produced it';
+        model.zeroGrad();
+        const badWeight = firstNonFinite(named, 'data');
+        if (badWeight !== null)
+          throw new NonFiniteError(`${ctx}: ${what} ${at}: the weights of ${badWeight} are themselves non-finite, which skipping steps cannot repair; training stopped${diagnosis}`, stepNo);
+        if (nonFinite === 'stop')
+          throw new NonFiniteError(
+            `${ctx}: ${what} ${at}; training stopped before that step's optimizer update (nonFinite: 'stop'), so the model holds the weights of the step before. ` +
+              `Pass nonFinite: 'skip' to skip such steps${diagnosis}`,
+            stepNo,
+          );
+        skipped = { nonFinite: fault, ...(anomaly !== undefined ? { anomaly } : {}) };
+        progress.skippedSteps++;
+        if (!allFinite(out.state.c ? [out.state.h.data, out.state.c.data] : [out.state.h.data])) state = undefined; // restart the streams
+      }
       let gradNorm: number | undefined;
-      if (cfg.clipGradNorm !== undefined) gradNorm = clipGradNorm(params, cfg.clipGradNorm);
-      if (cfg.clipGradValue !== undefined) clipGradValue(params, cfg.clipGradValue);
-      optimizer.step();
+      if (!skipped) {
+        if (cfg.clipGradNorm !== undefined) gradNorm = clipGradNorm(params, cfg.clipGradNorm);
+        if (cfg.clipGradValue !== undefined) clipGradValue(params, cfg.clipGradValue);
+        optimizer.step();
+        // finite gradients can still overflow the weights (a huge learning rate, a corrupt optimizer state)
+        if (!allFinite(params.map((p) => p.data))) {
+          const at = `step ${progress.step + 1} (epoch ${progress.epoch}, batch ${Math.ceil((i + seq) / T)} of ${batchesPerEpoch})`;
+          throw new NonFiniteError(
+            `${ctx}: the optimizer update of ${at} made the weights of ${firstNonFinite(named, 'data')} non-finite (learning rate ${lrNow()}), ` +
+              'though the loss and the gradients were finite; training stopped, and the model holds those weights',
+            progress.step + 1,
+          );
+        }
+      }
       const lr = lrNow();
       if (scheduler && interval === 'batch' && !(scheduler instanceof schedulers.ReduceLROnPlateau)) scheduler.step();
       progress.offset += seq;
       progress.step++;
-      progress.epochLossSum += loss * seq * B;
-      progress.epochTokens += seq * B;
+      if (!skipped) {
+        progress.epochLossSum += loss * seq * B;
+        progress.epochTokens += seq * B;
+      }
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       hooks.onBatch?.({
         epoch: progress.epoch, batch: Math.ceil(progress.offset / T), batchesPerEpoch, step: progress.step,
         loss, lr, tokensPerSecond: (seq * B) / seconds, ...(gradNorm !== undefined ? { gradNorm } : {}),
+        ...(skipped ? { skipped: true, ...skipped } : {}),
       });
       if (cfg.checkpointEvery && progress.step % cfg.checkpointEvery === 0) checkpoint();
       if (cfg.validateEvery && progress.step % cfg.validateEvery === 0 && hooks.onValidation) {
@@ -361,109 +424,6 @@ export function fitSync(model: LanguageModel, train: Int32Array, config: Trainin
   }
   return {
     epochs: partialEpoch ? [...progress.epochs, partialEpoch] : progress.epochs, steps: progress.step, stoppedEarly: reason === 'early-stopping', aborted: reason === 'aborted',
-    bestValLoss: progress.bestValLoss, reason,
+    bestValLoss: progress.bestValLoss, reason, skippedSteps: progress.skippedSteps,
   };
 }
-
-// ---- checkpoints --------------------------------------------------------------------------
-// A checkpoint is a directory `step-<n>` holding model.safetensors (weights),
-// optimizer.safetensors (state arrays; scalars and groups in its metadata),
-// state.safetensors (the carried hidden state) and trainer.json (position, RNG, scheduler,
-// early-stopping state). `latest.json` names the newest complete one; it is replaced
-// atomically after the directory is complete, so a crash mid-save leaves the previous one.
-
-function writeJsonAtomic(file: string, value: unknown): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, JSON.stringify(value));
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-}
-
-function saveCheckpoint(
-  dir: string, model: LanguageModel, opt: Optimizer<any>, sched: schedulers.LRScheduler | null, progress: Progress,
-  state: LMState | undefined, best: Float32Array[] | null,
-): void {
-  fs.mkdirSync(dir, { recursive: true });
-  const name = `step-${progress.step}-epoch-${progress.epoch}`;
-  const sub = path.join(dir, name);
-  fs.mkdirSync(sub, { recursive: true });
-  saveSafetensors(path.join(sub, 'model.safetensors'), model.stateDict(), { options: JSON.stringify(model.options) });
-  const os = opt.stateDict();
-  const arrays: Record<string, Tensor> = {};
-  const scalars: Record<string, Record<string, number>> = {};
-  for (const [idx, st] of Object.entries(os.state))
-    for (const [k, v] of Object.entries(st)) {
-      if (v instanceof Float32Array) arrays[`${idx}.${k}`] = new Tensor(v, [v.length]);
-      else (scalars[idx] ??= {})[k] = v;
-    }
-  saveSafetensors(path.join(sub, 'optimizer.safetensors'), arrays, { scalars: JSON.stringify(scalars), paramGroups: JSON.stringify(os.paramGroups) });
-  const hidden: Record<string, Tensor> = {};
-  if (state) {
-    hidden.h = state.h;
-    if (state.c) hidden.c = state.c;
-  }
-  saveSafetensors(path.join(sub, 'state.safetensors'), hidden);
-  if (best) {
-    const named = model.namedParameters();
-    saveSafetensors(path.join(sub, 'best.safetensors'), Object.fromEntries(named.map(([n, p], k) => [n, new Tensor(best[k], p.shape.slice())])));
-  }
-  writeJsonAtomic(path.join(sub, 'trainer.json'), {
-    progress: { ...progress, bestValLoss: Number.isFinite(progress.bestValLoss) ? progress.bestValLoss : null }, rng: defaultGenerator.getState(), scheduler: sched ? sched.stateDict() : null,
-  });
-  const latestFile = path.join(dir, 'latest.json');
-  let previous: string | null = null;
-  try {
-    previous = (JSON.parse(fs.readFileSync(latestFile, 'utf8')) as { checkpoint: string }).checkpoint;
-  } catch {
-    previous = null;
-  }
-  writeJsonAtomic(latestFile, { checkpoint: name });
-  if (previous && previous !== name) fs.rmSync(path.join(dir, previous), { recursive: true, force: true });
-}
-
-function loadCheckpoint(
-  dir: string, model: LanguageModel, opt: Optimizer<any>, sched: schedulers.LRScheduler | null, progress: Progress,
-): { state: LMState | undefined; best: Float32Array[] | null } {
-  let name: string;
-  try {
-    name = (JSON.parse(fs.readFileSync(path.join(dir, 'latest.json'), 'utf8')) as { checkpoint: string }).checkpoint;
-  } catch (err) {
-    throw new Error(`fit: no checkpoint to resume from in ${dir} (${(err as Error).message})`);
-  }
-  const sub = path.join(dir, name);
-  const m = loadSafetensors(path.join(sub, 'model.safetensors'));
-  if (m.metadata.options !== JSON.stringify(model.options))
-    throw new RangeError(`fit: the checkpoint in ${sub} is of a model with options ${m.metadata.options}, not ${JSON.stringify(model.options)}`);
-  model.loadStateDict(m.tensors);
-  const o = loadSafetensors(path.join(sub, 'optimizer.safetensors'));
-  const scalars = JSON.parse(o.metadata.scalars) as Record<string, Record<string, number>>;
-  const state: Record<number, Record<string, Float32Array | number>> = {};
-  for (const [key, t] of Object.entries(o.tensors)) {
-    const dot = key.indexOf('.');
-    (state[Number(key.slice(0, dot))] ??= {})[key.slice(dot + 1)] = t.data;
-  }
-  for (const [idx, s] of Object.entries(scalars)) Object.assign((state[Number(idx)] ??= {}), s);
-  opt.loadStateDict({ state, paramGroups: JSON.parse(o.metadata.paramGroups) });
-  const trainer = JSON.parse(fs.readFileSync(path.join(sub, 'trainer.json'), 'utf8')) as {
-    progress: Progress; rng: number[]; scheduler: schedulers.SchedulerState | null;
-  };
-  Object.assign(progress, trainer.progress);
-  if (progress.bestValLoss === null) progress.bestValLoss = Infinity; // JSON has no Infinity
-  defaultGenerator.setState(trainer.rng);
-  if (sched && trainer.scheduler) sched.loadStateDict(trainer.scheduler);
-  const h = loadSafetensors(path.join(sub, 'state.safetensors')).tensors;
-  const carried: LMState | undefined = h.h ? (h.c ? { h: h.h, c: h.c } : { h: h.h }) : undefined;
-  let best: Float32Array[] | null = null;
-  const bestFile = path.join(sub, 'best.safetensors');
-  if (fs.existsSync(bestFile)) {
-    const t = loadSafetensors(bestFile).tensors;
-    best = model.namedParameters().map(([n]) => t[n].data);
-  }
-  return { state: carried, best };
-}
-

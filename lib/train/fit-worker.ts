@@ -8,6 +8,7 @@ import { LanguageModel, LanguageModelOptions } from '../models/language-model';
 import { manualSeed } from '../core/random';
 import { Tensor } from '../core/tensor';
 import { fitSync, TrainingConfig } from './fit-sync';
+import { NonFiniteError } from './non-finite';
 
 interface Job {
   options: LanguageModelOptions;
@@ -21,9 +22,10 @@ interface Job {
 
 const job = workerData as Job;
 const port = parentPort!;
+let model: LanguageModel | undefined;
 try {
   manualSeed(job.seed);
-  const model = new LanguageModel(job.options);
+  model = new LanguageModel(job.options);
   const sd: Record<string, Tensor> = {};
   for (const [k, t] of Object.entries(job.weights)) sd[k] = new Tensor(t.data, t.shape);
   model.loadStateDict(sd);
@@ -35,10 +37,17 @@ try {
     onValidation: (info) => port.postMessage({ type: 'validation', info }),
     shouldStop: () => Atomics.load(flag, 0) === 1,
   });
-  const weights: Record<string, { shape: number[]; data: Float32Array }> = {};
-  for (const [k, t] of Object.entries(model.stateDict())) weights[k] = { shape: t.shape.slice(), data: t.data };
-  port.postMessage({ type: 'done', result, weights });
+  port.postMessage({ type: 'done', result, weights: stateDictOf(model) });
 } catch (err) {
   const e = err instanceof Error ? err : new Error(String(err));
-  port.postMessage({ type: 'error', name: e.name, message: e.message, stack: e.stack });
+  // A numerical fault stops before the failing step's update: hand back the weights trained
+  // until then, so that fit() leaves the model as fitSync() does.
+  const weights = err instanceof NonFiniteError ? stateDictOf(model!) : undefined;
+  port.postMessage({ type: 'error', name: e.name, message: e.message, stack: e.stack, ...(weights ? { weights } : {}) });
+}
+
+function stateDictOf(m: LanguageModel): Record<string, { shape: number[]; data: Float32Array }> {
+  const weights: Record<string, { shape: number[]; data: Float32Array }> = {};
+  for (const [k, t] of Object.entries(m.stateDict())) weights[k] = { shape: t.shape.slice(), data: t.data };
+  return weights;
 }

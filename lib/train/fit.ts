@@ -94,16 +94,14 @@ export function fit(model: LanguageModel, train: Int32Array, options: FitOptions
           bar?.validation(msg.info);
           onValidation?.(msg.info);
         } else if (msg.type === 'done') {
-          const sd: Record<string, Tensor> = {};
-          // the arrays come from another realm under jest/vm; Tensor accepts any realm's Float32Array
-          for (const [k, t] of Object.entries(msg.weights as typeof weights)) sd[k] = new Tensor(t.data, t.shape);
-          model.loadStateDict(sd);
+          model.loadStateDict(toStateDict(msg.weights));
           if (bar && msg.result.reason !== 'completed') process.stderr.write('\n');
           finish(() => resolve(msg.result));
           void worker.terminate();
         } else if (msg.type === 'error') {
           const Ctor = msg.name === 'TypeError' ? TypeError : msg.name === 'RangeError' ? RangeError : Error;
           const err = new Ctor(msg.message);
+          if (msg.weights) model.loadStateDict(toStateDict(msg.weights)); // a numerical fault: the weights before it
           finish(() => reject(err));
           void worker.terminate();
         }
@@ -117,4 +115,11 @@ export function fit(model: LanguageModel, train: Int32Array, options: FitOptions
     worker.on('error', (err) => finish(() => reject(err)));
     worker.on('exit', (code) => finish(() => reject(new Error(`fit: the training thread exited with code ${code}`))));
   });
+}
+
+/** Weights posted by the worker as Tensors (the arrays may come from another realm under jest/vm; Tensor accepts any realm's Float32Array). */
+function toStateDict(weights: Record<string, { shape: number[]; data: Float32Array }>): Record<string, Tensor> {
+  const sd: Record<string, Tensor> = {};
+  for (const [k, t] of Object.entries(weights)) sd[k] = new Tensor(t.data, t.shape);
+  return sd;
 }
