@@ -45,7 +45,7 @@ export type { SamplingOptions } from './models/sampling';
 export { fit } from './train/fit';
 export type { FitOptions } from './train/fit';
 export { fitSync, evaluate } from './train/fit-sync';
-export type { TrainingConfig, OptimizerSpec, SchedulerSpec, BatchInfo, EpochInfo, FitResult, TrainingHooks } from './train/fit-sync';
+export type { TrainingConfig, OptimizerSpec, SchedulerSpec, BatchInfo, EpochInfo, FitResult, TrainingHooks, ValidationInfo } from './train/fit-sync';
 export { saveLanguageModel, loadLanguageModel } from './io/model-file';
 export { LRScheduler, StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, CosineAnnealingWarmRestarts, LinearLR, OneCycleLR, LambdaLR, ReduceLROnPlateau, SequentialLR, ChainedScheduler } from './optim/schedulers';
 export type { SchedulableOptimizer, OptimizerLike, SchedulerState, JsonFloat, LrLambda, StepLROptions, MultiStepLROptions, ExponentialLROptions, CosineAnnealingLROptions, CosineAnnealingWarmRestartsOptions, LinearLROptions, OneCycleLROptions, LambdaLROptions, ReduceLROnPlateauOptions, SequentialLROptions } from './optim/schedulers';

@@ -35,4 +35,20 @@ describe('the package root', () => {
     expect(fs.existsSync(path.join(ROOT, pkg.types))).toBe(true);
     expect(fs.readFileSync(path.join(ROOT, pkg.types), 'utf8')).toContain('LSTM');
   });
+
+  it('its published types compile on their own (strict, no skipLibCheck: nothing they name was stripped as internal)', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const ts: typeof import('typescript') = require('typescript');
+    const dts = fs.readdirSync(path.join(ROOT, 'dist'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.d.ts'))
+      .map((f) => path.join(ROOT, 'dist', f));
+    const program = ts.createProgram(dts, {
+      strict: true, noEmit: true, skipLibCheck: false, types: ['node'], target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10,
+    });
+    const problems = ts.getPreEmitDiagnostics(program)
+      .filter((d) => d.file && d.file.fileName.startsWith(path.join(ROOT, 'dist')))
+      .map((d) => `${path.relative(ROOT, d.file!.fileName)}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`);
+    expect(problems).toEqual([]);
+  });
 });

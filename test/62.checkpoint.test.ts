@@ -218,7 +218,8 @@ describe('saveLanguageModel() / loadLanguageModel()', () => {
     expect(JSON.parse(meta.options)).toEqual(lm.options);
     expect(loadLanguageModel(path.join(dir, 'w.safetensors')).vocabulary!.tokenization).toBe('word');
     saveLanguageModel(path.join(dir, 'bare.safetensors'), lm);
-    const bare = loadLanguageModel(path.join(dir, 'bare.safetensors'));
+    expect(() => loadLanguageModel(path.join(dir, 'bare.safetensors'))).toThrow(/holds no vocabulary .* pass \{ requireVocabulary: false \}/);
+    const bare = loadLanguageModel(path.join(dir, 'bare.safetensors'), { requireVocabulary: false });
     expect(bare.vocabulary).toBeUndefined();
     expect('vocabulary' in bare).toBe(false);
     expect(weights(bare.model)).toEqual(weights(lm));

@@ -2,7 +2,7 @@
  * Argument parsing for the command line: node's parseArgs in strict mode, with its errors turned
  * into one-line messages (`unknown option --hiden (did you mean --hidden?)`, `--hidden needs a
  * value`), negative numbers accepted as values (`--lr -1` reaches the range check), and
- * validators that name the option, what it must be and what it received. @internal
+ * validators that name the option, what it must be and what it received. (Internal to the package.)
  */
 import { parseArgs } from 'node:util';
 import { closestName, MAX_ELEMENTS } from '../core/validate';

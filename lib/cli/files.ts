@@ -1,6 +1,6 @@
 /**
  * The files the commands read and write, checked up front so that a mistake in a path is a
- * one-line message before any work starts (not a stack trace after an hour of training). @internal
+ * one-line message before any work starts (not a stack trace after an hour of training). (Internal to the package.)
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -1,5 +1,6 @@
-/** `rnn-native generate <model> [options]`: samples text from a model saved by `train`. @internal */
+/** `rnn-native generate <model> [options]`: samples text from a model saved by `train`. (Internal to the package.) */
 import { loadLanguageModel } from '../io/model-file';
+import type { LanguageModel } from '../models/language-model';
 import { MAX_ELEMENTS } from '../core/validate';
 import { Vocabulary } from '../data/vocabulary';
 import { CliError, integer, number, Options, parseCommand } from './args';
@@ -36,9 +37,9 @@ export async function generate(args: string[], others: Record<string, string>): 
   const seed = integer(v, 'seed', { min: 0, max: Number.MAX_SAFE_INTEGER - samples }) ?? 1;
 
   checkReadable(file);
-  let loaded: ReturnType<typeof loadLanguageModel>;
+  let loaded: { model: LanguageModel; vocabulary?: Vocabulary };
   try {
-    loaded = loadLanguageModel(file);
+    loaded = loadLanguageModel(file, { requireVocabulary: false });
   } catch (err) {
     // The loader says what is wrong with the file; make sure the message names it.
     const message = err instanceof Error ? err.message : String(err);

@@ -2,7 +2,7 @@
  * The command-line tool: `rnn-native train <text file> [options]` and
  * `rnn-native generate <model> [options]` (bin/rnn-native.js runs `main`). Every error ends as
  * one line on stderr, `rnn-native: <message>`, and an exit code: 2 for a wrong option or an
- * unusable input, 1 for a failure while running. RNN_NATIVE_DEBUG=1 adds the stack. @internal
+ * unusable input, 1 for a failure while running. RNN_NATIVE_DEBUG=1 adds the stack. (Internal to the package.)
  */
 import { closestName } from '../core/validate';
 import { CliError, Options } from './args';

@@ -1,7 +1,7 @@
 /**
  * What `rnn-native train` prints while it runs: losses in bits per token (the unit named:
  * bits/char or bits/word) and perplexity, as the demo reports them, never in nats. On a
- * terminal, a progress line redrawn in place; otherwise one line per epoch. @internal
+ * terminal, a progress line redrawn in place; otherwise one line per epoch. (Internal to the package.)
  */
 import type { BatchInfo, EpochInfo } from '../train/fit-sync';
 

@@ -1,4 +1,4 @@
-/** `rnn-native train <text file> [options]`: trains a language model and saves it. @internal */
+/** `rnn-native train <text file> [options]`: trains a language model and saves it. (Internal to the package.) */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LanguageModel } from '../models/language-model';

@@ -3,7 +3,7 @@
  * vector). Node's backing stores come from malloc with 16-byte alignment; the kernels read
  * weight rows with 64-byte loads, and rows that start mid-line stream ~20 % slower from cache
  * (one-step inference, bench/NOTES.md §8). Parameters and their gradients use these; any
- * other Float32Array still works, just without the guarantee. @internal
+ * other Float32Array still works, just without the guarantee. (Internal to the package.)
  */
 import { native } from '../native/addon';
 

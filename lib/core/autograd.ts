@@ -4,7 +4,7 @@
  * own backward needs, `ctx` in `autograd.Function`) and micrograd's walk (gradients summed
  * per tensor, nodes run in reverse topological order). Nodes are coarse — a whole recurrent
  * sequence, a GEMM, a softmax — so the walk costs microseconds per op.
- * @internal
+ * (Internal to the package.)
  */
 import { native } from '../native/addon';
 

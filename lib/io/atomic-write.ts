@@ -8,7 +8,7 @@
  * any process, removes the temporaries of processes that no longer run (and of processes that
  * ran before the machine last booted) and never touches one a running process is writing.
  * Checkpoint folders use the same names for their step folders while those are being written.
- * @internal
+ * (Internal to the package.)
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';

@@ -1,6 +1,6 @@
 import { CellKind, LanguageModel, LanguageModelOptions } from '../models/language-model';
 import { inspectSafetensors, saveSafetensors, SafetensorsFormatError, SafetensorsHeader } from './safetensors';
-import { MAX_ELEMENTS, show, typeError } from '../core/validate';
+import { MAX_ELEMENTS, checkBoolean, checkKnownOptions, checkOptions, show, typeError } from '../core/validate';
 import { Vocabulary } from '../data/vocabulary';
 import { checkLayout, isJsonObject, ModelKind, optionFailure, ParameterLayout, parseJsonField, showJson } from './model-layout';
 
@@ -126,10 +126,19 @@ export function saveLanguageModel(path: string, model: LanguageModel, vocabulary
  * in memory (the tensors as read, the model's weights, their gradients; six times for 16-bit
  * tensors, which are widened to float32).
  *
+ * The vocabulary is part of the result: a file saved without one (saveLanguageModel(path,
+ * model)) is an Error unless `{ requireVocabulary: false }`, which types `vocabulary` as
+ * optional.
+ *
  * @example const { model, vocabulary } = loadLanguageModel('model.safetensors');
  */
-export function loadLanguageModel(source: string | Uint8Array): { model: LanguageModel; vocabulary?: Vocabulary } {
+export function loadLanguageModel(source: string | Uint8Array, opts?: { requireVocabulary?: true }): { model: LanguageModel; vocabulary: Vocabulary };
+export function loadLanguageModel(source: string | Uint8Array, opts: { requireVocabulary: false }): { model: LanguageModel; vocabulary?: Vocabulary };
+export function loadLanguageModel(source: string | Uint8Array, opts?: { requireVocabulary?: boolean }): { model: LanguageModel; vocabulary?: Vocabulary } {
   const ctx = 'loadLanguageModel';
+  const o = checkOptions<{ requireVocabulary: boolean }>(ctx, 'opts', opts);
+  checkKnownOptions(ctx, o, ['requireVocabulary']);
+  const requireVocabulary = o.requireVocabulary === undefined ? true : checkBoolean(ctx, 'opts.requireVocabulary', o.requireVocabulary);
   const { options, header } = openModelFile(ctx, source, LANGUAGE_MODEL_FILE);
   const fail = (msg: string): never => {
     throw new Error(`${header.where}: ${msg}`);
@@ -153,5 +162,7 @@ export function loadLanguageModel(source: string | Uint8Array): { model: Languag
   }
   const model = new LanguageModel(options);
   model.loadStateDict(tensors);
+  if (!vocabulary && requireVocabulary)
+    fail('the file holds no vocabulary (it was saved without one); pass { requireVocabulary: false } to load the model alone');
   return vocabulary ? { model, vocabulary } : { model };
 }

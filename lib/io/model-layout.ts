@@ -15,7 +15,7 @@
  * options JSON (a malformed file is an Error saying which field is wrong and why), and the
  * layout function options → [name, shape] pairs. Language models are the first kind
  * (model-file.ts); checkpoints reuse the language model's layout.
- * @internal
+ * (Internal to the package.)
  */
 import { shapeString, show } from '../core/validate';
 import { SafetensorsHeader } from './safetensors';

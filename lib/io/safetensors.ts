@@ -221,7 +221,7 @@ export interface SafetensorsEntry {
 
 /**
  * A checked safetensors header: what the file holds, known before any tensor is read, so that
- * a loader can compare it with what it expects before allocating anything. @internal
+ * a loader can compare it with what it expects before allocating anything.
  */
 export interface SafetensorsHeader {
   /** `${ctx}: "<path>"` or `${ctx}`: the start of every error message about this file. */

@@ -1,6 +1,6 @@
 /**
  * Loads the compiled addon: a prebuild for this platform when one ships in prebuilds/,
- * else the local cmake-js build in build/Release. @internal
+ * else the local cmake-js build in build/Release. (Internal to the package.)
  */
 import * as path from 'node:path';
 import type { NativeBinding } from '../../binding';

@@ -1,4 +1,4 @@
-/** Parameter initialisation with PyTorch's default distributions. @internal */
+/** Parameter initialisation with PyTorch's default distributions. (Internal to the package.) */
 import { alignedFloat32Array } from '../core/aligned';
 import { defaultGenerator, Generator } from '../core/random';
 

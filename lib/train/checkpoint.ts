@@ -18,7 +18,7 @@
  * removed) or one temporary latest.json (swept by step 1 of the next save), or one complete
  * step folder that latest.json does not name yet (removed by step 4). latest.json always names
  * a complete checkpoint, and a folder under a checkpoint's name is always complete.
- * @internal
+ * (Internal to the package.)
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -41,7 +41,7 @@ const LEGACY_LATEST_TEMP = /^latest\.json\.tmp-([1-9][0-9]{0,9})$/;
 const MAX_LATEST_BYTES = 4096;
 const MAX_TRAINER_BYTES = 64 << 20;
 
-/** Where a run is, saved in trainer.json. @internal */
+/** Where a run is, saved in trainer.json. */
 export interface Progress {
   epoch: number;
   offset: number; // row offset into the batchified training data

@@ -1,7 +1,7 @@
 /**
  * The worker-thread side of fit(): rebuilds the model from its options and weights, runs the
  * synchronous training loop, streams progress back, and returns the trained weights.
- * @internal
+ * (Internal to the package.)
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { LanguageModel, LanguageModelOptions } from '../models/language-model';

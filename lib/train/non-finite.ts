@@ -2,7 +2,7 @@
  * Numerical faults during training: finding a non-finite loss, gradient or weight cheaply,
  * and (detectAnomaly) re-running a failing batch module by module to name the first module
  * whose output, or whose backward pass, was non-finite.
- * @internal
+ * (Internal to the package.)
  */
 import { native } from '../native/addon';
 import { defaultGenerator } from '../core/random';

@@ -1,4 +1,4 @@
-/** A one-line terminal progress bar for training (stderr, redrawn in place). @internal */
+/** A one-line terminal progress bar for training (stderr, redrawn in place). (Internal to the package.) */
 import type { BatchInfo, EpochInfo, ValidationInfo } from './fit-sync';
 
 export class ProgressBar {

@@ -1,6 +1,6 @@
 /**
  * The small pieces every functional op shares: a node whose backward is a closure, and the
- * checks of tensor arguments. @internal
+ * checks of tensor arguments. (Internal to the package.)
  */
 import { BackwardInfo, Node } from '../../core/autograd';
 import { Parameter, Tensor } from '../../core/tensor';

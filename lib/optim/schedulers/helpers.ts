@@ -1,6 +1,6 @@
 /**
  * Helpers shared by the scheduler files: option and state-dict validation, the JSON encoding of
- * non-finite floats, bisect. @internal
+ * non-finite floats, bisect. (Internal to the package.)
  */
 import { checkNumber, rangeError, typeError } from '../../core/validate';
 import type { SchedulableOptimizer, ParamGroup, JsonFloat } from './types';
