@@ -210,7 +210,7 @@ export function loadSafetensors(source: string | Uint8Array): SafetensorsContent
   return { tensors: header.read(), metadata: header.metadata };
 }
 
-/** One tensor of a file's header: name, dtype, shape, and its byte range in the data buffer. @internal */
+/** One tensor of a file's header: name, dtype, shape, and its byte range in the data buffer. */
 export interface SafetensorsEntry {
   readonly name: string;
   readonly dtype: string;
