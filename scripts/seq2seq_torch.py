@@ -241,18 +241,51 @@ class Seq2Seq(nn.Module):
         dec = self.decoder
         emb = F.dropout(dec.embedding(inputs), o["dropout"], self.training)
         if not o["inputFeeding"]:
-            out, state = dec.rnn(emb, state)
+            if inputs.shape[0] == 1:  # a decoding step
+                out, state = self._rnn_step(emb[0], state)
+                out = out.unsqueeze(0)
+            else:
+                out, state = dec.rnn(emb, state)
             hidden = self.attend(enc, out.transpose(0, 1)).transpose(0, 1)
             return hidden, state, None
         if feed is None:
             feed = emb.new_zeros(B, H)
         steps = []
         for t in range(inputs.shape[0]):
-            x = torch.cat([emb[t: t + 1], feed.reshape(1, B, H)], -1)
-            out, state = dec.rnn(x, state)
-            feed = self.attend(enc, out.transpose(0, 1)).reshape(B, H)
+            x = torch.cat([emb[t], feed], -1)
+            out, state = self._rnn_step(x, state)
+            feed = self.attend(enc, out.unsqueeze(1)).reshape(B, H)
             steps.append(feed)
         return torch.stack(steps, 0), state, feed
+
+    def _rnn_step(self, x, state):
+        """decoder.rnn over one time step x (B, I) from state: (output (B, H), state). The
+        same math as calling the nn.LSTM/GRU/RNN module on a length-1 sequence (dropout
+        between layers in training, as the module applies it), through the single-step cell
+        functions on the module's own parameters: PyTorch's module call on one step costs
+        about twice as much (forward and backward) as the cell (nn.LSTMCell's kernel), and
+        OpenNMT-py also steps an input-feeding decoder with cells."""
+        rnn = self.decoder.rnn
+        lstm = isinstance(rnn, nn.LSTM)
+        h_all = state[0] if lstm else state
+        hs, cs = [], []
+        for layer in range(rnn.num_layers):
+            if layer > 0 and self.training and rnn.dropout > 0:
+                x = F.dropout(x, rnn.dropout, True)
+            w = [getattr(rnn, f"{n}_l{layer}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            if lstm:
+                h, c = torch.lstm_cell(x, (h_all[layer], state[1][layer]), *w)
+                cs.append(c)
+            elif isinstance(rnn, nn.GRU):
+                h = torch.gru_cell(x, h_all[layer], *w)
+            elif rnn.nonlinearity == "relu":
+                h = torch.rnn_relu_cell(x, h_all[layer], *w)
+            else:
+                h = torch.rnn_tanh_cell(x, h_all[layer], *w)
+            hs.append(h)
+            x = h
+        h_n = torch.stack(hs, 0)
+        return x, ((h_n, torch.stack(cs, 0)) if lstm else h_n)
 
     def project(self, hidden):
         """The output layer over attentional states (..., H) → logits (rows, V)."""
