@@ -2,7 +2,7 @@
 """rnn-native's Seq2Seq (lib/models/seq2seq.ts) in PyTorch: the same architecture, parameter
 names and math, so that a state dict loads into either and the same batch gives the same
 loss, logits and gradients to float32 rounding, and the same weights decode to the same
-tokens (greedy and beam search follow ours rule for rule).
+tokens (greedy decoding and beam search follow ours rule for rule).
 
 A module for other scripts (scripts/make_seq2seq_fixtures.py, bench/g2p_torch.py):
 
