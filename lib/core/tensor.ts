@@ -1,6 +1,7 @@
 import { markAsUntransferable } from 'node:worker_threads';
 import { native } from '../native/addon';
 import { Node, runBackward } from './autograd';
+import { allocOverwritten, allocZeroed, inBackwardScope } from './buffer-pool';
 import { isGradEnabled } from './grad-mode';
 import { defaultGenerator, Generator } from './random';
 import { checkBoolean, checkInteger, checkKnownOptions, checkOptions, MAX_ELEMENTS, rangeError, shapeString, typeError } from './validate';
@@ -15,9 +16,17 @@ function isFloat32Array(value: unknown): value is Float32Array {
   return value instanceof Float32Array || (ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === '[object Float32Array]');
 }
 
-/** A new zeroed array of `like`'s element type (float32; float64 inside the gradient checks). @internal */
+/**
+ * A zeroed array of `like`'s element type (float32; float64 inside the gradient checks): new,
+ * or from the pool while a backward pass runs (see buffer-pool.ts). @internal
+ */
 export function allocLike(like: Float32Array, n: number): Float32Array {
-  return like instanceof Float64Array ? (new Float64Array(n) as unknown as Float32Array) : new Float32Array(n);
+  return allocZeroed(like, n);
+}
+
+/** allocLike for an array a kernel writes entirely: inside a backward pass it skips the clearing. @internal */
+export function allocOut(like: Float32Array, n: number): Float32Array {
+  return allocOverwritten(like, n);
 }
 
 /** A tensor being built by Tensor.wrap: the constructor skips its checks. */
@@ -305,7 +314,7 @@ export class Tensor {
       checkTensorShape(ctx, 'gradient', gradient, this.shape, 'like this tensor');
       seed = gradient.data;
     }
-    runBackward(this, seed);
+    inBackwardScope(() => runBackward(this, seed));
   }
 }
 

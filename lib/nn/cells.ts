@@ -5,7 +5,7 @@
  */
 import { BackwardInfo, Node } from '../core/autograd';
 import { acquire, release } from '../core/buffer-pool';
-import { allocLike, checkTensorShape, Parameter, record, Tensor } from '../core/tensor';
+import { allocLike, allocOut, checkTensorShape, Parameter, record, Tensor } from '../core/tensor';
 import { checkBoolean, checkedProduct, checkInteger, checkKnownOptions, checkOneOf, checkOptions, shapeString, typeError } from '../core/validate';
 import { native } from '../native/addon';
 import { CELL_KINDS, CellKind } from './cell-kinds';
@@ -147,9 +147,9 @@ class CellNode extends Node {
     const m = this.cellModule;
     const H = m.hiddenSize, I = m.inputSize;
     const like = k.saved;
-    const dx = this.inputs[0] ? allocLike(like, k.B * I) : null;
-    const dh = this.inputs[1] ? allocLike(like, k.B * H) : null;
-    const dc = this.inputs[2] ? allocLike(like, k.B * H) : null;
+    const dx = this.inputs[0] ? allocOut(like, k.B * I) : null;
+    const dh = this.inputs[1] ? allocOut(like, k.B * H) : null;
+    const dc = this.inputs[2] ? allocOut(like, k.B * H) : null;
     const params = [m.weight_ih, m.weight_hh, m.bias_ih, m.bias_hh];
     const grads = params.map((p) => (p && p.requiresGrad ? p.grad : null));
     native.cellBackward(CELL_KINDS[m.cell].code, k.B, I, H, k.x, k.h, k.c, k.weights, grads, k.saved, g[0], g[1], dx, dh, dc);

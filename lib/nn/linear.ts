@@ -1,6 +1,6 @@
 import { Node } from '../core/autograd';
 import { isGradEnabled } from '../core/grad-mode';
-import { allocLike, checkTensorShape, Parameter, record, Tensor } from '../core/tensor';
+import { allocLike, allocOut, checkTensorShape, Parameter, record, Tensor } from '../core/tensor';
 import { afterPreviousJobs } from '../native/async-queue';
 import { native } from '../native/addon';
 import { keepData } from './functional/node';
@@ -68,7 +68,7 @@ export class Linear extends Module {
   /** Adds the parameter gradients (of those that require grad) for input data x; returns dx when wanted. @internal */
   backwardFor(x: Float32Array, gradOutput: Float32Array, wantInput: boolean): Float32Array | null {
     const N = x.length / this.inFeatures;
-    const dx = wantInput ? allocLike(x, x.length) : null;
+    const dx = wantInput ? allocOut(x, x.length) : null;
     const w = this.weight, b = this.bias;
     native.linearBackward(dx, w.requiresGrad ? w.grad : null, b && b.requiresGrad ? b.grad : null, gradOutput, x, w.data, N, this.inFeatures, this.outFeatures);
     return dx;

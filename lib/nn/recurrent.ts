@@ -2,7 +2,7 @@ import type { RecurrentContextHandle, RecurrentStackHandle } from '../../binding
 import { BackwardInfo, Node } from '../core/autograd';
 import { isGradEnabled } from '../core/grad-mode';
 import { defaultGenerator } from '../core/random';
-import { allocLike, checkTensorShape, Parameter, record, Tensor, TokenSource } from '../core/tensor';
+import { allocLike, allocOut, checkTensorShape, Parameter, record, Tensor, TokenSource } from '../core/tensor';
 import {
   checkBoolean,
   checkedProduct,
@@ -447,11 +447,11 @@ class RecurrentNode extends Node {
     // backward never runs (it receives nothing).
     const src = call.tokens;
     const fused = src !== null && needInput && this.input.gradFn !== null && this.input.gradFn === src.node && info.soleConsumer(this.input);
-    const gradInput = needInput && !fused ? allocLike(call.sample, call.inputShape.reduce((a, b) => a * b, 1)) : null;
+    const gradInput = needInput && !fused ? allocOut(call.sample, call.inputShape.reduce((a, b) => a * b, 1)) : null;
     const gradTable = fused && src.weight.requiresGrad ? src.weight.grad : null;
     const stateSize = call.stateShape.reduce((a, b) => a * b, 1);
-    const gradH0 = needH0 ? allocLike(call.sample, stateSize) : null;
-    const gradC0 = needC0 ? allocLike(call.sample, stateSize) : null;
+    const gradH0 = needH0 ? allocOut(call.sample, stateSize) : null;
+    const gradC0 = needC0 ? allocOut(call.sample, stateSize) : null;
     this.layer.runBackward(call, g[0], g[1], g[2], gradInput, gradTable, gradH0, gradC0);
     return [gradInput, gradH0, gradC0];
   }

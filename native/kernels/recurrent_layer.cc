@@ -205,8 +205,10 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
   Panels panels{};
   std::vector<int> dest, width;  // per panel: first output column (= first row of W_hh), valid columns
   // Packing moves G*H*H floats once; it pays off over many rows and steps, not for the
-  // one-step, one-row calls of streaming inference (those take the GEMV path).
-  const bool pack = B >= 2 && static_cast<long>(T) * B >= 64;
+  // one-step, one-row calls of streaming inference (those take the GEMV path), nor for a
+  // single step of any batch (a decoder run one step per call: the copy would cost as much
+  // as the step's product).
+  const bool pack = B >= 2 && T >= 2 && static_cast<long>(T) * B >= 64;
   if (std::is_same<F, float>::value && step_gemm_available() && buf.packed && pack) {
     const int blocks = (H + kUnitBlock - 1) / kUnitBlock;
     for (int u = 0; u < blocks; ++u)
@@ -305,7 +307,8 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
   const int blocks = (H + kUnitBlock - 1) / kUnitBlock;
   std::vector<int> view_dest, view_width;
   Panels view{};
-  const bool use_view = std::is_same<F, float>::value && step_gemm_available() && buf.packed;
+  // (Not for a single step: packing would cost as much as the step's product; see forward.)
+  const bool use_view = std::is_same<F, float>::value && step_gemm_available() && buf.packed && T >= 2;
   if (use_view) {
     for (int blk = 0; blk < blocks; ++blk) {
       view_dest.push_back(blk * kUnitBlock);

@@ -1,5 +1,5 @@
 /** Attention scores and the length mask they use. */
-import { allocLike, record, recording, Tensor } from '../../core/tensor';
+import { Tensor, allocLike, allocOut, record, recording } from '../../core/tensor';
 import { checkInt32Array, checkInteger, rangeError } from '../../core/validate';
 import { native } from '../../native/addon';
 import { checkSameDtype, checkTensor, FnNode, keepData, shapeString } from './node';
@@ -30,8 +30,8 @@ export function additiveScores(qIn: Tensor, kIn: Tensor, vIn: Tensor): Tensor {
     const vData = keepData(v);
     record(
       new FnNode('AdditiveScoresBackward', [q, k, v], ([g]) => {
-        const dq = q.requiresGrad ? allocLike(g!, q.size) : null;
-        const dk = k.requiresGrad ? allocLike(g!, k.size) : null;
+        const dq = q.requiresGrad ? allocOut(g!, q.size) : null;
+        const dk = k.requiresGrad ? allocOut(g!, k.size) : null;
         const dv = v.requiresGrad ? allocLike(g!, A) : null;
         native.additiveScoresBackward(dq, dk, dv, g!, tanhSaved!, vData, B, Tq, S, A);
         return [dq, dk, dv];

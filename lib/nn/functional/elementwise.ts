@@ -1,6 +1,6 @@
 /** Elementwise arithmetic with trailing-dim broadcast, and the activations. */
 import type { BinaryCode, UnaryCode } from '../../../binding';
-import { allocLike, record, recording, Tensor } from '../../core/tensor';
+import { Tensor, allocLike, allocOut, record, recording } from '../../core/tensor';
 import { native } from '../../native/addon';
 import { checkSameDtype, checkTensor, FnNode, keepData, sameShape, shapeString } from './node';
 
@@ -39,8 +39,8 @@ function binary(op: BinaryCode, aIn: unknown, bIn: unknown): Tensor {
         const needA = a.requiresGrad, needB = b.requiresGrad;
         // add: both gradients are g itself (b's summed over the broadcast dims)
         if (op === 0 && !broadcast) return [needA ? g : null, needB ? g : null];
-        const da = needA ? (op === 2 ? allocLike(g!, g!.length) : null) : null;
-        const db = needB ? allocLike(g!, b.size) : null;
+        const da = needA ? (op === 2 ? allocOut(g!, g!.length) : null) : null;
+        const db = needB ? allocOut(g!, b.size) : null;
         native.binaryBackward(op, da, db, g!, aData, bData);
         return [needA ? (da ?? g) : null, db];
       }),
@@ -77,7 +77,7 @@ function unary(op: UnaryCode, xIn: unknown): Tensor {
   if (recording(x)) {
     record(
       new FnNode(`${UNARY_NAMES[op]}Backward`, [x], ([g]) => {
-        const dx = allocLike(g!, g!.length);
+        const dx = allocOut(g!, g!.length);
         native.unaryBackward(op, dx, g!, out);
         return [dx];
       }),

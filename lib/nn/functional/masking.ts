@@ -1,6 +1,6 @@
 /** Masked fill and dropout. */
 import { defaultGenerator } from '../../core/random';
-import { allocLike, record, recording, Tensor } from '../../core/tensor';
+import { Tensor, allocLike, allocOut, record, recording } from '../../core/tensor';
 import { checkBoolean, checkNumber, typeError } from '../../core/validate';
 import { native } from '../../native/addon';
 import { checkTensor, FnNode } from './node';
@@ -27,7 +27,7 @@ export function maskedFill(xIn: Tensor, mask: Uint8Array, value: number): Tensor
   if (recording(x)) {
     record(
       new FnNode('MaskedFillBackward', [x], ([g]) => {
-        const dx = allocLike(g!, g!.length);
+        const dx = allocOut(g!, g!.length);
         native.maskedFill(dx, g!, keep, 0);
         return [dx];
       }),
@@ -57,7 +57,7 @@ export function dropout(xIn: Tensor, p: number, training: boolean): Tensor {
   if (recording(x)) {
     record(
       new FnNode('DropoutBackward', [x], ([g]) => {
-        const dx = allocLike(g!, g!.length);
+        const dx = allocOut(g!, g!.length);
         native.binary(2, dx, g!, mask);
         return [dx];
       }),

@@ -1,5 +1,5 @@
 /** Matrix products: 2-D, and batched over a leading dimension. */
-import { allocLike, record, recording, Tensor } from '../../core/tensor';
+import { Tensor, allocLike, allocOut, record, recording } from '../../core/tensor';
 import { checkBoolean, checkKnownOptions, checkOptions } from '../../core/validate';
 import { native } from '../../native/addon';
 import { checkSameDtype, checkTensor, FnNode, keepData, shapeString } from './node';
@@ -45,12 +45,12 @@ export function matmul(aIn: Tensor, bIn: Tensor, opts?: { transposeA?: boolean; 
         let da: Float32Array | null = null, db: Float32Array | null = null;
         // d op(a) = g · op(b)ᵀ, d op(b) = op(a)ᵀ · g, each transposed back when its operand was
         if (a.requiresGrad) {
-          da = allocLike(g!, a.size);
+          da = allocOut(g!, a.size);
           if (!tA) native.matmul(da, g!, bData, batch, n, k, m, false, !tB, false);
           else native.matmul(da, bData, g!, batch, k, n, m, tB, true, false);
         }
         if (b.requiresGrad) {
-          db = allocLike(g!, b.size);
+          db = allocOut(g!, b.size);
           if (!tB) native.matmul(db, aData, g!, batch, k, m, n, !tA, false, false);
           else native.matmul(db, g!, aData, batch, m, k, n, true, tA, false);
         }

@@ -1,5 +1,5 @@
 /** Layer normalisation. */
-import { allocLike, product, record, recording, Tensor } from '../../core/tensor';
+import { Tensor, allocLike, allocOut, product, record, recording } from '../../core/tensor';
 import { checkNumber, rangeError, typeError } from '../../core/validate';
 import { native } from '../../native/addon';
 import { checkTensor, FnNode, keepData, sameShape, shapeString } from './node';
@@ -37,7 +37,7 @@ export function layerNorm(xIn: Tensor, normalizedShape: number[], weight?: Tenso
     const saved = keepData(x);
     record(
       new FnNode('LayerNormBackward', [x, w, b], ([g]) => {
-        const dx = x.requiresGrad ? allocLike(g!, x.size) : null;
+        const dx = x.requiresGrad ? allocOut(g!, x.size) : null;
         const dw = w && w.requiresGrad ? allocLike(g!, n) : null;
         const db = b && b.requiresGrad ? allocLike(g!, n) : null;
         native.layerNormBackward(dx, dw, db, g!, saved, mean, rstd, w ? w.data : null, rows, n);

@@ -1,5 +1,5 @@
 /** Reductions over all elements. */
-import { allocLike, record, recording, Tensor } from '../../core/tensor';
+import { Tensor, allocLike, allocOut, record, recording } from '../../core/tensor';
 import { native } from '../../native/addon';
 import { checkTensor, FnNode } from './node';
 
@@ -12,7 +12,7 @@ function reduceAll(mean: boolean, xIn: unknown): Tensor {
   const y = Tensor.wrap(out, []);
   if (recording(x)) {
     record(
-      new FnNode(mean ? 'MeanBackward' : 'SumBackward', [x], ([g]) => [allocLike(g!, x.size).fill(g![0] / (mean ? x.size : 1))]),
+      new FnNode(mean ? 'MeanBackward' : 'SumBackward', [x], ([g]) => [allocOut(g!, x.size).fill(g![0] / (mean ? x.size : 1))]),
       [y],
     );
   }

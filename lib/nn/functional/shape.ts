@@ -1,5 +1,5 @@
 /** Joining, slicing and gathering along a dimension. */
-import { allocLike, normalizeDim, product, record, recording, Tensor } from '../../core/tensor';
+import { Tensor, allocLike, allocOut, normalizeDim, product, record, recording } from '../../core/tensor';
 import { checkInt32Array, checkInteger, rangeError, typeError } from '../../core/validate';
 import { native } from '../../native/addon';
 import { checkSameDtype, checkTensor, FnNode, shapeString } from './node';
@@ -43,7 +43,7 @@ export function cat(tensors: Tensor[], dim: number): Tensor {
       new FnNode('CatBackward', tensors, ([g]) =>
         tensors.map((t, i) => {
           if (!t.requiresGrad) return null;
-          const dx = allocLike(g!, t.size);
+          const dx = allocOut(g!, t.size);
           native.copyBlock(dx, 0, t.shape[d] * inner, g!, offsets[i] * inner, total * inner, outer, t.shape[d] * inner, false);
           return dx;
         }),

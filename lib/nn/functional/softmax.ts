@@ -1,5 +1,5 @@
 /** Softmax and log-softmax along a dimension. */
-import { allocLike, normalizeDim, product, record, recording, Tensor } from '../../core/tensor';
+import { Tensor, allocLike, allocOut, normalizeDim, product, record, recording } from '../../core/tensor';
 import { native } from '../../native/addon';
 import { checkTensor, FnNode } from './node';
 
@@ -14,7 +14,7 @@ function softmaxLike(log: boolean, xIn: unknown, dim: unknown): Tensor {
   if (recording(x)) {
     record(
       new FnNode(log ? 'LogSoftmaxBackward' : 'SoftmaxBackward', [x], ([g]) => {
-        const dx = allocLike(g!, g!.length);
+        const dx = allocOut(g!, g!.length);
         native.softmaxBackward(log, dx, g!, out, outer, n, inner);
         return [dx];
       }),
