@@ -105,7 +105,10 @@ function makePlan(ctx: string, children: unknown, N: number | null, maxChildren:
   try {
     return new native.TreePlan(offsets, index, maxChildren);
   } catch (e) {
-    if (e instanceof Error && e.name === 'RangeError') throw new RangeError(`${ctx}: children: ${e.message}`);
+    // The addon's errors come from the main realm (instanceof Error can fail in a vm context):
+    // re-throw the plan's RangeError from here, with the caller's context.
+    const err = e as { name?: unknown; message?: unknown } | null;
+    if (err && err.name === 'RangeError') throw new RangeError(`${ctx}: children: ${String(err.message)}`);
     throw e;
   }
 }
