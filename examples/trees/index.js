@@ -35,7 +35,7 @@ const cfg = {
   seed: Number(args.seed),
   hidden: Number(args.hidden || (quick ? 32 : 128)),
   embedding: 32,
-  epochs: Number(args.epochs || (quick ? 1 : 8)),
+  epochs: Number(args.epochs || (quick ? 1 : 16)),
   batchSize: 64,
   lr: 2e-3,
   clip: 1,

@@ -6,7 +6,10 @@
 import type { TreeChildren } from '../nn/trees';
 import { typeError } from '../core/validate';
 
-/** Nested arrays for Tree.fromArray: `[label, child, …]`, a bare label for a leaf, null for an empty position. */
+/**
+ * Nested arrays for Tree.fromArray: `[label, child, …]`, a bare label for a leaf, null for an empty position.
+ * @example const e: NestedTree<string | number> = ['+', ['*', 3, 4], 5];
+ */
 export type NestedTree<T> = T | null | Array<NestedTree<T>>;
 
 /**
@@ -45,7 +48,7 @@ export class Tree<T = string> {
     this.depth = depth;
   }
 
-  /** True for a node without (non-empty) children. */
+  /** True for a node without (non-empty) children. @example Tree.parse('(+ 1 2)').children[0]!.isLeaf; // true */
   get isLeaf(): boolean {
     return this.children.every((c) => c === null);
   }
@@ -127,7 +130,10 @@ export class Tree<T = string> {
     return result as Tree<string>;
   }
 
-  /** The nodes in pre-order (a node before its children, children in order). */
+  /**
+   * The nodes in pre-order (a node before its children, children in order): node ids in a batch.
+   * @example Tree.parse('(+ (* 3 4) 5)').nodes().map((n) => n.label); // ['+', '*', '3', '4', '5']
+   */
   nodes(): Array<Tree<T>> {
     const out: Array<Tree<T>> = [];
     const stack: Array<Tree<T>> = [this];
@@ -142,13 +148,19 @@ export class Tree<T = string> {
     return out;
   }
 
-  /** The bracketed form (Tree.parse reads it back; labels are written with String()). */
+  /**
+   * The bracketed form (Tree.parse reads it back; labels are written with String()).
+   * @example Tree.fromArray(['+', 1, ['*', 2, 3]]).toString(); // '(+ 1 (* 2 3))'
+   */
   toString(): string {
     if (this.children.length === 0) return String(this.label);
     return `(${String(this.label)} ${this.children.map((c) => (c === null ? '()' : c.toString())).join(' ')})`;
   }
 
-  /** The nested-array form (Tree.fromArray reads it back). */
+  /**
+   * The nested-array form (Tree.fromArray reads it back).
+   * @example Tree.parse('(+ 1 2)').toArray(); // ['+', '1', '2']
+   */
   toArray(): NestedTree<T> {
     if (this.children.length === 0) return this.label;
     return [this.label, ...this.children.map((c) => (c === null ? null : c.toArray()))] as NestedTree<T>;

@@ -19,7 +19,13 @@ import { native } from '../native/addon';
 import { uniform } from './init';
 import { Module } from './module';
 
-/** The children of every node of a batch: node n's are `index[offsets[n] .. offsets[n+1])`, −1 for an empty position. */
+/**
+ * The children of every node of a batch: node n's are `index[offsets[n] .. offsets[n+1])`, −1
+ * for an empty position.
+ * @example
+ * // (+ (* 3 4) 5) as nodes 0 '+', 1 '*', 2 '3', 3 '4', 4 '5'
+ * const children: TreeChildren = { offsets: Int32Array.of(0, 2, 4, 4, 4, 4), index: Int32Array.of(1, 4, 2, 3) };
+ */
 export interface TreeChildren {
   /** (N + 1) non-decreasing, offsets[0] = 0, offsets[N] = index.length. */
   offsets: Int32Array;
@@ -27,13 +33,19 @@ export interface TreeChildren {
   index: Int32Array;
 }
 
-/** A state per node: h (N, H), and c (N, H) for the TreeLSTMs. */
+/**
+ * A state per node: h (N, H), and c (N, H) for the TreeLSTMs.
+ * @example const leaves: TreeState = { h: Tensor.randn([N, 16]), c: Tensor.zeros([N, 16]) };
+ */
 export interface TreeState {
   h: Tensor;
   c?: Tensor;
 }
 
-/** Options of a tree layer's forward. */
+/**
+ * Options of a tree layer's forward.
+ * @example layer.forward(x, children, { leafState: { h: wordVectors } });
+ */
 export interface TreeForwardOptions {
   /**
    * States for the nodes without children (N, H) rows each, used at those nodes instead of
@@ -44,7 +56,12 @@ export interface TreeForwardOptions {
   leafState?: TreeState;
 }
 
-/** What a tree layer's forward returns. */
+/**
+ * What a tree layer's forward returns.
+ * @example
+ * const { h, root, roots } = layer.forward(x, children);
+ * const logits = head.forward(root.h); // one row per tree, in the order of roots
+ */
 export interface TreeOutput {
   /** (N, H): every node's state, rows by node id. */
   h: Tensor;
@@ -56,7 +73,10 @@ export interface TreeOutput {
   roots: Int32Array;
 }
 
-/** The level schedule of a batch of trees, as the layers compute it. */
+/**
+ * The level schedule of a batch of trees, as the layers compute it.
+ * @example const { numLevels } = treeLevels(batch.children);
+ */
 export interface TreeLevels {
   /** (N) each node's level: 0 for nodes without children, else 1 + the highest level of its children. */
   level: Int32Array;
@@ -69,6 +89,7 @@ export interface TreeLevels {
   numLevels: number;
 }
 
+/** @example new TreeRNN({ inputSize: 32, hiddenSize: 64, arity: 2, nonlinearity: 'relu' }) */
 export interface TreeRNNOptions {
   inputSize: number;
   hiddenSize: number;
@@ -77,11 +98,13 @@ export interface TreeRNNOptions {
   nonlinearity?: 'tanh' | 'relu';
   bias?: boolean;
 }
+/** @example new ChildSumTreeLSTM({ inputSize: 300, hiddenSize: 150 }) */
 export interface ChildSumTreeLSTMOptions {
   inputSize: number;
   hiddenSize: number;
   bias?: boolean;
 }
+/** @example new NaryTreeLSTM({ inputSize: 300, hiddenSize: 150, arity: 2 }) */
 export interface NaryTreeLSTMOptions {
   inputSize: number;
   hiddenSize: number;
@@ -137,6 +160,10 @@ type Weights = [Float32Array, Float32Array, Float32Array | null, Float32Array | 
  * `bias_ih`, `bias_hh` (shapes per layer in its documentation), all ~ U(−1/√H, 1/√H), and one
  * native call per forward and per backward. Each training forward keeps its own activations
  * (native, owned by the call), so a layer may run any number of times before one backward.
+ *
+ * @example
+ * const layers: TreeBase[] = [new TreeRNN({ inputSize: 8, hiddenSize: 16 }), new ChildSumTreeLSTM({ inputSize: 8, hiddenSize: 16 })];
+ * for (const layer of layers) layer.forward(x, children).root.h; // (trees, 16)
  */
 export abstract class TreeBase extends Module {
   readonly inputSize: number;
@@ -181,6 +208,11 @@ export abstract class TreeBase extends Module {
    * Runs the layer over a batch of trees: x (N, I), one row per node, and each node's children
    * (−1: an empty position; an empty or absent child counts as zeros). Returns every node's
    * state, and the roots' states. Differentiable in x, `opts.leafState` and the parameters.
+   *
+   * @example
+   * const batch = Tree.batch([Tree.parse('(+ 1 2)'), Tree.parse('(* (- 7 3) 2)')]);
+   * const out = layer.forward(Tensor.randn([batch.size, layer.inputSize]), batch.children);
+   * F.sum(out.root.h).backward();
    */
   forward(x: Tensor, children: TreeChildren, opts?: TreeForwardOptions): TreeOutput {
     const ctx = `${this.label}.forward`;
