@@ -140,17 +140,36 @@ describe('tree layers: argument checks', () => {
     throwsWith(() => new ChildSumTreeLSTM({ inputSize: 0, hiddenSize: 3 }), RangeError, 'expected an integer in [1, ');
   });
   it('the binding checks what it receives, whatever TypeScript passed', () => {
-    const plan = new native.TreePlan(good.offsets, good.index, 2);
+    const plan = native.treePlan(good.offsets, good.index, 2);
+    expect(plan.numLevels).toBe(2);
     const w = layer.weightList();
-    nativeThrows(() => native.treeForward(3, {} as never, 2, 3, 2, new Float32Array(6), w, null, null, false, new Float32Array(9), new Float32Array(9)), 'TypeError', 'plan must be a TreePlan');
-    nativeThrows(() => native.treeForward(3, plan, 2, 3, 2, new Float32Array(5), w, null, null, false, new Float32Array(9), new Float32Array(9)), 'RangeError', 'x must have 6 elements, received 5');
-    nativeThrows(() => native.treeForward(3, plan, 2, 3, 1, new Float32Array(6), w, null, null, false, new Float32Array(9), new Float32Array(9)), 'RangeError', 'the plan has a node with 2 children, more than K = 1');
-    nativeThrows(() => native.treeForward(3, plan, 2, 3, 2, new Float32Array(6), [w[0], w[1], w[2], null], null, null, false, new Float32Array(9), new Float32Array(9)), 'RangeError', 'both biases or neither');
-    nativeThrows(() => native.treeBackward({} as never, w, [null, null, null, null], null, null, null, null, null), 'TypeError', 'ctx must be the value a training treeForward returned');
-    const ctx = native.treeForward(3, plan, 2, 3, 2, new Float32Array(6), w, null, null, true, new Float32Array(9), new Float32Array(9))!;
-    native.treeRelease(ctx);
-    nativeThrows(() => native.treeBackward(ctx, w, [null, null, null, null], null, null, null, null, null), 'RangeError', 'already used by a backward (or released)');
-    nativeThrows(() => new native.TreePlan(new Int32Array(0), new Int32Array(0), 2), 'RangeError', 'offsets must have N + 1 elements');
+    const fwd = (p: unknown, K: number, x: Float32Array, ws: Array<Float32Array | null>, saved: Float32Array | null = null) =>
+      native.treeForward(p as never, 3, 2, 3, K, x, ws, null, null, new Float32Array(9), new Float32Array(9), saved);
+    const x = new Float32Array(6);
+    fwd(plan, 2, x, w);
+    nativeThrows(() => fwd({}, 2, x, w), 'TypeError', 'plan.numNodes must be a number');
+    nativeThrows(() => fwd(null, 2, x, w), 'TypeError', 'plan must be the object treePlan returned');
+    nativeThrows(() => fwd({ ...plan, edgeChild: Int32Array.of(1, 99) }, 2, x, w), 'RangeError', 'plan.edgeChild is not a valid plan');
+    nativeThrows(() => fwd({ ...plan, edgePos: Int32Array.of(-5, 1) }, 2, x, w), 'RangeError', 'plan.edgePos is not a valid plan');
+    nativeThrows(() => fwd({ ...plan, order: Int32Array.of(0, 1, 3) }, 2, x, w), 'RangeError', 'plan.order is not a valid plan');
+    nativeThrows(() => fwd({ ...plan, levelStarts: Int32Array.of(0, 3, 3) }, 2, x, w), 'RangeError', 'plan.levelStarts is not a valid plan');
+    nativeThrows(() => fwd({ ...plan, edgeStarts: Int32Array.of(0, 3, 2, 2) }, 2, x, w), 'RangeError', 'plan.edgeStarts is not a valid plan');
+    nativeThrows(() => fwd({ ...plan, order: Int32Array.of(0, 1) }, 2, x, w), 'RangeError', 'plan.order must have 3 elements, received 2');
+    nativeThrows(() => fwd(plan, 2, new Float32Array(5), w), 'RangeError', 'x must have 6 elements, received 5');
+    nativeThrows(() => fwd(plan, 1, x, w), 'RangeError', 'the plan has a node with 2 children, more than K = 1');
+    nativeThrows(() => fwd(plan, 2, x, [w[0], w[1], w[2], null]), 'RangeError', 'both biases or neither');
+    nativeThrows(() => fwd(plan, 2, new Float64Array(6) as unknown as Float32Array, w), 'TypeError', 'weights[0] must be a Float64Array');
+    const n = native.treeSavedSize(3, 3, 2, 2, 3, 2);
+    nativeThrows(() => fwd(plan, 2, x, w, new Float32Array(n - 1)), 'RangeError', `saved must have ${n} elements, received ${n - 1}`);
+    const saved = new Float32Array(n);
+    fwd(plan, 2, x, w, saved);
+    const back = (s: Float32Array, leaf: boolean, dLeafH: Float32Array | null = null) =>
+      native.treeBackward(plan, 3, 2, 3, 2, w, [null, null, null, null], s, leaf, null, null, new Float32Array(6), dLeafH, null);
+    back(saved, false);
+    nativeThrows(() => back(new Float32Array(n + 1), false), 'RangeError', `saved must have ${n} elements`);
+    nativeThrows(() => back(saved, false, new Float32Array(9)), 'RangeError', 'dLeafH and dLeafC are for a forward that took leaf states');
+    nativeThrows(() => native.treePlan(new Int32Array(0), new Int32Array(0), 2), 'RangeError', 'offsets must have N + 1 elements');
+    nativeThrows(() => native.treePlan([0, 1] as never, new Int32Array(0), 2), 'TypeError', 'offsets must be a Int32Array');
   });
 });
 

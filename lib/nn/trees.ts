@@ -10,7 +10,7 @@
  * pass over every tree of the batch; nothing here loops over nodes. docs/trees.md has the
  * layout, the equations and the parameter shapes.
  */
-import type { TreeCellCode, TreeContextHandle, TreePlanHandle } from '../../binding';
+import type { TreeCellCode, TreePlanHandle } from '../../binding';
 import { Node } from '../core/autograd';
 import { isGradEnabled } from '../core/grad-mode';
 import { allocLike, checkTensorShape, Parameter, record, Tensor } from '../core/tensor';
@@ -126,7 +126,7 @@ function makePlan(ctx: string, children: unknown, N: number | null, maxChildren:
     throw new RangeError(`${ctx}: children.offsets must have N + 1 = ${N + 1} elements (one more than x has rows), received ${offsets.length}`);
   if (offsets.length < 1) throw new RangeError(`${ctx}: children.offsets must have N + 1 elements, at least 1, received 0`);
   try {
-    return new native.TreePlan(offsets, index, maxChildren);
+    return native.treePlan(offsets, index, maxChildren);
   } catch (e) {
     // The addon's errors come from the main realm (instanceof Error can fail in a vm context):
     // re-throw the plan's RangeError from here, with the caller's context.
@@ -150,7 +150,7 @@ export function treeLevels(children: TreeChildren, opts?: { maxChildren?: number
   checkKnownOptions(ctx, o, ['maxChildren']);
   const max = o.maxChildren === undefined ? NO_LIMIT : checkInteger(ctx, 'opts.maxChildren', o.maxChildren, 0, NO_LIMIT);
   const plan = makePlan(ctx, children, null, max);
-  return { level: plan.levels(), order: plan.order(), levelStarts: plan.levelStarts(), roots: plan.roots(), numLevels: plan.numLevels };
+  return { level: plan.level, order: plan.order, levelStarts: plan.levelStarts, roots: plan.roots, numLevels: plan.numLevels };
 }
 
 type Weights = [Float32Array, Float32Array, Float32Array | null, Float32Array | null];
@@ -247,9 +247,11 @@ export abstract class TreeBase extends Module {
     const weights = this.weightList();
     const wanted =
       this.training && isGradEnabled() && (x.requiresGrad || !!leafH?.requiresGrad || !!leafC?.requiresGrad || this.anyParameterRequiresGrad());
-    const handle = native.treeForward(this.code, plan, I, H, this.positions, x.data, weights, leafH ? leafH.data : null,
-      leafC ? leafC.data : null, wanted, hOut, cOut);
-    const roots = plan.roots();
+    // What backward needs, in an array of the call's own (the garbage collector frees it if
+    // no backward comes); none in eval mode or under noGrad.
+    const saved = wanted ? allocLike(like, native.treeSavedSize(this.code, N, plan.numEdges, I, H, this.positions)) : null;
+    native.treeForward(plan, this.code, I, H, this.positions, x.data, weights, leafH ? leafH.data : null, leafC ? leafC.data : null, hOut, cOut, saved);
+    const roots = plan.roots;
     const R = roots.length;
     const gatherRoots = (all: Float32Array): Tensor => {
       const out = allocLike(like, R * H);
@@ -260,7 +262,7 @@ export abstract class TreeBase extends Module {
     const c = cOut ? Tensor.wrap(cOut, [N, H]) : undefined;
     const root: TreeState = { h: gatherRoots(hOut) };
     if (cOut) root.c = gatherRoots(cOut);
-    if (handle) record(new TreeNode(this, handle, weights, N, roots, x, leafH, leafC), [h, c, root.h, root.c]);
+    if (saved) record(new TreeNode(this, plan, saved, weights, roots, x, leafH, leafC), [h, c, root.h, root.c]);
     const result: TreeOutput = { h, root, roots };
     if (c) result.c = c;
     return result;
@@ -278,25 +280,28 @@ export abstract class TreeBase extends Module {
 
 /** One recorded forward over a batch of trees: outputs (h, c, root h, root c), inputs (x, leaf h, leaf c). */
 class TreeNode extends Node {
-  private handle: TreeContextHandle | null;
+  private saved: Float32Array | null;
   constructor(
     private readonly layer: TreeBase,
-    handle: TreeContextHandle,
+    private readonly plan: TreePlanHandle,
+    saved: Float32Array,
     private readonly weights: Weights,
-    private readonly N: number,
     private readonly roots: Int32Array,
     x: Tensor,
     leafH: Tensor | null,
     leafC: Tensor | null,
   ) {
     super(`${layer.constructor.name}Backward`, [x, leafH, leafC], 4);
-    this.handle = handle;
+    this.saved = saved;
+    this.leaf = leafH !== null;
   }
+  /** Whether the forward took leaf states. */
+  private readonly leaf: boolean;
 
   protected backward(g: Array<Float32Array | null>): Array<Float32Array | null> {
     const m = this.layer;
-    const H = m.hiddenSize, N = this.N;
-    const like = m.weight_ih.data;
+    const H = m.hiddenSize, N = this.plan.numNodes;
+    const like = this.saved!;
     // A root's state is a row of h (c): its gradient joins that row's.
     const withRoots = (all: Float32Array | null, root: Float32Array | null): Float32Array | null => {
       if (!root) return all;
@@ -311,13 +316,13 @@ class TreeNode extends Node {
     const dLeafC = this.inputs[2] ? allocLike(like, N * H) : null;
     const params = [m.weight_ih, m.weight_hh, m.bias_ih, m.bias_hh];
     const grads = params.map((p) => (p && p.requiresGrad ? p.grad : null));
-    native.treeBackward(this.handle!, this.weights, grads, dh, dc, dx, dLeafH, dLeafC);
+    native.treeBackward(this.plan, m.code, m.inputSize, H, m.positions, this.weights, grads, this.saved!, this.leaf,
+      dh, dc, dx, dLeafH, dLeafC);
     return [dx, dLeafH, dLeafC];
   }
 
   protected release(): void {
-    if (this.handle) native.treeRelease(this.handle);
-    this.handle = null;
+    this.saved = null;
   }
 }
 

@@ -1,14 +1,16 @@
-// The tree layers (kernels/tree_layer.h): TreePlan, the validated level schedule of a batch
-// of trees; treeForward / treeBackward / treeRelease; and the treeUnits* test hooks that run
-// one node of the fast cell math (kernels/tree_cells.h) or its plain twin
+// The tree layers (kernels/tree_layer.h): treePlan, the validated level schedule of a batch of
+// trees; treeSavedSize, treeForward, treeBackward; and the treeUnits* test hooks that run one
+// node of the fast cell math (kernels/tree_cells.h) or its plain twin
 // (kernels/tree_cells_reference.h).
 //
-// A plan is immutable once built (the kernels read it, never the caller's arrays, which are
-// copied before they are checked). A training forward returns its activations as an external
-// value (type-tagged per element type, so no other value can pass for one) that owns its
-// buffers and a reference to its plan: the call's backward consumes it; treeRelease, or the
-// garbage collector for a forgotten one, frees it.
-#include <memory>
+// Nothing native outlives a call. A plan is a plain object of Int32Arrays, and what a training
+// forward keeps for its backward is a Float32Array (Float64Array) the caller allocates: both
+// are freed by the garbage collector like any array. (Native objects would be freed by
+// N-API finalizers, which Node runs only when the event loop turns, so a synchronous loop
+// of forwards that are never differentiated would pile them up.) Every call copies the plan's
+// arrays and checks their bounds before a kernel reads them, so a plan that was tampered with
+// gives wrong numbers at worst, never an access out of bounds.
+#include <algorithm>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -25,104 +27,81 @@
 namespace binding {
 namespace {
 
-constexpr napi_type_tag kPlanTag = {0x7a1c0b3e5d2f4e61ULL, 0x9b8a7c6d5e4f3a21ULL};
-constexpr napi_type_tag kContextTag32 = {0x7a1c0b3e5d2f4e62ULL, 0x9b8a7c6d5e4f3a22ULL};
-constexpr napi_type_tag kContextTag64 = {0x7a1c0b3e5d2f4e63ULL, 0x9b8a7c6d5e4f3a23ULL};
-
-template <typename F>
-const napi_type_tag* context_tag();
-template <>
-const napi_type_tag* context_tag<float>() {
-  return &kContextTag32;
-}
-template <>
-const napi_type_tag* context_tag<double>() {
-  return &kContextTag64;
+Napi::Int32Array int32_array(Napi::Env env, const std::vector<int32_t>& v) {
+  Napi::Int32Array a = Napi::Int32Array::New(env, v.size());
+  std::copy(v.begin(), v.end(), a.Data());
+  return a;
 }
 
-// new TreePlan(offsets Int32Array (N + 1), index Int32Array, maxChildren): throws a RangeError
-// naming the node when the lists are not a forest (see kernels/tree_plan.h).
-class TreePlanWrap : public Napi::ObjectWrap<TreePlanWrap> {
- public:
-  static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "TreePlan",
-                       {
-                           InstanceAccessor<&TreePlanWrap::NumNodes>("numNodes"),
-                           InstanceAccessor<&TreePlanWrap::NumEdges>("numEdges"),
-                           InstanceAccessor<&TreePlanWrap::NumLevels>("numLevels"),
-                           InstanceAccessor<&TreePlanWrap::MaxChildren>("maxChildren"),
-                           InstanceMethod<&TreePlanWrap::Roots>("roots"),
-                           InstanceMethod<&TreePlanWrap::Levels>("levels"),
-                           InstanceMethod<&TreePlanWrap::Order>("order"),
-                           InstanceMethod<&TreePlanWrap::LevelStarts>("levelStarts"),
-                       });
-  }
+// treePlan(offsets Int32Array (N + 1), index Int32Array, maxChildren) -> { numNodes, numEdges,
+// numLevels, maxChildren, order, levelStarts, edgeStarts, edgeChild, edgePos, level, roots }.
+// A RangeError naming the node when the lists are not a forest (see kernels/tree_plan.h).
+Napi::Value TreePlanCall(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const size_t offsets_len = typed_length<int32_t>(env, info[0], "offsets");
+  if (offsets_len < 1) throw_range(env, "offsets must have N + 1 elements (at least 1), received 0");
+  if (offsets_len - 1 > static_cast<size_t>(INT32_MAX - 1)) throw_range(env, "too many nodes");
+  const size_t E = typed_length<int32_t>(env, info[1], "index");
+  if (E > static_cast<size_t>(INT32_MAX)) throw_range(env, "index has too many elements");
+  const int max_children = int_arg(env, info[2], "maxChildren", 0, INT32_MAX);
+  // Copies, checked and read by the kernels: the caller's arrays may change (or be shared
+  // with another thread) after this call.
+  const std::vector<int32_t> offsets = int32_copy(env, info[0], offsets_len, "offsets");
+  const std::vector<int32_t> index = int32_copy(env, info[1], E, "index");
+  rnn::TreePlan plan;
+  const int N = static_cast<int>(offsets_len - 1);
+  const std::string error = rnn::build_tree_plan(offsets.data(), N, index.data(), static_cast<int>(E), max_children, &plan);
+  if (!error.empty()) throw_range(env, error);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("numNodes", plan.N);
+  out.Set("numEdges", plan.E);
+  out.Set("numLevels", plan.L);
+  out.Set("maxChildren", plan.max_children);
+  out.Set("order", int32_array(env, plan.order));
+  out.Set("levelStarts", int32_array(env, plan.level_start));
+  out.Set("edgeStarts", int32_array(env, plan.edge_start));
+  out.Set("edgeChild", int32_array(env, plan.edge_child));
+  out.Set("edgePos", int32_array(env, plan.edge_pos));
+  out.Set("level", int32_array(env, plan.level));
+  out.Set("roots", int32_array(env, plan.roots));
+  return out;
+}
 
-  explicit TreePlanWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TreePlanWrap>(info) {
-    Napi::Env env = info.Env();
-    const size_t offsets_len = typed_length<int32_t>(env, info[0], "offsets");
-    if (offsets_len < 1) throw_range(env, "offsets must have N + 1 elements (at least 1), received 0");
-    if (offsets_len - 1 > static_cast<size_t>(INT32_MAX - 1)) throw_range(env, "too many nodes");
-    const size_t E = typed_length<int32_t>(env, info[1], "index");
-    if (E > static_cast<size_t>(INT32_MAX)) throw_range(env, "index has too many elements");
-    const int max_children = int_arg(env, info[2], "maxChildren", 0, INT32_MAX);
-    // Copies, checked and read by the kernels: the caller's arrays may change (or be shared
-    // with another thread) after this call.
-    const std::vector<int32_t> offsets = int32_copy(env, info[0], offsets_len, "offsets");
-    const std::vector<int32_t> index = int32_copy(env, info[1], E, "index");
-    auto plan = std::make_shared<rnn::TreePlan>();
-    const int N = static_cast<int>(offsets_len - 1);
-    const std::string error = rnn::build_tree_plan(offsets.data(), N, index.data(), static_cast<int>(E), max_children,
-                                                   plan.get());
-    if (!error.empty()) throw_range(env, error);
-    plan_ = std::move(plan);
-    info.This().As<Napi::Object>().TypeTag(&kPlanTag);
-  }
-
-  const std::shared_ptr<const rnn::TreePlan>& plan() const { return plan_; }
-
-  // The plan of a TreePlan argument, or a TypeError.
-  static std::shared_ptr<const rnn::TreePlan> from(Napi::Env env, const Napi::Value& v) {
-    if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kPlanTag)) throw_type(env, "plan must be a TreePlan");
-    return Unwrap(v.As<Napi::Object>())->plan_;
-  }
-
- private:
-  Napi::Value NumNodes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), plan_->N); }
-  Napi::Value NumEdges(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), plan_->E); }
-  Napi::Value NumLevels(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), plan_->L); }
-  Napi::Value MaxChildren(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), plan_->max_children); }
-  static Napi::Value ints(Napi::Env env, const std::vector<int32_t>& v) {
-    Napi::Int32Array a = Napi::Int32Array::New(env, v.size());
-    std::copy(v.begin(), v.end(), a.Data());
-    return a;
-  }
-  Napi::Value Roots(const Napi::CallbackInfo& info) { return ints(info.Env(), plan_->roots); }
-  Napi::Value Levels(const Napi::CallbackInfo& info) { return ints(info.Env(), plan_->level); }
-  Napi::Value Order(const Napi::CallbackInfo& info) { return ints(info.Env(), plan_->order); }
-  Napi::Value LevelStarts(const Napi::CallbackInfo& info) { return ints(info.Env(), plan_->level_start); }
-
-  std::shared_ptr<const rnn::TreePlan> plan_;
+// A plan argument, copied and bounds-checked: what the kernels read.
+struct CheckedPlan {
+  std::vector<int32_t> order, level_start, edge_start, edge_child, edge_pos;
+  int max_children = 0;
+  rnn::TreePlanView view;
 };
-
-// What one training forward keeps for its backward.
-template <typename F>
-struct TreeActivations {
-  std::shared_ptr<const rnn::TreePlan> plan;
-  rnn::TreeDims dims{};
-  bool leaf = false;
-  std::vector<F> saved;
-  size_t accounted = 0;  // bytes reported to the JS engine as external memory
-};
-
-// Frees the buffers (not the struct) and tells the engine. The C call: this also runs in
-// finalizers, where nothing may throw.
-template <typename F>
-void free_saved(napi_env env, TreeActivations<F>* a) {
-  std::vector<F>().swap(a->saved);
-  int64_t total = 0;
-  if (a->accounted) napi_adjust_external_memory(env, -static_cast<int64_t>(a->accounted), &total);
-  a->accounted = 0;
+CheckedPlan plan_arg(Napi::Env env, const Napi::Value& v) {
+  if (!v.IsObject()) throw_type(env, "plan must be the object treePlan returned");
+  Napi::Object o = v.As<Napi::Object>();
+  const int N = int_arg(env, o.Get("numNodes"), "plan.numNodes", 1, INT32_MAX - 1);
+  const int E = int_arg(env, o.Get("numEdges"), "plan.numEdges", 0, INT32_MAX);
+  const int L = int_arg(env, o.Get("numLevels"), "plan.numLevels", 1, N);
+  CheckedPlan p;
+  p.order = int32_copy(env, o.Get("order"), N, "plan.order");
+  p.level_start = int32_copy(env, o.Get("levelStarts"), static_cast<size_t>(L) + 1, "plan.levelStarts");
+  p.edge_start = int32_copy(env, o.Get("edgeStarts"), static_cast<size_t>(N) + 1, "plan.edgeStarts");
+  p.edge_child = int32_copy(env, o.Get("edgeChild"), E, "plan.edgeChild");
+  p.edge_pos = int32_copy(env, o.Get("edgePos"), E, "plan.edgePos");
+  const auto bad = [&](const char* what) { throw_range(env, std::string("plan.") + what + " is not a valid plan (use treePlan's)"); };
+  if (p.level_start[0] != 0 || p.level_start[L] != N) bad("levelStarts");
+  for (int l = 0; l < L; ++l)
+    if (p.level_start[l + 1] <= p.level_start[l]) bad("levelStarts");
+  if (p.edge_start[0] != 0 || p.edge_start[N] != E) bad("edgeStarts");
+  for (int q = 0; q < N; ++q) {
+    if (p.edge_start[q + 1] < p.edge_start[q]) bad("edgeStarts");
+    p.max_children = std::max(p.max_children, p.edge_start[q + 1] - p.edge_start[q]);
+    if (p.order[q] < 0 || p.order[q] >= N) bad("order");
+  }
+  for (int e = 0; e < E; ++e) {
+    if (p.edge_child[e] < -1 || p.edge_child[e] >= N) bad("edgeChild");
+    if (p.edge_pos[e] < -1 || p.edge_pos[e] >= N) bad("edgePos");
+  }
+  p.view = rnn::TreePlanView{N, E, L, p.order.data(), p.level_start.data(), p.edge_start.data(), p.edge_child.data(),
+                             p.edge_pos.data()};
+  return p;
 }
 
 // [weight_ih, weight_hh, bias_ih|null, bias_hh|null] (gradients: any entry may be null).
@@ -139,130 +118,110 @@ void tree_params(Napi::Env env, const Napi::Value& v, const rnn::TreeDims& d, bo
   if (!nullable && (out[2] == nullptr) != (out[3] == nullptr)) throw_range(env, "a tree cell has both biases or neither");
 }
 
-rnn::TreeDims tree_dims(Napi::Env env, const Napi::CallbackInfo& info, const rnn::TreePlan& plan) {
+// (cell, I, H, K) at info[at..at+3], checked against the plan's sizes; returns the dims and the
+// saved buffer's element count.
+rnn::TreeDims tree_dims(Napi::Env env, const Napi::CallbackInfo& info, size_t at, int N, int E, int max_children,
+                        size_t* saved) {
   rnn::TreeDims d;
-  d.cell = static_cast<rnn::TreeCell>(int_arg(env, info[0], "cell", 0, rnn::kTreeCellCount - 1));
-  d.I = int_arg(env, info[2], "I", 1, INT32_MAX);
-  d.H = int_arg(env, info[3], "H", 1, INT32_MAX);
+  d.cell = static_cast<rnn::TreeCell>(int_arg(env, info[at], "cell", 0, rnn::kTreeCellCount - 1));
+  d.I = int_arg(env, info[at + 1], "I", 1, INT32_MAX);
+  d.H = int_arg(env, info[at + 2], "H", 1, INT32_MAX);
   const bool csum = d.cell == rnn::TreeCell::ChildSumLstm;
-  d.K = csum ? 0 : int_arg(env, info[4], "K", 1, 1 << 16);
-  if (!csum && plan.max_children > d.K)
-    throw_range(env, "the plan has a node with " + std::to_string(plan.max_children) + " children, more than K = " +
+  d.K = csum ? 0 : int_arg(env, info[at + 3], "K", 1, 1 << 16);
+  if (!csum && max_children > d.K)
+    throw_range(env, "the plan has a node with " + std::to_string(max_children) + " children, more than K = " +
                          std::to_string(d.K));
-  const size_t N = plan.N, E = plan.E, H = d.H;
+  const size_t n = static_cast<size_t>(N), e = static_cast<size_t>(E), H = d.H;
   const size_t G = rnn::tree_gates_hh(d), GI = rnn::tree_gates_ih(d.cell), KIN = rnn::tree_hh_inputs(d);
   checked_size(env, {G, H, KIN, H}, "weight_hh");
   checked_size(env, {GI, H, static_cast<size_t>(d.I)}, "weight_ih");
-  checked_size(env, {N, static_cast<size_t>(d.I)}, "x (N, I)");
-  checked_size(env, {N, G, H}, "the gates (N, G * H)");
-  checked_size(env, {N, GI, H}, "the input projection (N, G * H)");
-  checked_size(env, {N, KIN, H}, "the children's states (N, K * H)");
-  checked_size(env, {E, H}, "the child slots' states (E, H)");
+  checked_size(env, {n, static_cast<size_t>(d.I)}, "x (N, I)");
+  checked_size(env, {n, G, H}, "the gates (N, G * H)");
+  checked_size(env, {n, GI, H}, "the input projection (N, G * H)");
+  checked_size(env, {n, KIN, H}, "the children's states (N, K * H)");
+  checked_size(env, {e, H}, "the child slots' states (E, H)");
+  if (saved) *saved = rnn::tree_saved_size(d, n, e);
   return d;
 }
 
-// treeForward(cell, plan, I, H, K, x, weights, leafH|null, leafC|null, training, h, c|null)
-//   -> the call's activations (training) or undefined
+// treeSavedSize(cell, N, E, I, H, K) -> the elements a training forward keeps.
+Napi::Value TreeSavedSize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int N = int_arg(env, info[1], "N", 1, INT32_MAX - 1);
+  const int E = int_arg(env, info[2], "E", 0, INT32_MAX);
+  rnn::TreeDims d;
+  d.cell = static_cast<rnn::TreeCell>(int_arg(env, info[0], "cell", 0, rnn::kTreeCellCount - 1));
+  d.I = int_arg(env, info[3], "I", 1, INT32_MAX);
+  d.H = int_arg(env, info[4], "H", 1, INT32_MAX);
+  d.K = d.cell == rnn::TreeCell::ChildSumLstm ? 0 : int_arg(env, info[5], "K", 1, 1 << 16);
+  return Napi::Number::New(env, static_cast<double>(rnn::tree_saved_size(d, static_cast<size_t>(N), static_cast<size_t>(E))));
+}
+
+// treeForward(plan, cell, I, H, K, x, weights, leafH|null, leafC|null, h, c|null, saved|null):
+// saved (treeSavedSize elements) receives what backward needs; null in eval (a scratch is used).
 template <typename F>
 struct TreeForwardImpl {
   static Napi::Value run(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    std::shared_ptr<const rnn::TreePlan> plan = TreePlanWrap::from(env, info[1]);
-    const rnn::TreeDims d = tree_dims(env, info, *plan);
+    const CheckedPlan plan = plan_arg(env, info[0]);
+    const int N = plan.view.N;
+    size_t saved_size = 0;
+    const rnn::TreeDims d = tree_dims(env, info, 1, N, plan.view.E, plan.max_children, &saved_size);
     const bool lstm = rnn::tree_is_lstm(d.cell);
-    const size_t NH = static_cast<size_t>(plan->N) * d.H;
-    const F* x = typed_data<F>(env, info[5], static_cast<size_t>(plan->N) * d.I, "x");
+    const size_t NH = static_cast<size_t>(N) * d.H;
+    const F* x = typed_data<F>(env, info[5], static_cast<size_t>(N) * d.I, "x");
     const F* p[4];
     tree_params<F, const F*>(env, info[6], d, false, p, "weights");
     const F* leaf_h = optional_typed_data<F>(env, info[7], NH, "leafH");
     const F* leaf_c = optional_typed_data<F>(env, info[8], NH, "leafC");
     if (leaf_c && !lstm) throw_range(env, "leafC is only for the TreeLSTMs");
     if (leaf_c && !leaf_h) throw_range(env, "leafC needs leafH");
-    const bool training = bool_arg(env, info[9], "training");
-    F* h = typed_data<F>(env, info[10], NH, "h");
-    F* c = lstm ? typed_data<F>(env, info[11], NH, "c") : nullptr;
-    auto acts = std::make_unique<TreeActivations<F>>();
-    acts->plan = plan;
-    acts->dims = d;
-    acts->leaf = leaf_h != nullptr;
-    acts->saved.resize(rnn::tree_saved_size(d, *plan));
-    {
-      std::lock_guard<std::mutex> lock(rnn::blas_mutex());
-      rnn::tree_forward(d, *plan, rnn::LayerWeights<F>{p[0], p[1], p[2], p[3]}, x, leaf_h, leaf_c, h, c,
-                        acts->saved.data());
+    F* h = typed_data<F>(env, info[9], NH, "h");
+    F* c = lstm ? typed_data<F>(env, info[10], NH, "c") : nullptr;
+    F* saved = optional_typed_data<F>(env, info[11], saved_size, "saved");
+    std::vector<F> scratch;
+    if (!saved) {
+      scratch.resize(saved_size);
+      saved = scratch.data();
     }
-    if (!training) return env.Undefined();
-    acts->accounted = acts->saved.size() * sizeof(F);
-    Napi::External<TreeActivations<F>> ext = Napi::External<TreeActivations<F>>::New(
-        env, acts.get(), [](Napi::Env e, TreeActivations<F>* a) {
-          free_saved(e, a);
-          delete a;
-        });
-    acts.release();
-    ext.TypeTag(context_tag<F>());
-    int64_t total = 0;
-    napi_adjust_external_memory(env, static_cast<int64_t>(ext.Data()->accounted), &total);
-    return ext;
+    std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+    rnn::tree_forward(d, plan.view, rnn::LayerWeights<F>{p[0], p[1], p[2], p[3]}, x, leaf_h, leaf_c, h, c, saved);
+    return env.Undefined();
   }
 };
 RNN_DTYPE_ENTRY(TreeForward, 5, "x")
 
-// The activations of a treeForward context argument, of element type F.
+// treeBackward(plan, cell, I, H, K, weights, grads, saved, leaf, dh|null, dc|null, dx|null,
+//              dLeafH|null, dLeafC|null): saved is what the forward wrote (consumed: overwritten).
 template <typename F>
-TreeActivations<F>* context_arg(Napi::Env env, const Napi::Value& v) {
-  return v.As<Napi::External<TreeActivations<F>>>().Data();
-}
-
-// Which element type a context holds (its type tag), or a TypeError.
-bool context_is_float64(Napi::Env env, const Napi::Value& v) {
-  if (v.IsExternal()) {
-    const auto ext = v.As<Napi::External<void>>();
-    if (ext.CheckTypeTag(&kContextTag32)) return false;
-    if (ext.CheckTypeTag(&kContextTag64)) return true;
+struct TreeBackwardImpl {
+  static Napi::Value run(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const CheckedPlan plan = plan_arg(env, info[0]);
+    const int N = plan.view.N;
+    size_t saved_size = 0;
+    const rnn::TreeDims d = tree_dims(env, info, 1, N, plan.view.E, plan.max_children, &saved_size);
+    const bool lstm = rnn::tree_is_lstm(d.cell);
+    const size_t NH = static_cast<size_t>(N) * d.H;
+    const F* p[4];
+    tree_params<F, const F*>(env, info[5], d, false, p, "weights");
+    F* gp[4];
+    tree_params<F, F*>(env, info[6], d, true, gp, "grads");
+    F* saved = typed_data<F>(env, info[7], saved_size, "saved");
+    const bool leaf = bool_arg(env, info[8], "leaf");
+    const F* dh = optional_typed_data<F>(env, info[9], NH, "dh");
+    const F* dc = lstm ? optional_typed_data<F>(env, info[10], NH, "dc") : nullptr;
+    F* dx = optional_typed_data<F>(env, info[11], static_cast<size_t>(N) * d.I, "dx");
+    F* dleaf_h = optional_typed_data<F>(env, info[12], NH, "dLeafH");
+    F* dleaf_c = lstm ? optional_typed_data<F>(env, info[13], NH, "dLeafC") : nullptr;
+    if ((dleaf_h || dleaf_c) && !leaf) throw_range(env, "treeBackward: dLeafH and dLeafC are for a forward that took leaf states");
+    std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+    rnn::tree_backward(d, plan.view, rnn::LayerWeights<F>{p[0], p[1], p[2], p[3]},
+                       rnn::LayerGrads<F>{gp[0], gp[1], gp[2], gp[3]}, leaf, saved, dh, dc, dx, dleaf_h, dleaf_c);
+    return env.Undefined();
   }
-  throw_type(env, "ctx must be the value a training treeForward returned");
-}
-
-// treeBackward(ctx, weights, grads, dh|null, dc|null, dx|null, dLeafH|null, dLeafC|null): consumes ctx.
-template <typename F>
-Napi::Value tree_backward_call(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  TreeActivations<F>* a = context_arg<F>(env, info[0]);
-  std::lock_guard<std::mutex> lock(rnn::blas_mutex());
-  if (a->saved.empty())
-    throw_range(env, "treeBackward: these activations were already used by a backward (or released); run a new forward");
-  const rnn::TreeDims& d = a->dims;
-  const rnn::TreePlan& plan = *a->plan;
-  const bool lstm = rnn::tree_is_lstm(d.cell);
-  const size_t NH = static_cast<size_t>(plan.N) * d.H;
-  const F* p[4];
-  tree_params<F, const F*>(env, info[1], d, false, p, "weights");
-  F* gp[4];
-  tree_params<F, F*>(env, info[2], d, true, gp, "grads");
-  const F* dh = optional_typed_data<F>(env, info[3], NH, "dh");
-  const F* dc = lstm ? optional_typed_data<F>(env, info[4], NH, "dc") : nullptr;
-  F* dx = optional_typed_data<F>(env, info[5], static_cast<size_t>(plan.N) * d.I, "dx");
-  F* dleaf_h = optional_typed_data<F>(env, info[6], NH, "dLeafH");
-  F* dleaf_c = lstm ? optional_typed_data<F>(env, info[7], NH, "dLeafC") : nullptr;
-  if ((dleaf_h || dleaf_c) && !a->leaf) throw_range(env, "treeBackward: dLeafH and dLeafC are for a forward that took leaf states");
-  rnn::tree_backward(d, plan, rnn::LayerWeights<F>{p[0], p[1], p[2], p[3]}, rnn::LayerGrads<F>{gp[0], gp[1], gp[2], gp[3]},
-                     a->leaf, a->saved.data(), dh, dc, dx, dleaf_h, dleaf_c);
-  free_saved(env, a);
-  return env.Undefined();
-}
-Napi::Value TreeBackward(const Napi::CallbackInfo& info) {
-  return context_is_float64(info.Env(), info[0]) ? tree_backward_call<double>(info) : tree_backward_call<float>(info);
-}
-
-// treeRelease(ctx): frees a context's buffers without a backward (a no-op the second time).
-Napi::Value TreeRelease(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const bool f64 = context_is_float64(env, info[0]);
-  std::lock_guard<std::mutex> lock(rnn::blas_mutex());  // never while a kernel reads them
-  if (f64) free_saved(env, context_arg<double>(env, info[0]));
-  else free_saved(env, context_arg<float>(env, info[0]));
-  return env.Undefined();
-}
+};
+RNN_DTYPE_ENTRY(TreeBackward, 7, "saved")
 
 // ---- test hooks: one node, fast kernel or plain reference, float32 ----------------------
 
@@ -359,14 +318,12 @@ Napi::Value TreeUnitsBackward(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_trees(Napi::Env env, Napi::Object exports) {
-  exports.Set("TreePlan", TreePlanWrap::Define(env));
   const struct {
     const char* name;
     Napi::Value (*fn)(const Napi::CallbackInfo&);
   } entries[] = {
-      {"treeForward", TreeForward},           {"treeBackward", TreeBackward},
-      {"treeRelease", TreeRelease},           {"treeUnitsForward", TreeUnitsForward},
-      {"treeUnitsBackward", TreeUnitsBackward},
+      {"treePlan", TreePlanCall},       {"treeSavedSize", TreeSavedSize},         {"treeForward", TreeForward},
+      {"treeBackward", TreeBackward},   {"treeUnitsForward", TreeUnitsForward},   {"treeUnitsBackward", TreeUnitsBackward},
   };
   for (const auto& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
 }

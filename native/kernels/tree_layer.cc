@@ -26,8 +26,8 @@ struct TreeSaved {
 };
 
 template <typename F>
-TreeSaved<F> layout(const TreeDims& d, const TreePlan& p, F* base, size_t* total) {
-  const size_t N = p.N, E = p.E, H = d.H, I = d.I, K = d.K;
+TreeSaved<F> layout(const TreeDims& d, size_t N, size_t E, F* base, size_t* total) {
+  const size_t H = d.H, I = d.I, K = d.K;
   size_t at = 0;
   const auto take = [&](size_t n) -> F* {
     F* q = base ? base + at : nullptr;
@@ -68,16 +68,16 @@ void add_column_sums(F* db, const F* d, int r0, int r1, int ld, int n) {
 
 }  // namespace
 
-size_t tree_saved_size(const TreeDims& d, const TreePlan& p) {
+size_t tree_saved_size(const TreeDims& d, size_t N, size_t E) {
   size_t total = 0;
-  layout<float>(d, p, nullptr, &total);
+  layout<float>(d, N, E, nullptr, &total);
   return total;
 }
 
 template <typename F>
-void tree_forward(const TreeDims& d, const TreePlan& p, const LayerWeights<F>& w, const F* x, const F* leaf_h,
+void tree_forward(const TreeDims& d, const TreePlanView& p, const LayerWeights<F>& w, const F* x, const F* leaf_h,
                   const F* leaf_c, F* h, F* c, F* saved) {
-  const TreeSaved<F> s = layout(d, p, saved, nullptr);
+  const TreeSaved<F> s = layout(d, p.N, p.E, saved, nullptr);
   const int N = p.N, H = d.H, I = d.I, K = d.K;
   const bool nary = d.cell == TreeCell::NaryLstm, csum = d.cell == TreeCell::ChildSumLstm;
   const bool lstm = nary || csum, relu = d.cell == TreeCell::RnnRelu;
@@ -85,10 +85,10 @@ void tree_forward(const TreeDims& d, const TreePlan& p, const LayerWeights<F>& w
   const size_t h_bytes = sizeof(F) * H;
   const bool leaf = leaf_h != nullptr;
   const int r0 = leaf ? p.leaf_end() : 0;
-  const int32_t* order = p.order.data();
-  const int32_t* edge_start = p.edge_start.data();
-  const int32_t* edge_child = p.edge_child.data();
-  const int32_t* edge_pos = p.edge_pos.data();
+  const int32_t* order = p.order;
+  const int32_t* edge_start = p.edge_start;
+  const int32_t* edge_child = p.edge_child;
+  const int32_t* edge_pos = p.edge_pos;
 
   // x in position order (the copy backward reads), then the input projection of every node
   // that is computed: one GEMM.
@@ -206,17 +206,17 @@ void tree_forward(const TreeDims& d, const TreePlan& p, const LayerWeights<F>& w
 }
 
 template <typename F>
-void tree_backward(const TreeDims& d, const TreePlan& p, const LayerWeights<F>& w, const LayerGrads<F>& g, bool leaf,
+void tree_backward(const TreeDims& d, const TreePlanView& p, const LayerWeights<F>& w, const LayerGrads<F>& g, bool leaf,
                    F* saved, const F* dh_out, const F* dc_out, F* dx, F* dleaf_h, F* dleaf_c) {
-  const TreeSaved<F> s = layout(d, p, saved, nullptr);
+  const TreeSaved<F> s = layout(d, p.N, p.E, saved, nullptr);
   const int N = p.N, E = p.E, H = d.H, I = d.I, K = d.K;
   const bool nary = d.cell == TreeCell::NaryLstm, csum = d.cell == TreeCell::ChildSumLstm;
   const bool lstm = nary || csum, relu = d.cell == TreeCell::RnnRelu;
   const int GH = tree_gates_hh(d) * H, KH = K * H, GIH = tree_gates_ih(d.cell) * H;
   const size_t h_bytes = sizeof(F) * H;
-  const int32_t* order = p.order.data();
-  const int32_t* edge_start = p.edge_start.data();
-  const int32_t* edge_pos = p.edge_pos.data();
+  const int32_t* order = p.order;
+  const int32_t* edge_start = p.edge_start;
+  const int32_t* edge_pos = p.edge_pos;
   const int leaf_end = p.leaf_end();
 
   // The gradients of every node's h and c by position: the outputs' first, the parents' added
@@ -348,14 +348,14 @@ void tree_backward(const TreeDims& d, const TreePlan& p, const LayerWeights<F>& 
   }
 }
 
-template void tree_forward<float>(const TreeDims&, const TreePlan&, const LayerWeights<float>&, const float*,
+template void tree_forward<float>(const TreeDims&, const TreePlanView&, const LayerWeights<float>&, const float*,
                                   const float*, const float*, float*, float*, float*);
-template void tree_forward<double>(const TreeDims&, const TreePlan&, const LayerWeights<double>&, const double*,
+template void tree_forward<double>(const TreeDims&, const TreePlanView&, const LayerWeights<double>&, const double*,
                                    const double*, const double*, double*, double*, double*);
-template void tree_backward<float>(const TreeDims&, const TreePlan&, const LayerWeights<float>&,
+template void tree_backward<float>(const TreeDims&, const TreePlanView&, const LayerWeights<float>&,
                                    const LayerGrads<float>&, bool, float*, const float*, const float*, float*, float*,
                                    float*);
-template void tree_backward<double>(const TreeDims&, const TreePlan&, const LayerWeights<double>&,
+template void tree_backward<double>(const TreeDims&, const TreePlanView&, const LayerWeights<double>&,
                                     const LayerGrads<double>&, bool, double*, const double*, const double*, double*,
                                     double*, double*);
 

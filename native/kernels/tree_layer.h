@@ -52,14 +52,14 @@ inline int tree_hh_inputs(const TreeDims& d) { return d.cell == TreeCell::ChildS
 // gathered children's h (N, K·H) (TreeRNN, N-ary), the input projection (N, 4H) (N-ary), h̃
 // (N, H) and each child slot's h and forget gate (E, H) each (child-sum), the cells (N, H)
 // (LSTMs).
-size_t tree_saved_size(const TreeDims& d, const TreePlan& p);
+size_t tree_saved_size(const TreeDims& d, size_t N, size_t E);
 
 // x (N, I) by node id; leaf_h, leaf_c (N, H) or nullptr: with leaf_h, the nodes without
 // children (level 0) take their state from these rows instead of computing it (leaf_c nullptr:
 // zeros), and their x rows are unused. h, c (N, H) out by node id (c LSTMs only). saved:
 // tree_saved_size elements.
 template <typename F>
-void tree_forward(const TreeDims& d, const TreePlan& p, const LayerWeights<F>& w, const F* x, const F* leaf_h,
+void tree_forward(const TreeDims& d, const TreePlanView& p, const LayerWeights<F>& w, const F* x, const F* leaf_h,
                   const F* leaf_c, F* h, F* c, F* saved);
 
 // From dh, dc (N, H) by node id (either may be nullptr for zero): writes dx (N, I) and, when
@@ -67,7 +67,7 @@ void tree_forward(const TreeDims& d, const TreePlan& p, const LayerWeights<F>& w
 // with children), each when set; ADDS the parameter gradients (null members skipped).
 // Consumes saved.
 template <typename F>
-void tree_backward(const TreeDims& d, const TreePlan& p, const LayerWeights<F>& w, const LayerGrads<F>& g, bool leaf,
+void tree_backward(const TreeDims& d, const TreePlanView& p, const LayerWeights<F>& w, const LayerGrads<F>& g, bool leaf,
                    F* saved, const F* dh, const F* dc, F* dx, F* dleaf_h, F* dleaf_c);
 
 }  // namespace rnn

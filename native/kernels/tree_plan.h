@@ -17,6 +17,17 @@
 
 namespace rnn {
 
+// A plan as the layers read it: pointers to its arrays (N, E, L as in TreePlan).
+struct TreePlanView {
+  int N = 0, E = 0, L = 0;
+  const int32_t* order = nullptr;        // (N)
+  const int32_t* level_start = nullptr;  // (L + 1)
+  const int32_t* edge_start = nullptr;   // (N + 1)
+  const int32_t* edge_child = nullptr;   // (E)
+  const int32_t* edge_pos = nullptr;     // (E)
+  int leaf_end() const { return L > 1 ? level_start[1] : N; }
+};
+
 struct TreePlan {
   int N = 0;             // nodes
   int E = 0;             // child slots in all (offsets[N]), empty ones (-1) included
@@ -32,6 +43,10 @@ struct TreePlan {
 
   // First position of level 1: the positions [0, leaf_end()) hold the nodes without children.
   int leaf_end() const { return L > 1 ? level_start[1] : N; }
+
+  TreePlanView view() const {
+    return TreePlanView{N, E, L, order.data(), level_start.data(), edge_start.data(), edge_child.data(), edge_pos.data()};
+  }
 };
 
 // Validates the children lists and fills *plan. offsets (N + 1), index (E = offsets[N]);
