@@ -229,3 +229,17 @@ describe('end to end: Tree.batch → Embedding → tree layer → Linear, traine
     expect(last).toBeLessThan(first / 4);
   });
 });
+
+describe('examples/trees (npm run example:trees)', () => {
+  it('runs end to end in its quick form and prints the accuracy table', () => {
+    // The example loads the built package (dist/, from `npx tsc -p tsconfig.build.json`).
+    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+    const path = require('node:path') as typeof import('node:path');
+    const r = spawnSync(process.execPath, ['examples/trees/index.js', '--quick'], { cwd: path.join(__dirname, '..'), encoding: 'utf8', timeout: 60000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('held-out accuracy by depth (chance 10%)');
+    expect(r.stdout).toMatch(/\| 8 \(unseen\) +\| [\d.]+% +\| [\d.]+% +\| [\d.]+% +\|/);
+    expect(r.stdout).toContain('TreeLSTM (N-ary, arity 2)');
+  });
+});
