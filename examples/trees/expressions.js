@@ -74,13 +74,4 @@ function dataset(rand, depths, count, exclude = new Set()) {
   return out;
 }
 
-/** Fisher–Yates with the given generator. */
-function shuffle(rand, a) {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a;
-}
-
-module.exports = { OPS, prng, generate, evaluate, tokens, dataset, shuffle };
+module.exports = { OPS, prng, generate, evaluate, tokens, dataset };

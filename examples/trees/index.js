@@ -8,7 +8,7 @@
 //             "( + ( * 3 4 ) 5 )" → Linear on both directions' final states
 // Every model is trained with the loss at the root (the expression's value) only.
 //
-//   npm run example:trees                 # the full run (a few minutes on 2 cores)
+//   npm run example:trees                 # the full run (about 2.5 minutes on 2 cores)
 //   npm run example:trees -- --quick      # a small, fast run (smoke test)
 'use strict';
 const { parseArgs } = require('node:util');
