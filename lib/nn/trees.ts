@@ -263,7 +263,7 @@ export abstract class TreeBase extends Module {
     const root: TreeState = { h: gatherRoots(hOut) };
     if (cOut) root.c = gatherRoots(cOut);
     if (saved) record(new TreeNode(this, plan, saved, weights, roots, x, leafH, leafC), [h, c, root.h, root.c]);
-    const result: TreeOutput = { h, root, roots };
+    const result: TreeOutput = { h, root, roots: roots.slice() }; // a copy: backward keeps its own
     if (c) result.c = c;
     return result;
   }
