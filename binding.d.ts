@@ -105,7 +105,7 @@ export interface OpsBinding {
   cellKinds(): Array<{ code: number; name: string; gates: number; hasCellState: boolean }>;
 }
 
-export interface NativeBinding extends OpsBinding {
+export interface NativeBinding extends OpsBinding, TreeBinding {
   setNumThreads(n: number): void;
   getNumThreads(): number;
   openblasConfig(): string;
@@ -155,4 +155,63 @@ export interface NativeBinding extends OpsBinding {
   }): void;
   /** Rows of a (rows, cols) matrix with L2 norm above maxNorm are scaled to maxNorm/(norm+1e-7). */
   maxNormRows(param: Float32Array, rows: number, cols: number, maxNorm: number): void;
+}
+
+/** Tree cell codes shared with native/kernels/tree_layer.h (TreeCell). */
+export type TreeCellCode = 0 | 1 | 2 | 3; // TreeRNN tanh, TreeRNN relu, child-sum TreeLSTM, N-ary TreeLSTM
+
+/**
+ * The validated level schedule of a batch of trees (native/kernels/tree_plan.h), as plain
+ * arrays; the forward and backward calls copy and bounds-check it.
+ */
+export interface TreePlanHandle {
+  readonly numNodes: number;
+  readonly numEdges: number;
+  readonly numLevels: number;
+  /** The most child slots any node has. */
+  readonly maxChildren: number;
+  /** (N) the nodes level by level. */
+  readonly order: Int32Array;
+  /** (numLevels + 1) first position of each level in order. */
+  readonly levelStarts: Int32Array;
+  /** (N + 1) by position: each node's slots in edgeChild / edgePos. */
+  readonly edgeStarts: Int32Array;
+  /** (E) by position: child node id, or -1. */
+  readonly edgeChild: Int32Array;
+  /** (E) by position: the child's position, or -1. */
+  readonly edgePos: Int32Array;
+  /** (N) each node's level (0: no children). */
+  readonly level: Int32Array;
+  /** Node ids without a parent, ascending. */
+  readonly roots: Int32Array;
+}
+
+/**
+ * The tree layers (native/binding/tree_binding.cc). Float arrays are all Float32Array, or all
+ * Float64Array (the gradient checks' twins); weights are [weight_ih, weight_hh, bias_ih | null,
+ * bias_hh | null]. K: child positions (TreeRNN, N-ary), 0 for the child-sum cell.
+ */
+export interface TreeBinding {
+  /** Validates the children lists (offsets (N + 1), index) and sorts the nodes into levels; a RangeError names a bad node. */
+  treePlan(offsets: Int32Array, index: Int32Array, maxChildren: number): TreePlanHandle;
+  /** Elements of the buffer a training forward fills for its backward. */
+  treeSavedSize(cell: TreeCellCode, N: number, E: number, I: number, H: number, K: number): number;
+  /** x (N, I); leafH/leafC (N, H) or null; writes h, c (N, H), and saved (treeSavedSize) unless null (eval). */
+  treeForward(
+    plan: TreePlanHandle, cell: TreeCellCode, I: number, H: number, K: number, x: Float32Array,
+    weights: Array<Float32Array | null>, leafH: Float32Array | null, leafC: Float32Array | null,
+    h: Float32Array, c: Float32Array | null, saved: Float32Array | null,
+  ): void;
+  /** Consumes saved: adds into grads (null entries skipped); writes dx (N, I), dLeafH, dLeafC (N, H) when given. */
+  treeBackward(
+    plan: TreePlanHandle, cell: TreeCellCode, I: number, H: number, K: number, weights: Array<Float32Array | null>,
+    grads: Array<Float32Array | null>, saved: Float32Array, leaf: boolean, dh: Float32Array | null, dc: Float32Array | null,
+    dx: Float32Array | null, dLeafH: Float32Array | null, dLeafC: Float32Array | null,
+  ): void;
+  /** Test hooks: one node of the tree cell math (fast or reference), float32. */
+  treeUnitsForward(cell: TreeCellCode, reference: boolean, H: number, K: number, g: Float32Array, xg: Float32Array | null,
+    b: Float32Array | null, fk: Float32Array | null, cs: Float32Array | null, kpos: Int32Array, c: Float32Array | null, h: Float32Array): void;
+  treeUnitsBackward(cell: TreeCellCode, reference: boolean, H: number, K: number, g: Float32Array, dxg: Float32Array | null,
+    fk: Float32Array | null, cs: Float32Array | null, kpos: Int32Array, c: Float32Array | null, dh: Float32Array,
+    dc: Float32Array | null, dcs: Float32Array | null): void;
 }

@@ -32,10 +32,11 @@ const GROUPS = {
   fastrnns: ['fastrnns-fwd', 'fastrnns-fwdbwd'],
   inference: ['bilstm', 'step'],
   scaling: ['scaling-T', 'scaling-B', 'scaling-H'],
+  trees: ['tree-lstm', 'tree-childsum', 'tree-rnn'],
   demo: ['demo'],
 };
 const ALIASES = { memory: 'layer' };
-const DEFAULT_GROUPS = ['sgemm', 'charlm', 'layer', 'fastrnns', 'inference', 'scaling'];
+const DEFAULT_GROUPS = ['sgemm', 'charlm', 'layer', 'fastrnns', 'inference', 'scaling', 'trees'];
 const ALL_TASKS = Object.values(GROUPS).flat();
 
 const { values: opts, positionals } = parseArgs({
@@ -503,6 +504,32 @@ function buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, 
     }
     section('Scaling: LSTM forward + backward', ['configuration', 'rnn-native ms', 'rnn-native time/FLOP (rel.)', ...(haveTorch ? ['best torch ms', 'torch time/FLOP (rel.)', 'rnn-native ÷ best torch'] : [])], rows,
       'time/FLOP (rel.): milliseconds per forward+backward FLOP, relative to the smallest configuration of the same axis (1.00); a value well above 1 at some size is a cliff, below 1 is better use of the cores at larger sizes. FLOPs = 3 × 2·T·B·4H·(I + H).');
+  }
+
+  // ---- trees: against PyTorch node by node and level-batched; the faster of the two is the anchor
+  const treeTasks = ['tree-lstm', 'tree-childsum', 'tree-rnn'].filter((t) => results[t]);
+  if (treeTasks.length) {
+    const rows = [];
+    for (const t of treeTasks) {
+      const r = results[t];
+      const ours = metricStats(r.ours, 'nodes');
+      const i = (r.ours && r.ours.info) || {};
+      const label = (r.ours && !r.ours.error && r.ours.metrics[0].label) || t;
+      const cells = [label.replace(' training step', ''), i.N ? `${i.N} nodes, ${i.levels} levels` : '', err(r.ours) || fmtStat(ours)];
+      if (haveTorch) {
+        const node = bestOf(r.torch, 'nodes-nodewise', 'higher');
+        const level = bestOf(r.torch, 'nodes-levels', 'higher');
+        const anchor = node && level ? (level.stats.median >= node.stats.median ? level : node) : node || level;
+        const failed = Object.values(r.torch).find((x) => x && x.error);
+        cells.push(node ? `${fmtStat(node.stats)} (${node.threads}t)` : err(failed) || '–', level ? `${fmtStat(level.stats)} (${level.threads}t)` : err(failed) || '–');
+        cells.push(anchor && ours ? `${fmtRatio(speedRatio(ours, anchor.stats, 'higher'))} (vs ${anchor === level ? 'level-batched' : 'node by node'}, ${anchor.threads}t)` : '–');
+      }
+      rows.push(cells);
+    }
+    const i0 = results[treeTasks[0]].ours && results[treeTasks[0]].ours.info;
+    section('Tree layers: training step (forward + backward) in nodes per second',
+      ['layer', 'forest', 'rnn-native nodes/s', ...(haveTorch ? ['torch node by node', 'torch level-batched', 'rnn-native ÷ the faster torch'] : [])], rows,
+      `${i0 ? `I ${i0.I}, H ${i0.H}, ${i0.trees} random trees per forest (binary, ${i0.minLeaves}–${i0.maxLeaves} leaves each; child-sum: 2–${i0.maxFan} children per node); ` : ''}loss sum(h ⊙ R) over every node, parameter gradients. PyTorch twice (bench/torch_trees.py): node by node — a Python walk calling the cell once per node, as research code does — and level-batched — one batched step per level, schedule precomputed outside the timing; ours schedules inside every call. The ratio is taken against whichever torch version is faster, at its best thread setting.`);
   }
 
   // ---- demo

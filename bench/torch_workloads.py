@@ -333,6 +333,96 @@ for _axis in ("T", "B", "H"):
     TASKS[f"scaling-{_axis}"] = scaling(_axis)
 
 
+# ---- trees -----------------------------------------------------------------------------------
+
+sys.path.insert(0, HERE)
+import torch_trees  # noqa: E402  (bench/torch_trees.py: node-by-node and level-batched tree cells)
+
+
+def mulberry32(seed):
+    """bench/workloads.js's prng, bit for bit (32-bit arithmetic as JavaScript does it)."""
+    state = [seed & 0xFFFFFFFF]
+
+    def nxt():
+        state[0] = (state[0] + 0x6D2B79F5) & 0xFFFFFFFF
+        t = state[0]
+        t = ((t ^ (t >> 15)) * (t | 1)) & 0xFFFFFFFF
+        t = (t ^ ((t + (((t ^ (t >> 7)) * (t | 61)) & 0xFFFFFFFF)) & 0xFFFFFFFF)) & 0xFFFFFFFF
+        return ((t ^ (t >> 14)) & 0xFFFFFFFF) / 4294967296
+    return nxt
+
+
+def bench_forest(seed, trees, min_leaves, max_leaves, fan):
+    """bench/workloads.js's benchForest: the same forest, node for node."""
+    r = mulberry32(seed)
+    kids = []
+    for _ in range(trees):
+        L = min_leaves + int(r() * (max_leaves - min_leaves + 1))
+        frontier = []
+        for _ in range(L):
+            frontier.append(len(kids))
+            kids.append([])
+        while len(frontier) > 1:
+            k = min(len(frontier), 2 if fan == 2 else 2 + int(r() * (fan - 1)))
+            i = int(r() * (len(frontier) - k + 1))
+            kids.append(frontier[i:i + k])
+            frontier[i:i + k] = [len(kids) - 1]
+    offsets = [0]
+    for k in kids:
+        offsets.append(offsets[-1] + len(k))
+    return len(kids), offsets, [c for k in kids for c in k]
+
+
+def tree_task(kind):
+    """Training step over a forest: forward, sum(h * R), backward (parameter gradients), twice:
+    node by node (a Python walk, one cell call per node) and level-batched (one batched step per
+    level; the schedule is computed once, outside the timed step). The faster is the anchor."""
+    def run(cfg, timing):
+        c = cfg["trees"]
+        I, H = c["I"], c["H"]
+        N, offsets, index = bench_forest(c["seed"], c["trees"], c["minLeaves"], c["maxLeaves"], c["maxFan"] if kind == "childsum" else 2)
+        K = 0 if kind == "childsum" else 2
+        params = torch_trees.make_params(kind, I, H, K)
+        x = torch.rand(N, I) * 2 - 1
+        R = (torch.rand(N, H) * 2 - 1) * 0.01
+        schedule = torch_trees.levels_of(offsets, index)
+
+        def zero():
+            for p in params.values():
+                p.grad = None
+
+        def nodewise():
+            zero()
+            h, _ = torch_trees.run_nodewise(kind, params, H, K, x, offsets, index)
+            (h * R).sum().backward()
+
+        def levels():
+            zero()
+            h, _ = torch_trees.run_levels(kind, params, H, K, x, schedule)
+            (h * R).sum().backward()
+
+        s_node, it_node = time_it(nodewise, timing)
+        s_level, it_level = time_it(levels, timing)
+        med = lambda s: sorted(s)[len(s) // 2]
+        best, which = (s_level, "level-batched") if med(s_level) <= med(s_node) else (s_node, "node-by-node")
+        names = {"nary": "N-ary TreeLSTM (arity 2)", "childsum": "child-sum TreeLSTM", "rnn_tanh": "TreeRNN (tanh, arity 2)"}
+        return {
+            "metrics": [
+                metric("nodes", f"{names[kind]} training step", "nodes/s", "higher", [N / s for s in best], impl=which),
+                metric("nodes-nodewise", f"{names[kind]}, node by node", "nodes/s", "higher", [N / s for s in s_node]),
+                metric("nodes-levels", f"{names[kind]}, level-batched", "nodes/s", "higher", [N / s for s in s_level]),
+            ],
+            "info": {"kind": kind, "I": I, "H": H, "trees": c["trees"], "N": N, "edges": len(index), "levels": len(schedule),
+                     "anchor": which, "iters": {"nodewise": it_node, "levels": it_level}},
+        }
+    return run
+
+
+TASKS["tree-lstm"] = tree_task("nary")
+TASKS["tree-childsum"] = tree_task("childsum")
+TASKS["tree-rnn"] = tree_task("rnn_tanh")
+
+
 def main():
     if ARGS.probe:
         print(json.dumps({"impl": "torch", "torch": torch.__version__, "python": sys.version.split()[0],

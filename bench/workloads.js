@@ -5,7 +5,8 @@
 //   node bench/workloads.js --list
 //
 // Tasks: sgemm, charlm-lstm, charlm-gru, charlm-rnn_relu, charlm-autograd-lstm, layer-lstm, layer-gru,
-// fastrnns-fwd, fastrnns-fwdbwd, bilstm, step, scaling-T, scaling-B, scaling-H, demo.
+// fastrnns-fwd, fastrnns-fwdbwd, bilstm, step, scaling-T, scaling-B, scaling-H, tree-lstm, tree-childsum,
+// tree-rnn, demo.
 // bench/torch_workloads.py is the PyTorch twin (same task names, same sizes from
 // bench/config.json). bench/run.js spawns both and compares them.
 //
@@ -281,6 +282,67 @@ tasks.bilstm = (cfg, timing) => {
     info: { I, H, L, B, T, iters: r.iters },
   };
 };
+
+/**
+ * A forest for the tree tasks, the same in bench/torch_workloads.py (same generator, same
+ * arithmetic): per tree, minLeaves..maxLeaves leaves, then random runs of 2..fan adjacent
+ * nodes merged under a new parent until one root is left (fan 2: binary trees, as a parse).
+ * Node ids: in creation order (leaves of a tree first, then its parents).
+ */
+function benchForest(seed, trees, minLeaves, maxLeaves, fan) {
+  const r = prng(seed);
+  const kids = [];
+  for (let t = 0; t < trees; t++) {
+    const L = minLeaves + Math.floor(r() * (maxLeaves - minLeaves + 1));
+    const frontier = [];
+    for (let i = 0; i < L; i++) {
+      frontier.push(kids.length);
+      kids.push([]);
+    }
+    while (frontier.length > 1) {
+      const k = Math.min(frontier.length, fan === 2 ? 2 : 2 + Math.floor(r() * (fan - 1)));
+      const i = Math.floor(r() * (frontier.length - k + 1));
+      kids.push(frontier.slice(i, i + k));
+      frontier.splice(i, k, kids.length - 1);
+    }
+  }
+  const offsets = new Int32Array(kids.length + 1);
+  kids.forEach((k, n) => (offsets[n + 1] = offsets[n] + k.length));
+  return { N: kids.length, offsets, index: Int32Array.from(kids.flat()) };
+}
+
+/**
+ * Tree layer training step: forward over a forest of random trees and backward of
+ * sum(h ⊙ R) (every node's state matters, as with a loss at every node), parameter gradients.
+ * Nodes per second. PyTorch's twin times a node-by-node and a level-batched implementation.
+ */
+function treeTask(kind) {
+  return (cfg, timing) => {
+    const { I, H, trees, minLeaves, maxLeaves, maxFan, seed } = cfg.trees;
+    const { N, offsets, index } = benchForest(seed, trees, minLeaves, maxLeaves, kind === 'childsum' ? maxFan : 2);
+    rnn.manualSeed(1);
+    const layer = kind === 'nary' ? new rnn.NaryTreeLSTM({ inputSize: I, hiddenSize: H, arity: 2 })
+      : kind === 'childsum' ? new rnn.ChildSumTreeLSTM({ inputSize: I, hiddenSize: H })
+        : new rnn.TreeRNN({ inputSize: I, hiddenSize: H, arity: 2 });
+    const x = randomTensor([N, I]);
+    const R = randomTensor([N, H], 0.01);
+    const children = { offsets, index };
+    const F = rnn.functional;
+    const step = () => {
+      layer.zeroGrad();
+      F.sum(F.mul(layer.forward(x, children).h, R)).backward();
+    };
+    const r = timeIt(step, timing);
+    const names = { nary: 'N-ary TreeLSTM (arity 2)', childsum: 'child-sum TreeLSTM', rnn_tanh: 'TreeRNN (tanh, arity 2)' };
+    return {
+      metrics: [metric('nodes', `${names[kind]} training step`, 'nodes/s', 'higher', r.samples.map((s) => N / s))],
+      info: { kind, I, H, trees, minLeaves, maxLeaves, maxFan, N, edges: index.length, levels: rnn.treeLevels(children).numLevels, iters: r.iters },
+    };
+  };
+}
+tasks['tree-lstm'] = treeTask('nary');
+tasks['tree-childsum'] = treeTask('childsum');
+tasks['tree-rnn'] = treeTask('rnn_tanh');
 
 /** One-step latency at B 1, carrying {h, c}: LSTM.forward in eval mode with T = B = 1. */
 tasks.step = (cfg, timing) => {

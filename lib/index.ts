@@ -49,3 +49,7 @@ export type { TrainingConfig, OptimizerSpec, SchedulerSpec, BatchInfo, EpochInfo
 export { saveLanguageModel, loadLanguageModel } from './io/model-file';
 export { LRScheduler, StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, CosineAnnealingWarmRestarts, LinearLR, OneCycleLR, LambdaLR, ReduceLROnPlateau, SequentialLR, ChainedScheduler } from './optim/schedulers';
 export type { SchedulableOptimizer, OptimizerLike, SchedulerState, JsonFloat, LrLambda, StepLROptions, MultiStepLROptions, ExponentialLROptions, CosineAnnealingLROptions, CosineAnnealingWarmRestartsOptions, LinearLROptions, OneCycleLROptions, LambdaLROptions, ReduceLROnPlateauOptions, SequentialLROptions } from './optim/schedulers';
+export { TreeRNN, ChildSumTreeLSTM, NaryTreeLSTM, TreeBase, treeLevels } from './nn/trees';
+export type { TreeChildren, TreeState, TreeForwardOptions, TreeOutput, TreeLevels, TreeRNNOptions, ChildSumTreeLSTMOptions, NaryTreeLSTMOptions } from './nn/trees';
+export { Tree, TreeBatch } from './data/tree';
+export type { NestedTree } from './data/tree';

@@ -12,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_dense(env, exports);
   register_optim(env, exports);
   register_ops(env, exports);
+  register_trees(env, exports);
   return exports;
 }
 
