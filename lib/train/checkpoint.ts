@@ -22,7 +22,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LanguageModel, LMState } from '../models/language-model';
 import { Optimizer } from '../optim/optimizers';
 import * as schedulers from '../optim/schedulers';
 import { defaultGenerator } from '../core/random';
@@ -30,8 +29,8 @@ import { Tensor } from '../core/tensor';
 import { show } from '../core/validate';
 import { encodeSafetensors, inspectSafetensors, SafetensorsHeader } from '../io/safetensors';
 import { isStale, sweepStaleTemporaries, syncFolder, temporaryName, writeError, writeFileAtomic, writeFileSynced } from '../io/atomic-write';
-import { checkLayout, isJsonObject, ParameterLayout, parseJsonField, showJson } from '../io/model-layout';
-import { languageModelLayout } from '../io/model-file';
+import { checkLayout, isJsonObject, parseJsonField, showJson } from '../io/model-layout';
+import type { PreparedTask, TrainableModel, TrainingTask } from './task';
 import type { EpochInfo } from './types';
 import { allFinite } from './non-finite';
 
@@ -44,7 +43,7 @@ const MAX_TRAINER_BYTES = 64 << 20;
 /** Where a run is, saved in trainer.json. */
 export interface Progress {
   epoch: number;
-  offset: number; // row offset into the batchified training data
+  offset: number; // batches done in the current epoch
   step: number;
   bestValLoss: number;
   badEpochs: number;
@@ -60,7 +59,8 @@ export interface CheckpointParts {
   optimizer: Optimizer<any>;
   scheduler: schedulers.LRScheduler | null;
   progress: Progress;
-  state: LMState | undefined;
+  /** What the task carries across batches (a language model's hidden state), by name. */
+  state: Record<string, Tensor>;
   best: Float32Array[] | null;
 }
 
@@ -104,7 +104,7 @@ function exists(p: string): boolean {
 }
 
 /** Writes a checkpoint of `model` and `parts` into `dir` (see the file comment). Returns its folder name. */
-export function saveCheckpoint(ctx: string, dir: string, model: LanguageModel, parts: CheckpointParts): string {
+export function saveCheckpoint(ctx: string, dir: string, model: TrainableModel, parts: CheckpointParts): string {
   const { optimizer, scheduler, progress, state, best } = parts;
   try {
     fs.mkdirSync(dir, { recursive: true });
@@ -135,12 +135,7 @@ export function saveCheckpoint(ctx: string, dir: string, model: LanguageModel, p
       else (scalars[idx] ??= {})[k] = v;
     }
   files.push(['optimizer.safetensors', encodeSafetensors(ctx, arrays, { scalars: JSON.stringify(scalars), paramGroups: JSON.stringify(os.paramGroups) })]);
-  const hidden: Record<string, Tensor> = {};
-  if (state) {
-    hidden.h = state.h;
-    if (state.c) hidden.c = state.c;
-  }
-  files.push(['state.safetensors', encodeSafetensors(ctx, hidden)]);
+  files.push(['state.safetensors', encodeSafetensors(ctx, state)]);
   if (best) {
     const named = model.namedParameters();
     files.push(['best.safetensors', encodeSafetensors(ctx, Object.fromEntries(named.map(([n, p], k) => [n, new Tensor(best[k], p.shape.slice())])))]);
@@ -208,7 +203,6 @@ function removeFolder(dir: string, name: string): void {
 export interface LoadedCheckpoint {
   /** The checkpoint's folder. */
   folder: string;
-  state: LMState | undefined;
   best: Float32Array[] | null;
 }
 
@@ -277,14 +271,14 @@ function isUint32Array4(v: unknown): v is number[] {
 
 /**
  * Reads the latest checkpoint in `dir` into `model`, `parts.optimizer`, `parts.scheduler`,
- * `parts.progress` and the default generator. Everything is read and checked first (names
- * and shapes against the model's layout, every field of trainer.json, the optimizer's groups
- * and state, the carried state against `batchSize`); only then is anything applied. A
- * checkpoint of another model or batch size is a RangeError; a damaged one an Error saying
- * which file and what is wrong.
+ * `parts.progress`, the task's carried state and the default generator. Everything is read
+ * and checked first (names and shapes against the model's layout, every field of
+ * trainer.json, the optimizer's groups and state, the carried state by the task); only then is
+ * anything applied. A checkpoint of another model or batch size is a RangeError; a damaged one
+ * an Error saying which file and what is wrong.
  */
-export function loadCheckpoint(
-  ctx: string, dir: string, model: LanguageModel, parts: Omit<CheckpointParts, 'state' | 'best'>, batchSize: number,
+export function loadCheckpoint<M extends TrainableModel>(
+  ctx: string, dir: string, model: M, task: TrainingTask<M, any>, run: PreparedTask<unknown>, parts: Omit<CheckpointParts, 'state' | 'best'>,
 ): LoadedCheckpoint {
   const { optimizer, scheduler, progress } = parts;
   const folder = latestCheckpoint(ctx, dir);
@@ -300,7 +294,7 @@ export function loadCheckpoint(
     }
     return inspectSafetensors(ctx, full);
   };
-  const layout = (): ParameterLayout => languageModelLayout(model.options);
+  const layout = () => task.layout(model);
 
   // model.safetensors: the same model, exactly its parameters
   const m = open('model.safetensors');
@@ -381,18 +375,13 @@ export function loadCheckpoint(
     }
   }
 
-  // state.safetensors: the carried hidden state, (numLayers, batchSize, hiddenSize)
+  // state.safetensors: what the task carries across batches, checked by the task
   const s = open('state.safetensors');
-  const { numLayers: L, hiddenSize: H, cell } = model.options;
-  const names = s.entries.map((e) => e.name).sort().join(',');
-  const expectNames = cell === 'lstm' ? 'c,h' : 'h';
-  if (names !== '' && names !== expectNames) damaged('state.safetensors')(`holds tensors ${show(names)}, expected none or ${show(expectNames)}`);
-  for (const e of s.entries) {
-    if (e.shape.length !== 3 || e.shape[0] !== L || e.shape[2] !== H)
-      damaged('state.safetensors')(`tensor ${e.name} has shape [${e.shape.join(', ')}], expected [${L}, batchSize, ${H}]`);
-    if (e.shape[1] !== batchSize)
-      throw new RangeError(`${ctx}: the checkpoint in ${folder} carries a hidden state for batchSize ${e.shape[1]}, not ${batchSize}: resume with batchSize ${e.shape[1]}`);
-  }
+  const mismatch = (msg: string): never => {
+    throw new RangeError(`${ctx}: the checkpoint in ${folder} ${msg}`);
+  };
+  if (run.checkState) run.checkState(s.entries, damaged('state.safetensors'), mismatch);
+  else if (s.entries.length > 0) damaged('state.safetensors')(`holds tensors, but a ${task.kind} carries no state across batches`);
 
   // best.safetensors: the best weights (early stopping), exactly the model's parameters
   const bestFile = path.join(folder, 'best.safetensors');
@@ -419,9 +408,9 @@ export function loadCheckpoint(
   applyScheduler?.();
   Object.assign(progress, restored);
   defaultGenerator.setState(trainer.rng as number[]);
-  const state: LMState | undefined = hidden.h ? (hidden.c ? { h: hidden.h, c: hidden.c } : { h: hidden.h }) : undefined;
+  run.loadState?.(hidden);
   const best = bestTensors ? model.namedParameters().map(([n]) => bestTensors[n].data) : null;
-  return { folder, state, best };
+  return { folder, best };
 }
 
 const EPOCH_NUMBERS = ['trainLoss', 'valLoss', 'perplexity', 'bitsPerToken', 'lr', 'seconds'] as const;

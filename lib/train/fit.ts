@@ -1,16 +1,21 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { LanguageModel } from '../models/language-model';
+import type { LanguageModel } from '../models/language-model';
+import type { Seq2Seq } from '../models/seq2seq';
+import { taskFor, taskKinds } from './task';
+import type { Seq2SeqData } from './tasks/seq2seq';
 import { defaultGenerator } from '../core/random';
 import { ProgressBar } from './progress-bar';
 import { Tensor } from '../core/tensor';
-import { BatchInfo, EpochInfo, FitResult, resolveConfig, TrainingConfig, ValidationInfo } from './fit-sync';
-import { checkInt32Array, typeError } from '../core/validate';
+import { resolveConfig, TrainingConfig } from './config';
+import type { BatchInfo, EpochInfo, FitResult, ValidationInfo } from './types';
+import './fit-sync'; // registers the model kinds' tasks
+import { typeError } from '../core/validate';
 
-export interface FitOptions extends TrainingConfig {
-  /** Held-out token stream for validation loss and perplexity (else validationFraction of train). */
-  validationData?: Int32Array;
+export interface FitOptions<D = Int32Array> extends TrainingConfig {
+  /** Held-out data for validation (a token stream, or pairs), else validationFraction of train. */
+  validationData?: D;
   onBatch?: (info: BatchInfo) => void;
   onEpoch?: (info: EpochInfo) => void;
   onValidation?: (info: ValidationInfo) => void;
@@ -30,10 +35,11 @@ function workerScript(): string {
 }
 
 /**
- * Trains a LanguageModel on a token stream without blocking the event loop: the loop runs on
- * a worker thread of its own, progress arrives through callbacks (and an optional progress
- * bar), and an AbortSignal stops it after the current batch. When the promise settles the
- * model holds the trained weights (also after an abort).
+ * Trains a model without blocking the event loop: a LanguageModel on a token stream, a
+ * Seq2Seq on { sources, targets } pairs. The loop runs on a worker thread of its own (the
+ * model is rebuilt there from its options and weights), progress arrives through callbacks
+ * (and an optional progress bar), and an AbortSignal stops it after the current batch. When
+ * the promise settles the model holds the trained weights (also after an abort).
  *
  * @example
  * const ids = vocab.encode(text);
@@ -44,17 +50,20 @@ function workerScript(): string {
  *   onEpoch: (e) => console.log(e.valLoss),
  * });
  */
-export function fit(model: LanguageModel, train: Int32Array, options: FitOptions = {}): Promise<FitResult> {
+export function fit(model: LanguageModel, train: Int32Array, options?: FitOptions<Int32Array>): Promise<FitResult>;
+export function fit(model: Seq2Seq, train: Seq2SeqData, options?: FitOptions<Seq2SeqData>): Promise<FitResult>;
+export function fit(model: LanguageModel | Seq2Seq, train: unknown, options: FitOptions<unknown> = {}): Promise<FitResult> {
   const ctx = 'fit';
-  if (!(model instanceof LanguageModel)) throw typeError(ctx, 'model', 'a LanguageModel', model);
-  checkInt32Array(ctx, 'train', train);
+  const task = taskFor(model);
+  if (!task) throw typeError(ctx, 'model', `a model the trainer knows (${taskKinds().join(', ')})`, model);
+  const trainData = task.serialize(task.checkData(ctx, model, train, 'train'));
   resolveConfig(ctx, options);
   const { onBatch, onEpoch, onValidation, signal, progress, validationData, ...config } = options;
   if (onBatch !== undefined && typeof onBatch !== 'function') throw typeError(ctx, 'onBatch', 'a function', onBatch);
   if (onEpoch !== undefined && typeof onEpoch !== 'function') throw typeError(ctx, 'onEpoch', 'a function', onEpoch);
   if (onValidation !== undefined && typeof onValidation !== 'function') throw typeError(ctx, 'onValidation', 'a function', onValidation);
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw typeError(ctx, 'signal', 'an AbortSignal', signal);
-  if (validationData !== undefined) checkInt32Array(ctx, 'validationData', validationData);
+  const validation = validationData === undefined ? null : task.serialize(task.checkData(ctx, model, validationData, 'validationData'));
   const bar = (progress ?? Boolean(process.stderr.isTTY)) ? new ProgressBar(config.epochs ?? 1) : null;
 
   const weights: Record<string, { shape: number[]; data: Float32Array }> = {};
@@ -70,7 +79,7 @@ export function fit(model: LanguageModel, train: Int32Array, options: FitOptions
       return;
     }
     const worker = new Worker(workerScript(), {
-      workerData: { options: model.options, weights, train, validation: validationData ?? null, config, seed, abort },
+      workerData: { kind: task.kind, options: model.options, weights, train: trainData, validation, config, seed, abort },
     });
     const onAbort = () => Atomics.store(flag, 0, 1);
     signal?.addEventListener('abort', onAbort, { once: true });

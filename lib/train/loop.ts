@@ -1,0 +1,196 @@
+/**
+ * The training loop, for every kind of model (see task.ts), in explicit phases per step:
+ *   batch → forward and loss → backward → gradient hook → non-finite check → clip →
+ *   optimizer step → scheduler,
+ * with validation and early stopping at epoch ends, checkpoints that resume exactly, time and
+ * batch limits, and a stop flag. fitSync() runs it on the caller's thread, fit() on a worker
+ * thread of its own.
+ */
+import * as path from 'node:path';
+import { defaultGenerator, manualSeed } from '../core/random';
+import { clipGradNorm, clipGradValue } from '../optim/clip';
+import * as schedulers from '../optim/schedulers';
+import { loadCheckpoint, Progress, saveCheckpoint } from './checkpoint';
+import { buildOptimizer, buildScheduler, ResolvedConfig } from './config';
+import { allFinite, firstNonFinite, NonFiniteError } from './non-finite';
+import type { TrainableModel, TrainingTask } from './task';
+import type { EpochInfo, FitResult, TrainingHooks } from './types';
+
+/** Runs a training of `model` (of `task`'s kind) on checked data. */
+export function runTraining<M extends TrainableModel, D>(
+  ctx: string, task: TrainingTask<M, D>, model: M, train: D, validation: D | null, cfg: ResolvedConfig, hooks: TrainingHooks,
+): FitResult {
+  if (cfg.seed !== undefined) manualSeed(cfg.seed);
+  const run = task.prepare(ctx, model, train, validation, cfg);
+  const batchesPerEpoch = run.batchesPerEpoch;
+
+  const optimizer = buildOptimizer(model, cfg.optimizer);
+  const interval = cfg.scheduler?.interval ?? 'batch';
+  const scheduler = buildScheduler(optimizer, cfg.scheduler);
+  const plateau = scheduler instanceof schedulers.ReduceLROnPlateau;
+  const params = model.parameters();
+  const named = model.namedParameters();
+  const grads = params.map((p) => p.grad);
+  const progress: Progress = { epoch: 0, offset: 0, step: 0, bestValLoss: Infinity, badEpochs: 0, epochs: [], epochLossSum: 0, epochTokens: 0, skippedSteps: 0 };
+  let best: Float32Array[] | null = null; // weights at the best validation loss (early stopping)
+  // The step/epoch of the checkpoint last written to (or resumed from) checkpointDir: a second
+  // save of the same step (maxBatches right after checkpointEvery) would write the same thing.
+  let saved = '';
+  if (cfg.resumeFrom) {
+    ({ best } = loadCheckpoint(ctx, cfg.resumeFrom, model, task, run, { optimizer, scheduler, progress }));
+    if (cfg.checkpointDir && path.resolve(cfg.checkpointDir) === path.resolve(cfg.resumeFrom)) saved = `${progress.step}/${progress.epoch}`;
+  }
+  let partialEpoch: EpochInfo | null = null;
+  const started = Date.now();
+  let reason = 'completed';
+  const checkpoint = () => {
+    if (!cfg.checkpointDir || saved === `${progress.step}/${progress.epoch}`) return;
+    saveCheckpoint(ctx, cfg.checkpointDir, model, { optimizer, scheduler, progress, state: run.saveState?.() ?? {}, best });
+    saved = `${progress.step}/${progress.epoch}`;
+  };
+  const nonFinite = cfg.nonFinite ?? 'stop';
+  const lrNow = () => optimizer.paramGroups[0].lr;
+  let epochStart = Date.now();
+
+  // Closes an epoch: validation, scheduler, early stopping, checkpoint. A partial epoch (the
+  // run hit maxSeconds or maxBatches) only reports its validation. Returns true to stop.
+  const endEpoch = (partial: boolean): boolean => {
+    const v = run.validate();
+    const valLoss = v.loss;
+    const info: EpochInfo = {
+      epoch: progress.epoch, trainLoss: progress.epochLossSum / Math.max(1, progress.epochTokens), valLoss,
+      perplexity: Math.exp(valLoss), bitsPerToken: valLoss / Math.LN2, lr: lrNow(), seconds: (Date.now() - epochStart) / 1000,
+      ...(v.metrics ? { metrics: v.metrics } : {}),
+    };
+    if (partial) {
+      // Reported, but not part of the run's persistent history: a run resumed from this
+      // checkpoint finishes the same epoch and reports it whole.
+      info.partial = true;
+      hooks.onEpoch?.(info);
+      checkpoint();
+      partialEpoch = info;
+      return true;
+    }
+    progress.epochs.push(info);
+    hooks.onEpoch?.(info);
+    if (scheduler && plateau) (scheduler as schedulers.ReduceLROnPlateau).step(Number.isNaN(valLoss) ? info.trainLoss : valLoss);
+    else if (scheduler && interval === 'epoch') scheduler.step();
+    progress.epoch++;
+    progress.offset = 0;
+    progress.epochLossSum = 0;
+    progress.epochTokens = 0;
+    let stop = false;
+    if (cfg.earlyStopping && !Number.isNaN(valLoss)) {
+      if (valLoss < progress.bestValLoss - (cfg.earlyStopping.minDelta ?? 0)) {
+        progress.bestValLoss = valLoss;
+        progress.badEpochs = 0;
+        best = params.map((p) => p.data.slice());
+      } else if (++progress.badEpochs > cfg.earlyStopping.patience) stop = true;
+    } else if (!Number.isNaN(valLoss)) progress.bestValLoss = Math.min(progress.bestValLoss, valLoss);
+    run.startEpoch(progress.epoch, true); // the state a checkpoint keeps is the next epoch's
+    checkpoint();
+    if (stop) {
+      reason = 'early-stopping';
+      if (best) params.forEach((p, k) => p.data.set(best![k]));
+    }
+    return stop;
+  };
+
+  // A run resumed inside an epoch continues its batch order and its carried state (restored
+  // from the checkpoint); otherwise the epoch starts afresh.
+  if (progress.epoch < cfg.epochs) run.startEpoch(progress.epoch, progress.offset === 0 && !cfg.resumeFrom);
+  outer: while (progress.epoch < cfg.epochs) {
+    epochStart = Date.now();
+    model.train();
+    while (progress.offset < batchesPerEpoch) {
+      if (hooks.shouldStop?.()) { reason = 'aborted'; break outer; }
+      if (cfg.maxSeconds !== undefined && (Date.now() - started) / 1000 >= cfg.maxSeconds) { reason = 'max-seconds'; endEpoch(true); break outer; }
+      if (cfg.maxBatches !== undefined && progress.step >= cfg.maxBatches) { reason = 'max-batches'; endEpoch(true); break outer; }
+      const t0 = process.hrtime.bigint();
+      const index = progress.offset;
+      // phase 1: the batch
+      const batch = run.batch(index);
+      const rngBefore = cfg.detectAnomaly ? defaultGenerator.getState() : null;
+      // phase 2: forward and loss
+      model.zeroGrad();
+      const step = run.loss(batch);
+      const { value: loss, count } = step;
+      // phase 3: backward. A non-finite loss skips it; a non-finite gradient is caught before
+      // clipping (which would spread it to every gradient) and before the optimizer step.
+      let fault: string | null = null;
+      if (!Number.isFinite(loss)) fault = 'loss';
+      else {
+        step.backward();
+        // phase 4: the gradient hook
+        hooks.onGradients?.({ step: progress.step + 1, epoch: progress.epoch, parameters: named });
+        if (!allFinite(grads)) fault = `gradient of ${firstNonFinite(named, 'grad')}`;
+      }
+      let skipped: { nonFinite: string; anomaly?: string } | null = null;
+      if (fault !== null) {
+        const stepNo = progress.step + 1;
+        const at = `at step ${stepNo} (epoch ${progress.epoch}, batch ${index + 1} of ${batchesPerEpoch})`;
+        const what = fault === 'loss' ? `non-finite loss (${loss})` : `non-finite ${fault} (the loss, ${loss}, is finite)`;
+        const anomaly = cfg.detectAnomaly && run.diagnose ? run.diagnose(batch, rngBefore) : undefined;
+        const diagnosis = anomaly ? `; detectAnomaly: ${anomaly}` : run.diagnose ? '; pass detectAnomaly: true to name the module that produced it' : '';
+        model.zeroGrad();
+        const badWeight = firstNonFinite(named, 'data');
+        if (badWeight !== null)
+          throw new NonFiniteError(`${ctx}: ${what} ${at}: the weights of ${badWeight} are themselves non-finite, which skipping steps cannot repair; training stopped${diagnosis}`, stepNo);
+        if (nonFinite === 'stop')
+          throw new NonFiniteError(
+            `${ctx}: ${what} ${at}; training stopped before that step's optimizer update (nonFinite: 'stop'), so the model holds the weights of the step before. ` +
+              `Pass nonFinite: 'skip' to skip such steps${diagnosis}`,
+            stepNo,
+          );
+        skipped = { nonFinite: fault, ...(anomaly !== undefined ? { anomaly } : {}) };
+        progress.skippedSteps++;
+        run.afterSkip?.();
+      }
+      let gradNorm: number | undefined;
+      if (!skipped) {
+        // phases 5 and 6: clip, optimizer step
+        if (cfg.clipGradNorm !== undefined) gradNorm = clipGradNorm(params, cfg.clipGradNorm);
+        if (cfg.clipGradValue !== undefined) clipGradValue(params, cfg.clipGradValue);
+        optimizer.step();
+        // finite gradients can still overflow the weights (a huge learning rate, a corrupt optimizer state)
+        if (!allFinite(params.map((p) => p.data))) {
+          const at = `step ${progress.step + 1} (epoch ${progress.epoch}, batch ${index + 1} of ${batchesPerEpoch})`;
+          throw new NonFiniteError(
+            `${ctx}: the optimizer update of ${at} made the weights of ${firstNonFinite(named, 'data')} non-finite (learning rate ${lrNow()}), ` +
+              'though the loss and the gradients were finite; training stopped, and the model holds those weights',
+            progress.step + 1,
+          );
+        }
+      }
+      // phase 7: the scheduler
+      const lr = lrNow();
+      if (scheduler && interval === 'batch' && !plateau) scheduler.step();
+      progress.offset++;
+      progress.step++;
+      if (!skipped) {
+        progress.epochLossSum += loss * count;
+        progress.epochTokens += count;
+      }
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      hooks.onBatch?.({
+        epoch: progress.epoch, batch: progress.offset, batchesPerEpoch, step: progress.step,
+        loss, lr, tokensPerSecond: count / seconds, ...(gradNorm !== undefined ? { gradNorm } : {}),
+        ...(skipped ? { skipped: true, ...skipped } : {}),
+      });
+      if (cfg.checkpointEvery && progress.step % cfg.checkpointEvery === 0) checkpoint();
+      if (cfg.validateEvery && progress.step % cfg.validateEvery === 0 && hooks.onValidation) {
+        const v = run.validate();
+        hooks.onValidation({
+          step: progress.step, epoch: progress.epoch, valLoss: v.loss, perplexity: Math.exp(v.loss), bitsPerToken: v.loss / Math.LN2,
+          ...(v.metrics ? { metrics: v.metrics } : {}),
+        });
+        model.train();
+      }
+    }
+    if (endEpoch(false)) break;
+  }
+  return {
+    epochs: partialEpoch ? [...progress.epochs, partialEpoch] : progress.epochs, steps: progress.step, stoppedEarly: reason === 'early-stopping', aborted: reason === 'aborted',
+    bestValLoss: progress.bestValLoss, reason, skippedSteps: progress.skippedSteps,
+  };
+}
