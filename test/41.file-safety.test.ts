@@ -145,8 +145,9 @@ describe('loadLanguageModel(): the options are checked against the tensors befor
     rejectsFast(() => loadLanguageModel(vocab(`{"tokens":${'['.repeat(1e7)}${']'.repeat(1e7)}}`)), 1500, /metadata\.vocabulary nests arrays or objects more than 4 deep/);
     rejectsFast(() => loadLanguageModel(vocab('{"tokens":[1,2]}')), 200, /metadata\.vocabulary is not a valid vocabulary \(Vocabulary: expected an array of strings/);
     rejectsFast(() => loadLanguageModel(vocab('{"tokens":["<eos>","<unk>"],"tokenization":"bpe"}')), 200, /not a valid vocabulary .*tokenization/);
-    const good = loadLanguageModel(vocab(JSON.stringify(new Vocabulary(['<eos>', '<unk>', 'a']).toJSON())));
-    expect(good.vocabulary!.tokens).toEqual(['<eos>', '<unk>', 'a']);
+    rejectsFast(() => loadLanguageModel(vocab(JSON.stringify(new Vocabulary(['<eos>', '<unk>', 'a']).toJSON()))), 200, /metadata\.vocabulary has 3 tokens but metadata\.options\.vocabSize is 5/);
+    const good = loadLanguageModel(vocab(JSON.stringify(new Vocabulary(['<eos>', '<unk>', 'a', 'b', 'c']).toJSON())));
+    expect(good.vocabulary!.tokens).toEqual(['<eos>', '<unk>', 'a', 'b', 'c']);
   });
 });
 

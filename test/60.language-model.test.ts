@@ -426,8 +426,8 @@ describe('LanguageModel argument validation', () => {
       [() => lm.forward(Int32Array.of(1, 2), 0, 2), RangeError, 'LanguageModel.forward: expected an integer in [1, 2147483647] for T but received 0'],
       [() => lm.forward(Int32Array.of(1, 2), 2, 1.5), RangeError, 'for B but received 1.5'],
       [() => lm.forward(Int32Array.of(1, 2), '2' as unknown as number, 1), TypeError, 'for T but received "2"'],
-      [() => lm.forward(Int32Array.of(1, 7), 2, 1), RangeError, 'an index in [0, 5) for indices[1] but received 7'],
-      [() => lm.forward(Int32Array.of(1, -1), 2, 1), RangeError, 'for indices[1] but received -1'],
+      [() => lm.forward(Int32Array.of(1, 7), 2, 1), RangeError, 'LanguageModel.forward: expected a token id in [0, 5) for ids[1] but received 7'],
+      [() => lm.forward(Int32Array.of(1, -1), 2, 1), RangeError, 'for ids[1] but received -1'],
       [() => lm.forward(Int32Array.of(1, 2), 2, 1, { h: Tensor.zeros([1, 2, 4]) }), RangeError, 'state.h must have shape [1, 1, 4]'],
       [() => lm.initialState(0), RangeError, 'LanguageModel.initialState: expected an integer in [1, 2147483647] for B but received 0'],
     ];

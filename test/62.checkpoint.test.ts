@@ -211,7 +211,8 @@ describe('saveLanguageModel() / loadLanguageModel()', () => {
   it('stores the format and options in the metadata; a word vocabulary and no vocabulary both work', () => {
     const dir = tmp();
     const lm = model();
-    const words = Vocabulary.fromText('one two three', 'word');
+    const words = new Vocabulary(['<eos>', '<unk>', ...Array.from({ length: lm.options.vocabSize - 2 }, (_, i) => `word${i}`)], 'word');
+    expect(() => saveLanguageModel(path.join(dir, 'x.safetensors'), lm, Vocabulary.fromText('one two three', 'word'))).toThrow(/the vocabulary has 5 tokens but the model's vocabSize is 22/);
     saveLanguageModel(path.join(dir, 'w.safetensors'), lm, words);
     const meta = loadSafetensors(path.join(dir, 'w.safetensors')).metadata;
     expect(meta.format).toBe('rnn-native/language-model@1');

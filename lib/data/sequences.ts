@@ -80,6 +80,11 @@ export interface BatchOptions {
  */
 export function batchIndices(lengths: Int32Array | number[], options: BatchOptions): Int32Array[] {
   const ctx = 'batchIndices';
+  if (Array.isArray(lengths))
+    lengths.forEach((n, i) => {
+      if (typeof n !== 'number') throw typeError(ctx, `lengths[${i}]`, 'a non-negative integer', n);
+      checkInteger(ctx, `lengths[${i}]`, n, 0);
+    });
   const lens = Array.isArray(lengths) ? Int32Array.from(lengths) : checkInt32Array(ctx, 'lengths', lengths);
   if (options === undefined) throw typeError(ctx, 'options', 'an options object with batchSize', options);
   const o = checkOptions<BatchOptions>(ctx, 'options', options);

@@ -109,6 +109,8 @@ export function openModelFile<O>(ctx: string, source: string | Uint8Array, kind:
 export function saveLanguageModel(path: string, model: LanguageModel, vocabulary?: Vocabulary): void {
   if (!(model instanceof LanguageModel)) throw typeError('saveLanguageModel', 'model', 'a LanguageModel', model);
   if (vocabulary !== undefined && !(vocabulary instanceof Vocabulary)) throw typeError('saveLanguageModel', 'vocabulary', 'a Vocabulary', vocabulary);
+  if (vocabulary && vocabulary.size !== model.options.vocabSize)
+    throw new RangeError(`saveLanguageModel: the vocabulary has ${vocabulary.size} tokens but the model's vocabSize is ${model.options.vocabSize}`);
   const metadata: Record<string, string> = { format: FORMAT, options: JSON.stringify(model.options) };
   if (vocabulary) metadata.vocabulary = JSON.stringify(vocabulary.toJSON());
   saveSafetensors(path, model.stateDict(), metadata);
@@ -153,6 +155,8 @@ export function loadLanguageModel(source: string | Uint8Array, opts?: { requireV
     } catch (err) {
       fail(`metadata.vocabulary is not a valid vocabulary (${(err as Error).message})`);
     }
+    if (vocabulary && vocabulary.size !== options.vocabSize)
+      fail(`metadata.vocabulary has ${vocabulary.size} tokens but metadata.options.vocabSize is ${options.vocabSize}`);
   }
   const tensors = header.read();
   if (options.tieWeights) {

@@ -111,6 +111,7 @@ export class LanguageModel extends Module {
     checkInteger(ctx, 'T', T, 1);
     checkInteger(ctx, 'B', B, 1);
     checkInt32Array(ctx, 'ids', ids, checkedProduct(ctx, 'ids', [T, B]));
+    this.checkIds(ctx, ids);
     const keep = this.training && isGradEnabled();
     const initial = this.initialLeaves(ctx, state, B, keep);
     // With fewer vocabulary rows than input rows, the first layer projects the embedding
@@ -123,6 +124,12 @@ export class LanguageModel extends Module {
     return { logits, state: next };
   }
 
+  /** Every id in [0, vocabSize), or a RangeError naming the position. */
+  private checkIds(ctx: string, ids: Int32Array): void {
+    const V = this.options.vocabSize;
+    for (let i = 0; i < ids.length; i++) if (ids[i] < 0 || ids[i] >= V) throw rangeError(ctx, `ids[${i}]`, `a token id in [0, ${V})`, ids[i]);
+  }
+
   /**
    * The carried state as leaves of this call's graph: detached from the previous call (its
    * activations are gone), and requiring grad in training so that backward() can report
@@ -130,7 +137,7 @@ export class LanguageModel extends Module {
    */
   private initialLeaves(ctx: string, state: LMState | undefined, B: number, keep: boolean): LMState | undefined {
     if (state === undefined || state === null) return undefined;
-    if (typeof state !== 'object') throw typeError(ctx, 'state', 'an object { h, c? }', state);
+    if (typeof state !== 'object' || Array.isArray(state) || state instanceof Tensor) throw typeError(ctx, 'state', 'an object { h, c? }', state);
     const shape = [this.options.numLayers, B, this.options.hiddenSize];
     const leaf = (name: string, t: unknown): Tensor => {
       const d = checkTensorShape(ctx, name, t, shape, '(numLayers, B, H)').detach();
@@ -157,6 +164,7 @@ export class LanguageModel extends Module {
     checkInteger(ctx, 'T', T, 1);
     checkInteger(ctx, 'B', B, 1);
     checkInt32Array(ctx, 'ids', ids, checkedProduct(ctx, 'ids', [T, B]));
+    this.checkIds(ctx, ids);
     // The output layer runs in the recurrent stack's worker job, right after it; the first
     // layer takes the same path as forward() would, so the results are the same bits.
     const V = this.options.vocabSize;

@@ -295,7 +295,7 @@ export class Seq2Seq extends Module {
    * decoder reading the gold previous tokens.
    */
   forward(batch: Seq2SeqBatch): Tensor {
-    checkBatch('Seq2Seq.forward', batch);
+    checkBatch('Seq2Seq.forward', batch, this.options);
     const enc = this.encode(batch.source, batch.S, batch.B, batch.sourceLengths);
     const { hidden } = this.decode(enc, batch.targetIn, batch.T, { state: enc.state, feed: null });
     return this.project(hidden);
@@ -303,9 +303,12 @@ export class Seq2Seq extends Module {
 
   /** The mean cross-entropy of a batch's target tokens (differentiable). */
   loss(batch: Seq2SeqBatch, opts?: { labelSmoothing?: number }): Tensor {
-    const o = checkOptions<{ labelSmoothing: number }>('Seq2Seq.loss', 'opts', opts);
-    checkKnownOptions('Seq2Seq.loss', o, ['labelSmoothing']);
-    return F.crossEntropy(this.forward(batch), batch.targetOut, { ignoreIndex: -100, labelSmoothing: o.labelSmoothing ?? 0 });
+    const ctx = 'Seq2Seq.loss';
+    const o = checkOptions<{ labelSmoothing: number }>(ctx, 'opts', opts);
+    checkKnownOptions(ctx, o, ['labelSmoothing']);
+    const labelSmoothing = checkNumber(ctx, 'opts.labelSmoothing', o.labelSmoothing ?? 0, { min: 0, max: 1 });
+    checkBatch(ctx, batch, this.options);
+    return F.crossEntropy(this.forward(batch), batch.targetOut, { ignoreIndex: -100, labelSmoothing });
   }
 
   /**
@@ -332,7 +335,7 @@ export class Seq2Seq extends Module {
     const ctx = 'Seq2Seq.translate';
     if (!Array.isArray(sources) || sources.length === 0) throw typeError(ctx, 'sources', 'a non-empty array of Int32Arrays', sources);
     this.checkIds(ctx, 'sources', sources, this.options.sourceVocabSize);
-    const plan = decodePlan(ctx, opts, sources);
+    const plan = decodePlan(ctx, opts, sources, this.options.targetVocabSize);
     const wasTraining = this.training;
     this.eval();
     try {
@@ -475,9 +478,18 @@ function topRows(data: Float32Array, rows: number, n: number, k: number): { valu
   return { values, indices };
 }
 
-function checkBatch(ctx: string, batch: unknown): asserts batch is Seq2SeqBatch {
-  if (batch === null || typeof batch !== 'object' || !(['source', 'targetIn', 'targetOut'] as const).every((k) => (batch as Record<string, unknown>)[k] instanceof Int32Array))
-    throw typeError(ctx, 'batch', 'a batch made by Seq2Seq.batch()', batch);
+/** A batch's parts must fit together (as Seq2Seq.batch() makes them): a TypeError otherwise. */
+function checkBatch(ctx: string, batch: unknown, o: Required<Seq2SeqOptions>): asserts batch is Seq2SeqBatch {
+  const b = batch as Partial<Seq2SeqBatch> | null;
+  const int = (v: unknown, min: number) => typeof v === 'number' && Number.isInteger(v) && v >= min;
+  const ok =
+    b !== null && typeof b === 'object' && int(b.S, 1) && int(b.T, 1) && int(b.B, 1) &&
+    b.source instanceof Int32Array && b.source.length === b.S! * b.B! &&
+    b.sourceLengths instanceof Int32Array && b.sourceLengths.length === b.B && b.sourceLengths.every((n) => n >= 1 && n <= b.S!) &&
+    b.targetIn instanceof Int32Array && b.targetIn.length === b.T! * b.B! && b.targetIn.every((v) => v >= 0 && v < o.targetVocabSize) &&
+    b.targetOut instanceof Int32Array && b.targetOut.length === b.T! * b.B! && b.targetOut.every((v) => v === -100 || (v >= 0 && v < o.targetVocabSize)) &&
+    b.source.every((v) => v >= 0 && v < o.sourceVocabSize);
+  if (!ok) throw typeError(ctx, 'batch', 'a batch made by Seq2Seq.batch()', batch);
 }
 
 interface DecodePlan {
@@ -489,7 +501,7 @@ interface DecodePlan {
   generator: Generator;
 }
 
-function decodePlan(ctx: string, opts: DecodeOptions | undefined, sources: Int32Array[]): DecodePlan {
+function decodePlan(ctx: string, opts: DecodeOptions | undefined, sources: Int32Array[], V: number): DecodePlan {
   const o = checkOptions<DecodeOptions>(ctx, 'opts', opts);
   checkKnownOptions(ctx, o, DECODE_KEYS);
   const beamSize = checkInteger(ctx, 'beamSize', o.beamSize ?? 5, 1, 1024);
@@ -497,7 +509,7 @@ function decodePlan(ctx: string, opts: DecodeOptions | undefined, sources: Int32
   const longest = Math.max(...sources.map((s) => s.length));
   const sampling: DecodePlan['sampling'] = {};
   if (o.temperature !== undefined) sampling.temperature = checkNumber(ctx, 'temperature', o.temperature, { min: 0, minExclusive: true });
-  if (o.topK !== undefined) sampling.topK = checkInteger(ctx, 'topK', o.topK, 1);
+  if (o.topK !== undefined) sampling.topK = checkInteger(ctx, 'topK', o.topK, 1, V);
   if (o.topP !== undefined) sampling.topP = checkNumber(ctx, 'topP', o.topP, { min: 0, max: 1, minExclusive: true });
   return {
     mode,

@@ -4,7 +4,7 @@
  * weighted sum of the memory — the context.
  */
 import { Parameter, Tensor } from '../core/tensor';
-import { checkInt32Array, checkInteger, checkKnownOptions, checkOneOf, checkOptions, shapeString, typeError } from '../core/validate';
+import { checkInt32Array, checkInteger, checkKnownOptions, checkOneOf, checkOptions, rangeError, shapeString, typeError } from '../core/validate';
 import * as F from './functional';
 import { uniform } from './init';
 import { Linear } from './linear';
@@ -107,6 +107,9 @@ export class Attention extends Module {
         : F.matmul(query, prepared.keys, { transposeB: true });
     if (o.lengths !== undefined) {
       checkInt32Array(ctx, 'opts.lengths', o.lengths, B);
+      o.lengths.forEach((n, b) => {
+        if (!(n >= 1 && n <= S)) throw rangeError(ctx, `opts.lengths[${b}]`, `an integer in [1, ${S}] (S)`, n);
+      });
       scores = F.maskedFill(scores, F.lengthMask(o.lengths, Tq, S), -Infinity);
     }
     const weights = F.softmax(scores, -1);

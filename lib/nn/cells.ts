@@ -80,7 +80,8 @@ export abstract class CellBase extends Module {
     let h: Tensor | null = null;
     let c: Tensor | null = null;
     if (state !== undefined && state !== null) {
-      if (typeof state !== 'object') throw typeError(ctx, 'state', lstm ? 'an object { h, c }' : 'an object { h }', state);
+      if (typeof state !== 'object' || Array.isArray(state) || state instanceof Tensor)
+        throw typeError(ctx, 'state', lstm ? 'an object { h, c }' : 'an object { h }', state);
       h = checkTensorShape(ctx, 'state.h', state.h, stateShape, '(B, H)');
       if (lstm) {
         if (state.c === undefined) throw new RangeError(`${ctx}: state.c is missing: an LSTM cell's state is { h, c }`);

@@ -320,7 +320,8 @@ export abstract class RecurrentBase extends Module {
     let c0: Float32Array | null = null;
     const lstm = this.kind === 'LSTM';
     if (state !== undefined && state !== null) {
-      if (typeof state !== 'object') throw typeError(ctx, 'state', 'an object { h, c? }', state);
+      if (typeof state !== 'object' || Array.isArray(state) || state instanceof Tensor)
+        throw typeError(ctx, 'state', 'an object { h, c? }', state);
       h0 = checkTensorShape(ctx, 'state.h', state.h, stateShape, '(numLayers·D, B, H)').data;
       if (state.c !== undefined) {
         if (!lstm) throw new RangeError(`${ctx}: state.c is only for LSTM; ${this.kind} has no cell state`);

@@ -2,7 +2,7 @@
  * Training, synchronously: fitSync() runs the training loop (loop.ts) of a model's kind
  * (task.ts) on the caller's thread. The async fit() (fit.ts) runs the same on a worker thread.
  */
-import { typeError } from '../core/validate';
+import { checkKnownOptions, checkOptions, typeError } from '../core/validate';
 import type { LanguageModel } from '../models/language-model';
 import type { Seq2Seq } from '../models/seq2seq';
 import { resolveConfig, TrainingConfig } from './config';
@@ -31,6 +31,10 @@ export function fitSync(model: unknown, train: unknown, config: TrainingConfig &
   const task = taskFor(model);
   if (!task) throw typeError(ctx, 'model', `a model the trainer knows (${taskKinds().join(', ')})`, model);
   const cfg = resolveConfig(ctx, config);
+  const h = checkOptions<TrainingHooks>(ctx, 'hooks', hooks === null ? (null as never) : hooks);
+  checkKnownOptions(ctx, h, ['onBatch', 'onEpoch', 'onValidation', 'shouldStop', 'onGradients']);
+  for (const k of ['onBatch', 'onEpoch', 'onValidation', 'shouldStop', 'onGradients'] as const)
+    if (h[k] !== undefined && typeof h[k] !== 'function') throw typeError(ctx, k, 'a function', h[k]);
   let trainData = task.checkData(ctx, model, train, 'train');
   let validation: unknown = null;
   if (config.validationData !== undefined) validation = task.checkData(ctx, model, config.validationData, 'validationData');

@@ -57,6 +57,8 @@ export abstract class Optimizer<O extends { lr: number; weightDecay: number }> {
     if (params[0] instanceof Parameter)
       params.forEach((p, i) => {
         if (!(p instanceof Parameter)) throw typeError(ctx, `params[${i}]`, 'a Parameter (the list started with one)', p);
+        const first = (params as Parameter[]).indexOf(p);
+        if (first < i) throw new RangeError(`${ctx}: params[${i}] is the same Parameter as params[${first}]`);
       });
     const groups: Array<Group<O>> = params[0] instanceof Parameter
       ? [{ params: params as Parameter[] } as Group<O>]

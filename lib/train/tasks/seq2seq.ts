@@ -82,7 +82,8 @@ export const SEQ2SEQ_TASK: TrainingTask<Seq2Seq, Packed> = {
   build: (options) => new Seq2Seq(options as Seq2SeqOptions),
   layout: (model) => seq2seqLayout(model.options),
   checkData(ctx, model, data, name) {
-    if (data === null || typeof data !== 'object') throw typeError(ctx, name, 'an object { sources, targets } of Int32Array arrays', data);
+    if (data === null || typeof data !== 'object' || ArrayBuffer.isView(data) || Array.isArray(data))
+      throw typeError(ctx, name, 'an object { sources, targets } of Int32Array arrays (a Seq2Seq trains on pairs)', data);
     const d = data as Partial<Seq2SeqData>;
     if (!Array.isArray(d.sources)) throw typeError(ctx, `${name}.sources`, 'an array of Int32Arrays', d.sources);
     if (!Array.isArray(d.targets)) throw typeError(ctx, `${name}.targets`, 'an array of Int32Arrays', d.targets);
