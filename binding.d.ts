@@ -7,38 +7,35 @@ export type CellCode = 0 | 1 | 2 | 3; // RnnTanh, RnnRelu, Lstm, Gru
 
 type FloatArray = Float32Array | Float64Array;
 
-/** The activations one training forward keeps for its backward (consumed by backward). */
-export interface RecurrentContextHandle {
-  /** Returns the buffers to the layer's pool without a backward. */
-  release(): void;
-}
-
 export interface RecurrentStackHandle<A extends FloatArray> {
   /**
    * input (T,B,I) or (B,T,I), or token ids (T·B, each in [0, V)) into table (V, I) — exactly one;
    * h0/c0/hN/cN (L*D,B,H); output (T,B,D*H) or (B,T,D*H). mode 0 eval, 1 training (keeps the
    * activations, applies dropout), 2 keeps them without dropout (eval mode under autograd);
-   * modes 1 and 2 return the call's activations for backward, mode 0 undefined.
+   * modes 1 and 2 write the activations into `arena` (arenaBytes(...) / 4 floats), mode 0 takes null.
    */
   forward(
     T: number, B: number, input: A | null, ids: Int32Array | null, V: number, table: A | null,
     h0: A | null, c0: A | null, lengths: Int32Array | null,
-    weights: A[], mode: 0 | 1 | 2, seedLo: number, seedHi: number, output: A, hN: A, cN: A | null,
-  ): RecurrentContextHandle | undefined;
+    weights: A[], mode: 0 | 1 | 2, seedLo: number, seedHi: number, output: A, hN: A, cN: A | null, arena: Float32Array | null,
+  ): void;
+  /** The bytes of the arena a forward in mode 1 or 2 keeps its activations in (a multiple of 64). */
+  arenaBytes(T: number, B: number, mode: 1 | 2, tokens: boolean, hasLengths: boolean): number;
   /** An eval forward on a libuv worker thread, optionally followed by a Linear head on its output; resolves when the outputs are written. */
   forwardAsync(
     T: number, B: number, input: A | null, ids: Int32Array | null, V: number, table: A | null,
     h0: A | null, c0: A | null, lengths: Int32Array | null,
-    weights: A[], mode: 0, seedLo: number, seedHi: number, output: A, hN: A, cN: A | null,
+    weights: A[], mode: 0, seedLo: number, seedHi: number, output: A, hN: A, cN: A | null, arena: null,
     head?: [y: A, weight: A, bias: A | null, N: number, inFeatures: number, outFeatures: number] | null,
   ): Promise<void>;
   /**
-   * Consumes ctx: adds parameter gradients into grads (null entries skipped); writes gradInput
-   * (or, after a token forward, adds the table's gradient into gradTable except row
-   * paddingIdx), gradH0, gradC0 when given. table: the token forward's table again.
+   * Consumes the arena's activations (checked against this layer first): adds parameter
+   * gradients into grads (null entries skipped); writes gradInput (or, after a token forward,
+   * adds the table's gradient into gradTable except row paddingIdx), gradH0, gradC0 when
+   * given. table: the token forward's table again.
    */
   backward(
-    ctx: RecurrentContextHandle, gradOutput: A | null, gradHN: A | null, gradCN: A | null, weights: A[],
+    arena: Float32Array, gradOutput: A | null, gradHN: A | null, gradCN: A | null, weights: A[],
     grads: Array<A | null>, gradInput: A | null, table: A | null, gradTable: A | null, paddingIdx: number,
     gradH0: A | null, gradC0: A | null,
   ): void;

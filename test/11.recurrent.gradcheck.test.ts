@@ -39,8 +39,8 @@ function check(o: Opts): void {
 
   const loss = (): number => {
     const out = new Float64Array(T * B * D * H), hN = new Float64Array(S), cN = new Float64Array(S);
-    const ctx = stack.forward(T, B, x, null, 0, null, h0, lstm ? c0 : null, lengths, weights, training ? 1 : 0, 12345, 0, out, hN, lstm ? cN : null);
-    ctx?.release();
+    const arena = training ? new Float32Array(stack.arenaBytes(T, B, 1, false, lengths !== null) / 4) : null;
+    stack.forward(T, B, x, null, 0, null, h0, lstm ? c0 : null, lengths, weights, training ? 1 : 0, 12345, 0, out, hN, lstm ? cN : null, arena);
     let s = 0;
     for (let i = 0; i < out.length; i++) s += out[i] * gOut[i];
     for (let i = 0; i < S; i++) s += hN[i] * gh[i] + (lstm ? cN[i] * gc[i] : 0);
@@ -49,7 +49,8 @@ function check(o: Opts): void {
 
   // analytic
   const out = new Float64Array(T * B * D * H), hN = new Float64Array(S), cN = new Float64Array(S);
-  const ctx = stack.forward(T, B, x, null, 0, null, h0, lstm ? c0 : null, lengths, weights, 1, 12345, 0, out, hN, lstm ? cN : null)!;
+  const ctx = new Float32Array(stack.arenaBytes(T, B, 1, false, lengths !== null) / 4);
+  stack.forward(T, B, x, null, 0, null, h0, lstm ? c0 : null, lengths, weights, 1, 12345, 0, out, hN, lstm ? cN : null, ctx);
   const grads = weights.map((w) => new Float64Array(w.length));
   const dx = new Float64Array(x.length), dh0 = new Float64Array(S), dc0 = new Float64Array(S);
   stack.backward(ctx, gOut, gh, lstm ? gc : null, weights, grads, dx, null, null, -1, dh0, lstm ? dc0 : null);

@@ -28,7 +28,8 @@ function compare(cell: CellCode, opts: { L: number; bi: boolean; lengths: boolea
     const ws = w64.map((w) => Ctor.from(w));
     const grads = ws.map((w) => new Ctor(w.length));
     const out = new Ctor(T * B * D * H), hN = new Ctor(S), cN = new Ctor(S);
-    const ctx = s.forward(T, B, Ctor.from(x), null, 0, null, Ctor.from(h0), lstm ? Ctor.from(c0) : null, lengths, ws, 1, 0, 0, out, hN, lstm ? cN : null)!;
+    const ctx = new Float32Array(s.arenaBytes(T, B, 1, false, lengths !== null) / 4);
+    s.forward(T, B, Ctor.from(x), null, 0, null, Ctor.from(h0), lstm ? Ctor.from(c0) : null, lengths, ws, 1, 0, 0, out, hN, lstm ? cN : null, ctx);
     const dx = new Ctor(x.length), dh = new Ctor(S), dc = new Ctor(S);
     s.backward(ctx, Ctor.from(gOut), Ctor.from(gh), lstm ? Ctor.from(gc) : null, ws, grads, dx, null, null, -1, dh, lstm ? dc : null);
     return [out, hN, cN, dx, dh, dc, ...grads];

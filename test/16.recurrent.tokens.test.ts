@@ -48,9 +48,9 @@ function compare(o: Opts): void {
   const run = (tokens: boolean) => {
     const stack = make();
     const out = new Float64Array(T * B * D * H), hN = new Float64Array(S), cN = new Float64Array(S);
-    const ctx = tokens
-      ? stack.forward(T, B, null, ids, V, table, h0, lstm ? c0 : null, lengths, weights, 1, 1, 0, out, hN, lstm ? cN : null)!
-      : stack.forward(T, B, x, null, 0, null, h0, lstm ? c0 : null, lengths, weights, 1, 1, 0, out, hN, lstm ? cN : null)!;
+    const ctx = new Float32Array(stack.arenaBytes(T, B, 1, tokens, lengths !== null) / 4);
+    if (tokens) stack.forward(T, B, null, ids, V, table, h0, lstm ? c0 : null, lengths, weights, 1, 1, 0, out, hN, lstm ? cN : null, ctx);
+    else stack.forward(T, B, x, null, 0, null, h0, lstm ? c0 : null, lengths, weights, 1, 1, 0, out, hN, lstm ? cN : null, ctx);
     const grads = weights.map((w) => new Float64Array(w.length));
     const dTable = new Float64Array(V * I);
     const dh0 = new Float64Array(S), dc0 = new Float64Array(S);

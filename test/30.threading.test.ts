@@ -26,7 +26,8 @@ function run(root, rounds) {
   const dx = new Float32Array(x.length), dh = new Float32Array(h.length), dc = new Float32Array(c.length);
   let sum = 0;
   for (let r = 0; r < rounds; r++) {
-    const ctx = s.forward(T, B, x, null, 0, null, null, null, null, weights, 1, 0, 0, out, h, c);
+    const ctx = new Float32Array(s.arenaBytes(T, B, 1, false, false) / 4);
+    s.forward(T, B, x, null, 0, null, null, null, null, weights, 1, 0, 0, out, h, c, ctx);
     s.backward(ctx, out, null, null, weights, grads, dx, null, null, -1, dh, dc);
     for (const a of [out, h, c, dx, dh, dc, ...grads]) for (let i = 0; i < a.length; i += 7) sum += a[i] * ((i % 13) + 1);
   }
@@ -77,7 +78,8 @@ describe('threading policy', () => {
         const grads = weights.map((w) => new Float32Array(w.length));
         const out = new Float32Array(T * B * 2 * H), h = new Float32Array(4 * B * H), c = new Float32Array(4 * B * H);
         const dx = new Float32Array(x.length), dh = new Float32Array(h.length), dc = new Float32Array(c.length);
-        const ctx = s.forward(T, B, x, null, 0, null, null, null, null, weights, 1, 0, 0, out, h, c);
+        const ctx = new Float32Array(s.arenaBytes(T, B, 1, false, false) / 4);
+    s.forward(T, B, x, null, 0, null, null, null, null, weights, 1, 0, 0, out, h, c, ctx);
         const y = out.slice();
         s.backward(ctx, out, h, cell === 2 ? c : null, weights, grads, dx, null, null, -1, dh, dc);
         return [y, h, dx, dh, ...grads].map((a) => Buffer.from(a.buffer).toString('base64'));

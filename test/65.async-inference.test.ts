@@ -113,14 +113,15 @@ describe('async calls are queued', () => {
 
   it('the binding runs a backward while its own async forward is pending (the two share no activations)', async () => {
     const lstm = new LSTM({ inputSize: 3, hiddenSize: 4 });
-    const handle = (lstm as unknown as { handle: { forwardAsync: (...a: unknown[]) => Promise<void>; backward: (...a: unknown[]) => void; forward: (...a: unknown[]) => unknown } }).handle;
+    const handle = (lstm as unknown as { handle: { forwardAsync: (...a: unknown[]) => Promise<void>; backward: (...a: unknown[]) => void; forward: (...a: unknown[]) => unknown; arenaBytes: (...a: unknown[]) => number } }).handle;
     const weights = lstm.parameters().map((p) => p.data);
     const x = new Float32Array(5 * 2 * 3).fill(0.5);
     const out = () => [new Float32Array(5 * 2 * 4), new Float32Array(8), new Float32Array(8)];
     const [y, h, c] = out();
     const [y2, h2, c2] = out();
-    const ctx = handle.forward(5, 2, x, null, 0, null, null, null, null, weights, 1, 0, 0, y2, h2, c2);
-    const pending = handle.forwardAsync(5, 2, x, null, 0, null, null, null, null, weights, 0, 0, 0, y, h, c);
+    const ctx = new Float32Array(handle.arenaBytes(5, 2, 1, false, false) / 4);
+    handle.forward(5, 2, x, null, 0, null, null, null, null, weights, 1, 0, 0, y2, h2, c2, ctx);
+    const pending = handle.forwardAsync(5, 2, x, null, 0, null, null, null, null, weights, 0, 0, 0, y, h, c, null);
     const grads = lstm.parameters().map((p) => p.grad);
     handle.backward(ctx, y2, null, null, weights, grads, new Float32Array(30), null, null, -1, new Float32Array(8), new Float32Array(8));
     await pending;

@@ -1,4 +1,5 @@
-import type { RecurrentContextHandle, RecurrentStackHandle } from '../../binding';
+import type { RecurrentStackHandle } from '../../binding';
+import { acquire, release } from '../core/buffer-pool';
 import { BackwardInfo, Node } from '../core/autograd';
 import { isGradEnabled } from '../core/grad-mode';
 import { defaultGenerator } from '../core/random';
@@ -75,14 +76,20 @@ export interface LSTMGradients {
   gradState: { h: Tensor; c: Tensor };
 }
 
+/** The element type of activation arenas (bytes, whatever the tensors' type). */
+const EMPTY = new Float32Array(0);
+
 /** Only undefined takes the default: null is a wrong type, as any other non-value. */
 const orDefault = <T>(v: T | undefined, d: T): T => (v === undefined ? d : v);
 const KNOWN_OPTIONS = ['inputSize', 'hiddenSize', 'numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional'];
 
 /** What one training forward keeps for its backward (explicit or recorded). */
 interface ForwardCall {
-  /** The native activations (consumed by a backward, released when dropped). */
-  activations: RecurrentContextHandle;
+  /**
+   * The activations the forward kept (JS memory the kernels lay out and check again in
+   * backward; pooled, given back when the call is consumed or dropped, else collected).
+   */
+  arena: Float32Array;
   T: number;
   B: number;
   inputShape: number[];
@@ -219,20 +226,23 @@ export abstract class RecurrentBase extends Module {
     // Mode 1 keeps the activations and applies dropout (training); 2 keeps them without
     // dropout (an eval-mode call that records); 0 keeps nothing.
     const keep = records || (this.training && isGradEnabled());
-    const mode = this.training ? 1 : keep ? 2 : 0;
-    const activations = this.stackFor(input.data).forward(
+    // Training mode inside noGrad still applies dropout (mode 1) but keeps nothing.
+    const mode = keep ? (this.training ? 1 : 2) : this.training ? 1 : 0;
+    const stack = this.stackFor(input.data);
+    const arena = mode === 0 ? null : acquire(EMPTY, stack.arenaBytes(T, B, mode, tokens !== null, call.lengths !== null) / 4);
+    stack.forward(
       T, B, tokens ? null : input.data, tokens ? tokens.ids : null, tokens ? tokens.weight.shape[0] : 0, tokens ? tokens.weight.data : null,
-      call.h0, call.c0, call.lengths, weights, mode, seedLo, seedHi, call.output, call.hN, call.cN,
+      call.h0, call.c0, call.lengths, weights, mode, seedLo, seedHi, call.output, call.hN, call.cN, arena,
     );
-    if (!keep || !activations) {
-      // Eval mode, or training mode inside noGrad (dropout applied): nothing kept, and the
-      // explicit backward() no longer refers to an earlier forward.
-      activations?.release();
+    if (!keep || !arena) {
+      // Eval mode, or training mode inside noGrad: nothing kept, and the explicit backward()
+      // no longer refers to an earlier forward.
+      if (arena) release(arena);
       this.dropLastCall();
       return call.result;
     }
     const kept: ForwardCall = {
-      activations, T, B, inputShape: input.shape.slice(), outputShape: call.outputShape, stateShape: this.stateShape(B),
+      arena, T, B, inputShape: input.shape.slice(), outputShape: call.outputShape, stateShape: this.stateShape(B),
       tokens, weights, sample: input.data, consumed: false, recorded: false,
     };
     this.dropLastCall();
@@ -275,7 +285,7 @@ export abstract class RecurrentBase extends Module {
     await afterPreviousJobs(() =>
       this.handle.forwardAsync(
         call.T, call.B, x, tokens ? tokens.ids : null, tokens ? tokens.weight.shape[0] : 0, tokens ? tokens.weight.data : null,
-        h0, c0, lengths, this.weightArrays(), 0, 0, 0, call.output, call.hN, call.cN, headArgs,
+        h0, c0, lengths, this.weightArrays(), 0, 0, 0, call.output, call.hN, call.cN, null, headArgs,
       ),
     );
     return call.result;
@@ -400,15 +410,19 @@ export abstract class RecurrentBase extends Module {
     const tokens = call.tokens;
     call.consumed = true;
     this.stackFor(call.sample).backward(
-      call.activations, dOut, dh, dc, call.weights, grads, gradInput, tokens ? tokens.weight.data : null, gradTable,
+      call.arena, dOut, dh, dc, call.weights, grads, gradInput, tokens ? tokens.weight.data : null, gradTable,
       tokens ? tokens.paddingIdx : -1, gradH0, gradC0,
     );
+    release(call.arena);
   }
 
   /** Forgets the last training forward (freeing its activations unless a recorded graph holds them). */
   private dropLastCall(): void {
     const last = this.lastCall;
-    if (last && !last.consumed && !last.recorded) last.activations.release();
+    if (last && !last.consumed && !last.recorded) {
+      last.consumed = true;
+      release(last.arena);
+    }
     this.lastCall = null;
   }
 
@@ -460,7 +474,7 @@ class RecurrentNode extends Node {
   protected release(): void {
     if (!this.call.consumed) {
       this.call.consumed = true;
-      this.call.activations.release();
+      release(this.call.arena);
     }
   }
 }

@@ -1,13 +1,11 @@
 // Only registration lives here.
-#include "addon_data.h"
+#include "registry.h"
 
 namespace binding {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  auto* data = new AddonData();
-  env.SetInstanceData<AddonData>(data);  // deleted by Node at environment teardown
   register_runtime(env, exports);
-  register_recurrent(env, exports, data);
+  register_recurrent(env, exports);
   register_clip(env, exports);
   register_dense(env, exports);
   register_optim(env, exports);

@@ -2,7 +2,7 @@
 #include <mutex>
 #include <vector>
 
-#include "addon_data.h"
+#include "registry.h"
 #include "args.h"
 #include "kernels/clip.h"
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "addon_data.h"
+#include "registry.h"
 #include "args.h"
 #include "async_compute.h"
 #include "linear_call.h"

@@ -4,7 +4,7 @@
 #include <mutex>
 #include <string>
 
-#include "addon_data.h"
+#include "registry.h"
 #include "args.h"
 #include "kernels/blas.h"
 #include "kernels/optim.h"

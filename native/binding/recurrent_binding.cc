@@ -1,6 +1,7 @@
 // RecurrentStack (float32) and RecurrentStack64 (float64, for gradient checks): the N-API
-// face of rnn::RecurrentStack, and RecurrentContext(64): the activations one training
-// forward keeps for its backward, owned by that call.
+// face of rnn::RecurrentStack. What a training forward keeps for its backward lives in an
+// arena the caller passes in (a Float32Array the TypeScript layer pools): JS memory, freed by
+// the garbage collector itself when a forward's graph is dropped (see recurrent_stack.h).
 //
 // Weights and gradients stay in JS-owned typed arrays and are passed on every call in
 // PyTorch's parameter order: per layer, per direction, weight_ih, weight_hh[, bias_ih,
@@ -11,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "addon_data.h"
+#include "registry.h"
 #include "args.h"
 #include "async_compute.h"
 #include "linear_call.h"
@@ -21,88 +22,7 @@
 namespace binding {
 namespace {
 
-template <typename F>
-Napi::FunctionReference& context_constructor(AddonData* data);
-template <>
-Napi::FunctionReference& context_constructor<float>(AddonData* data) {
-  return data->recurrent_context_f32;
-}
-template <>
-Napi::FunctionReference& context_constructor<double>(AddonData* data) {
-  return data->recurrent_context_f64;
-}
-
-// Tells the JS engine how much memory activations hold, so that it collects forgotten
-// contexts (a training forward never followed by a backward) before memory runs out.
-// The C call, not node-addon-api's: this also runs in finalizers, where nothing may throw.
-template <typename F>
-void account(napi_env env, rnn::StackActivations<F>& a) {
-  const int64_t now = static_cast<int64_t>(a.capacity_bytes());
-  const int64_t delta = now - static_cast<int64_t>(a.accounted_bytes);
-  int64_t total = 0;
-  if (delta != 0) napi_adjust_external_memory(env, delta, &total);
-  a.accounted_bytes = static_cast<size_t>(now);
-}
-template <typename F>
-void free_activations(napi_env env, std::unique_ptr<rnn::StackActivations<F>> a) {
-  if (!a) return;
-  int64_t total = 0;
-  napi_adjust_external_memory(env, -static_cast<int64_t>(a->accounted_bytes), &total);
-}
-
-// A stack's pool of released activations, shared with its live contexts so that either may
-// outlive the other.
-template <typename F>
-struct SharedPool {
-  rnn::ActivationPool<F> pool;
-  napi_env env;
-  explicit SharedPool(napi_env e) : env(e) {}
-  ~SharedPool() {
-    for (const auto& a : pool.free_list()) {
-      int64_t total = 0;
-      napi_adjust_external_memory(env, -static_cast<int64_t>(a->accounted_bytes), &total);
-    }
-  }
-  void give_back(std::unique_ptr<rnn::StackActivations<F>> a) { free_activations(env, pool.give_back(std::move(a))); }
-};
-
 std::atomic<uint64_t> next_stack_id{1};
-
-// The activations of one training forward, as a JS object: passed back to backward (which
-// consumes them) or released; forgotten ones return to the pool when collected.
-template <typename F>
-class RecurrentContextWrap : public Napi::ObjectWrap<RecurrentContextWrap<F>> {
- public:
-  static Napi::Function Define(Napi::Env env, const char* name) {
-    return Napi::ObjectWrap<RecurrentContextWrap<F>>::DefineClass(
-        env, name, {Napi::InstanceWrap<RecurrentContextWrap<F>>::InstanceMethod("release", &RecurrentContextWrap::Release)});
-  }
-  explicit RecurrentContextWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RecurrentContextWrap<F>>(info) {}
-  ~RecurrentContextWrap() override { give_back(); }
-
-  void adopt(std::shared_ptr<SharedPool<F>> pool, std::unique_ptr<rnn::StackActivations<F>> acts, uint64_t owner) {
-    pool_ = std::move(pool);
-    acts_ = std::move(acts);
-    owner_ = owner;
-  }
-  uint64_t owner() const { return owner_; }
-  rnn::StackActivations<F>* activations() const { return acts_ && acts_->saved ? acts_.get() : nullptr; }
-  void give_back() {
-    if (acts_ && pool_) pool_->give_back(std::move(acts_));
-    acts_.reset();
-  }
-
- private:
-  Napi::Value Release(const Napi::CallbackInfo& info) {
-    std::lock_guard<std::mutex> lock(rnn::blas_mutex());  // never while a kernel reads them
-    give_back();
-    return info.Env().Undefined();
-  }
-
-  std::shared_ptr<SharedPool<F>> pool_;
-  std::unique_ptr<rnn::StackActivations<F>> acts_;
-  uint64_t owner_ = 0;
-};
 
 template <typename F>
 class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
@@ -114,12 +34,13 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
             Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("forward", &RecurrentStackWrap::Forward),
             Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("forwardAsync", &RecurrentStackWrap::ForwardAsync),
             Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("backward", &RecurrentStackWrap::Backward),
+            Napi::InstanceWrap<RecurrentStackWrap<F>>::InstanceMethod("arenaBytes", &RecurrentStackWrap::ArenaBytes),
         });
   }
 
   // new RecurrentStack(cell, inputSize, hiddenSize, numLayers, bidirectional, bias, batchFirst, dropout)
   explicit RecurrentStackWrap(const Napi::CallbackInfo& info)
-      : Napi::ObjectWrap<RecurrentStackWrap<F>>(info), id_(next_stack_id++) {
+      : Napi::ObjectWrap<RecurrentStackWrap<F>>(info) {
     Napi::Env env = info.Env();
     rnn::StackConfig cfg;
     cfg.cell = static_cast<rnn::CellType>(int_arg(env, info[0], "cell", 0, rnn::kCellKindCount - 1));
@@ -136,8 +57,7 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     checked_size(env, {G, static_cast<size_t>(cfg.H), static_cast<size_t>(cfg.I)}, "weight_ih_l0");
     checked_size(env, {G, static_cast<size_t>(cfg.H), static_cast<size_t>(cfg.H)}, "weight_hh_l0");
     checked_size(env, {G, static_cast<size_t>(cfg.H), D * cfg.H}, "weight_ih_l1");  // also bounds D * H (int in the kernels)
-    stack_ = std::make_unique<rnn::RecurrentStack<F>>(cfg);
-    pool_ = std::make_shared<SharedPool<F>>(env);
+    stack_ = std::make_unique<rnn::RecurrentStack<F>>(cfg, next_stack_id++);
   }
 
  private:
@@ -170,8 +90,9 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
 
   // The checked arguments of forward and forwardAsync:
   // (T, B, input|null, ids|null, V, table|null, h0, c0, lengths, weights, mode, seedLo,
-  //  seedHi, output, hN, cN) — exactly one of input and ids; mode 0 eval, 1 training (keeps
-  //  activations, applies dropout), 2 keeps activations without dropout (eval mode under autograd).
+  //  seedHi, output, hN, cN, arena) — exactly one of input and ids; mode 0 eval, 1 training
+  //  (keeps activations, applies dropout), 2 keeps activations without dropout (eval mode under
+  //  autograd); arena: for modes 1 and 2 a Float32Array of arenaBytes(...) / 4 elements, else null.
   struct ForwardCall {
     rnn::StackInput<F> in;
     const F *h0, *c0;        // (L*D, B, H) or nullptr
@@ -180,6 +101,7 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     bool training;  // keeps activations
     bool dropout;   // applies the dropout masks
     uint64_t seed;
+    uint8_t* arena = nullptr;  // training: where the activations go
     F *output, *hN, *cN;     // (T, B, D*H) or (B, T, D*H); (L*D, B, H); cN LSTM only
     // Copies of the index arrays (checked on the copy: see int32_copy) and, for async calls,
     // of the caller's float inputs: a pending promise keeps the arrays from being collected,
@@ -248,50 +170,48 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     c.output = typed_data<F>(env, info[13], checked_size(env, {TB, D * H}, "output"), "output");
     c.hN = typed_data<F>(env, info[14], state, "hN");
     c.cN = lstm ? typed_data<F>(env, info[15], state, "cN") : nullptr;
+    if (c.training) {
+      const size_t bytes = stack_->arena_bytes(T, B, true, c.dropout, tokens, c.lengths != nullptr);
+      c.arena = reinterpret_cast<uint8_t*>(typed_data<float>(env, info[16], bytes / sizeof(float), "arena"));
+    }
     return c;
   }
 
-  void run(const ForwardCall& c, rnn::StackActivations<F>& acts) {
-    stack_->forward(c.in, c.h0, c.c0, c.lengths, c.weights.data(), c.training, c.dropout, c.seed, c.output, c.hN, c.cN, acts);
+  // arenaBytes(T, B, mode, tokens, hasLengths): the bytes a forward in mode 1 or 2 keeps (a
+  // multiple of 64).
+  Napi::Value ArenaBytes(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const int T = int_arg(env, info[0], "T", 1, INT32_MAX), B = int_arg(env, info[1], "B", 1, INT32_MAX);
+    const int mode = int_arg(env, info[2], "mode", 1, 2);
+    const size_t GH = static_cast<size_t>(stack_->gates()) * stack_->config().H;
+    checked_size(env, {static_cast<size_t>(T), static_cast<size_t>(B), GH}, "the gate buffer (T, B, G * H)");
+    const size_t bytes = stack_->arena_bytes(T, B, true, mode == 1, bool_arg(env, info[3], "tokens"), bool_arg(env, info[4], "hasLengths"));
+    if (bytes / sizeof(float) > static_cast<size_t>(INT32_MAX)) throw_range(env, "the activations of this forward would need more than 2^31 - 1 floats");
+    return Napi::Number::New(env, static_cast<double>(bytes));
   }
 
-  // Returns the call's activations (a RecurrentContext) in training, else undefined.
+  // Runs the forward: into the arena in training, the eval workspace otherwise.
   Napi::Value Forward(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const ForwardCall c = parse_forward(info);
-    if (!c.training) {
-      std::lock_guard<std::mutex> lock(rnn::blas_mutex());
-      run(c, stack_->eval_workspace());
-      return env.Undefined();
-    }
-    // The context object first: if creating it fails, no activations are taken.
-    Napi::Object ctx = context_constructor<F>(env.GetInstanceData<AddonData>()).New({});
-    std::unique_ptr<rnn::StackActivations<F>> acts;
-    {
-      std::lock_guard<std::mutex> lock(rnn::blas_mutex());
-      acts = pool_->pool.acquire();
-      try {
-        run(c, *acts);
-      } catch (...) {
-        pool_->give_back(std::move(acts));
-        throw;
-      }
-    }
-    account(env, *acts);
-    RecurrentContextWrap<F>::Unwrap(ctx)->adopt(pool_, std::move(acts), id_);
-    return ctx;
+    std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+    rnn::StackActivations<F> acts =
+        c.training ? stack_->bind(c.arena, c.in.T, c.in.B, c.in.V, true, c.dropout, c.in.ids != nullptr, c.lengths != nullptr)
+                   : stack_->eval_workspace(c.in.T, c.in.B, c.in.ids != nullptr, c.lengths != nullptr);
+    stack_->forward(c.in, c.h0, c.c0, c.lengths, c.weights.data(), c.seed, c.output, c.hN, c.cN, acts);
+    return env.Undefined();
   }
 
-  // Like an eval forward, on a libuv worker thread; returns a promise. An optional 17th
-  // argument, [y, W, b|null, N, in, out], is a Linear forward to run on the layer's output
-  // right after it, in the same job (its x is this call's output array).
+  // Like an eval forward, on a libuv worker thread; returns a promise. The arena (17th) is
+  // null; an optional 18th argument, [y, W, b|null, N, in, out], is a Linear forward to run on
+  // the layer's output right after it, in the same job (its x is this call's output array).
   Napi::Value ForwardAsync(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     ForwardCall c = parse_forward(info);
     if (c.training) throw_range(env, "forwardAsync is inference only: mode must be 0");
     const auto& cfg = stack_->config();
     c.own_inputs(c.in.x ? static_cast<size_t>(c.in.T) * c.in.B * cfg.I : 0, slots() * c.in.B * cfg.H);
-    constexpr size_t head_at = 16;
+    constexpr size_t head_at = 17;
     bool has_head = false;
     LinearForwardCall head{};
     if (info.Length() > head_at && !info[head_at].IsUndefined() && !info[head_at].IsNull()) {
@@ -306,28 +226,25 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     return ComputeWorker::Start(
         env,
         [stack, call, head, has_head]() {
-          stack->forward(call->in, call->h0, call->c0, call->lengths, call->weights.data(), false, false, call->seed,
-                         call->output, call->hN, call->cN, stack->eval_workspace());
+          rnn::StackActivations<F> acts = stack->eval_workspace(call->in.T, call->in.B, call->in.ids != nullptr, call->lengths != nullptr);
+          stack->forward(call->in, call->h0, call->c0, call->lengths, call->weights.data(), call->seed, call->output,
+                         call->hN, call->cN, acts);
           if (has_head) head.run();
         },
         keep_arguments(info));
   }
 
-  // backward(ctx, dOutput, dhN, dcN, weights, grads, dInput|null, table|null, dTable|null,
-  //          paddingIdx, dh0|null, dc0|null): consumes ctx (see RecurrentStack::backward).
+  // backward(arena, dOutput, dhN, dcN, weights, grads, dInput|null, table|null, dTable|null,
+  //          paddingIdx, dh0|null, dc0|null): consumes the arena's activations (see RecurrentStack::backward).
   Napi::Value Backward(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    Napi::FunctionReference& ctor = context_constructor<F>(env.GetInstanceData<AddonData>());
-    if (!info[0].IsObject() || !info[0].As<Napi::Object>().InstanceOf(ctor.Value()))
-      throw_type(env, "backward needs the context a training forward of this layer returned");
-    RecurrentContextWrap<F>* ctx = RecurrentContextWrap<F>::Unwrap(info[0].As<Napi::Object>());
-    if (ctx->owner() != id_) throw_range(env, "backward: this context belongs to another layer");
+    const size_t arena_len = typed_length<float>(env, info[0], "arena");
+    uint8_t* arena = reinterpret_cast<uint8_t*>(typed_data<float>(env, info[0], arena_len, "arena"));
     std::lock_guard<std::mutex> lock(rnn::blas_mutex());
-    rnn::StackActivations<F>* acts = ctx->activations();
-    if (!acts)
-      throw_range(env, "backward: these activations were already used by a backward (or released); run a new forward");
+    rnn::StackActivations<F> acts;
+    if (const char* why = stack_->rebind(arena, arena_len * sizeof(float), acts)) throw_range(env, std::string("backward: ") + why);
     const auto& cfg = stack_->config();
-    const size_t T = acts->T, B = acts->B, D = stack_->directions(), H = cfg.H;
+    const size_t T = acts.T, B = acts.B, D = stack_->directions(), H = cfg.H;
     const size_t state = slots() * B * H;
     const bool lstm = cfg.cell == rnn::CellType::Lstm;
     const F* dOutput = optional_typed_data<F>(env, info[1], T * B * D * H, "gradOutput");
@@ -336,32 +253,27 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     const auto weights = read_params<rnn::LayerWeights<F>, const F*>(env, info[4], "weights", false);
     const auto grads = read_params<rnn::LayerGrads<F>, F*>(env, info[5], "grads", true);
     F* dInput = optional_typed_data<F>(env, info[6], T * B * cfg.I, "gradInput");
-    const size_t table_size = static_cast<size_t>(acts->V) * cfg.I;
-    const F* table = acts->tokens ? typed_data<F>(env, info[7], table_size, "table") : nullptr;
-    F* dTable = acts->tokens ? optional_typed_data<F>(env, info[8], table_size, "gradTable") : nullptr;
-    if (!acts->tokens && !info[8].IsNull() && !info[8].IsUndefined())
+    const size_t table_size = static_cast<size_t>(acts.V) * cfg.I;
+    const F* table = acts.tokens ? typed_data<F>(env, info[7], table_size, "table") : nullptr;
+    F* dTable = acts.tokens ? optional_typed_data<F>(env, info[8], table_size, "gradTable") : nullptr;
+    if (!acts.tokens && !info[8].IsNull() && !info[8].IsUndefined())
       throw_range(env, "gradTable is only for a forward that read token ids");
     if (dTable && dInput) throw_range(env, "backward takes gradInput or gradTable, not both");
     const int pad = int_arg(env, info[9], "paddingIdx", -1, INT32_MAX);
     F* dh0 = optional_typed_data<F>(env, info[10], state, "gradH0");
     F* dc0 = lstm ? optional_typed_data<F>(env, info[11], state, "gradC0") : nullptr;
-    stack_->backward(*acts, table, dOutput, dhN, dcN, weights.data(), grads.data(), dInput, dTable, pad, dh0, dc0);
-    ctx->give_back();
+    stack_->backward(acts, table, dOutput, dhN, dcN, weights.data(), grads.data(), dInput, dTable, pad, dh0, dc0);
     return env.Undefined();
   }
 
-  const uint64_t id_;
   std::unique_ptr<rnn::RecurrentStack<F>> stack_;
-  std::shared_ptr<SharedPool<F>> pool_;
 };
 
 }  // namespace
 
-void register_recurrent(Napi::Env env, Napi::Object exports, AddonData* data) {
+void register_recurrent(Napi::Env env, Napi::Object exports) {
   Napi::Function f32 = RecurrentStackWrap<float>::Define(env, "RecurrentStack");
   Napi::Function f64 = RecurrentStackWrap<double>::Define(env, "RecurrentStack64");
-  data->recurrent_context_f32 = Napi::Persistent(RecurrentContextWrap<float>::Define(env, "RecurrentContext"));
-  data->recurrent_context_f64 = Napi::Persistent(RecurrentContextWrap<double>::Define(env, "RecurrentContext64"));
   exports.Set("RecurrentStack", f32);
   exports.Set("RecurrentStack64", f64);
 }

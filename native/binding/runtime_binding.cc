@@ -3,7 +3,7 @@
 #include <string>
 #include <thread>
 
-#include "addon_data.h"
+#include "registry.h"
 #include "args.h"
 #include "kernels/blas.h"
 #include "kernels/thread_pool.h"

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "addon_data.h"
+#include "registry.h"
 #include "args.h"
 #include "kernels/blas.h"
 #include "kernels/cells.h"
