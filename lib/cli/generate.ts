@@ -43,6 +43,8 @@ export async function generate(args: string[], others: Record<string, string>): 
   } catch (err) {
     // The loader says what is wrong with the file; make sure the message names it.
     const message = err instanceof Error ? err.message : String(err);
+    if (/holds a Seq2Seq model/.test(message))
+      throw new CliError(`${file} is a Seq2Seq model (saved by 'rnn-native seq2seq train'); use 'rnn-native seq2seq translate ${file}'`);
     throw new CliError(message.includes(file) ? message : `${file}: ${message}`);
   }
   const { model, vocabulary } = loaded;

@@ -1,9 +1,13 @@
 /** The text of `rnn-native --help`. @internal */
-export const HELP = `rnn-native: train recurrent language models and generate text
+export const HELP = `rnn-native: train recurrent language models and encoder-decoders
 
 Usage:
   rnn-native train <text file> [options]     train a language model on a text file
   rnn-native generate <model> [options]      generate text from a trained model
+  rnn-native seq2seq train <pairs.tsv> --save <model> [options]
+                                             train an encoder-decoder with attention
+  rnn-native seq2seq translate <model> [options]
+                                             translate lines with a trained encoder-decoder
   rnn-native --help | --version
 
 train options:
@@ -46,6 +50,40 @@ generate options:
   --samples <n>           how many samples (default: 1)
   --seed <n>              random seed (default: 1)
   --stop <text>           stop at this token (e.g. '\\n'; default: the end symbol)
+
+seq2seq train options (<pairs.tsv>: one source<TAB>target pair a line):
+  --save <file>           where to save the model (required)
+  --valid <file>          validation pairs (default: 5 % of the training pairs, chosen at random)
+  --validation <f>        fraction held out when there is no --valid, in [0, 1) (default: 0.05)
+  --source-tokens char|space   a token per character, or whitespace-separated (default: char)
+  --target-tokens char|space   the same for the targets (default: char)
+  --cell lstm|gru|rnn_tanh|rnn_relu   recurrent cell (default: lstm)
+  --embedding <n>         embedding size (default: 128)
+  --hidden <n>            hidden size, even (default: 256; the bidirectional encoder
+                          gives each direction half)
+  --encoder-layers <n>    stacked encoder layers (default: 2)
+  --decoder-layers <n>    stacked decoder layers (default: 1)
+  --attention none|dot|general|additive   attention (default: general, with input feeding)
+  --dropout <p>           dropout, in [0, 1) (default: 0.2)
+  --batch <n>             pairs per batch (default: 64)
+  --lr <x>                Adam learning rate, > 0 (default: 0.002; halved whenever the
+                          validation loss stops improving)
+  --clip <x>              clip the gradient norm (default: 5; 0 disables)
+  --epochs <n>            passes over the pairs (default: 10, or no limit when
+                          --max-seconds or --patience is given without --epochs)
+  --max-seconds <x>       stop after this many seconds and save the model
+  --patience <n>          stop after n epochs without a better validation loss
+  --checkpoint-dir <dir>  write checkpoints here (every epoch and every 500 batches)
+  --resume                continue from the latest checkpoint in --checkpoint-dir
+  --seed <n>              random seed (default: 1)
+  --quiet                 no progress or epoch lines
+
+seq2seq translate options (reads source lines from --input or stdin, writes one line each):
+  --input <file>          read the source lines from this file (default: stdin)
+  --beam <k>              beam width (default: 5; 1 decodes greedily)
+  --max-length <n>        tokens per output at most (default: 2 x the source length + 10)
+  --length-penalty <x>    rank beams by log-probability / length^x (default: 1)
+  --batch <n>             lines decoded together (default: 64)
 
 Exit status: 0 done; 1 failed while running; 2 a wrong option or an unusable input file;
 130 interrupted by Ctrl-C (the model is saved).

@@ -1,6 +1,7 @@
 /**
- * The command-line tool: `rnn-native train <text file> [options]` and
- * `rnn-native generate <model> [options]` (bin/rnn-native.js runs `main`). Every error ends as
+ * The command-line tool: `rnn-native train <text file> [options]`,
+ * `rnn-native generate <model> [options]` and `rnn-native seq2seq train|translate …`
+ * (bin/rnn-native.js runs `main`). Every error ends as
  * one line on stderr, `rnn-native: <message>`, and an exit code: 2 for a wrong option or an
  * unusable input, 1 for a failure while running. RNN_NATIVE_DEBUG=1 adds the stack. (Internal to the package.)
  */
@@ -8,9 +9,12 @@ import { closestName } from '../core/validate';
 import { CliError, Options } from './args';
 import { generate, GENERATE_OPTIONS } from './generate';
 import { HELP } from './help';
+import { seq2seqTrain, SEQ2SEQ_TRAIN_OPTIONS } from './seq2seq-train';
+import { seq2seqTranslate, SEQ2SEQ_TRANSLATE_OPTIONS } from './seq2seq-translate';
 import { train, TRAIN_OPTIONS } from './train';
 
-const COMMANDS = ['train', 'generate', 'help'];
+const COMMANDS = ['train', 'generate', 'seq2seq', 'help'];
+const SEQ2SEQ_COMMANDS = ['train', 'translate'];
 
 /** Options of `command`'s sibling commands that it does not have itself: option → command. */
 function foreign(own: Options, other: Options, otherName: string): Record<string, string> {
@@ -29,6 +33,19 @@ function report(err: unknown): number {
   return usage ? 2 : 1;
 }
 
+/** `rnn-native seq2seq <train|translate> …`. */
+async function seq2seq(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === '--help' || sub === '-h') {
+    process.stdout.write(HELP);
+    return sub === undefined ? 2 : 0;
+  }
+  if (sub === 'train') return seq2seqTrain(rest, foreign(SEQ2SEQ_TRAIN_OPTIONS, SEQ2SEQ_TRANSLATE_OPTIONS, 'seq2seq translate'));
+  if (sub === 'translate') return seq2seqTranslate(rest, foreign(SEQ2SEQ_TRANSLATE_OPTIONS, SEQ2SEQ_TRAIN_OPTIONS, 'seq2seq train'));
+  const guess = closestName(sub, SEQ2SEQ_COMMANDS);
+  throw new CliError(`unknown seq2seq command ${JSON.stringify(sub)}: it is train or translate${guess ? ` (did you mean ${guess}?)` : ''}`, true);
+}
+
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -44,7 +61,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (command === 'train') return await train(rest, foreign(TRAIN_OPTIONS, GENERATE_OPTIONS, 'generate'));
     if (command === 'generate') return await generate(rest, foreign(GENERATE_OPTIONS, TRAIN_OPTIONS, 'train'));
-    if (command.startsWith('-')) throw new CliError(`${command} is not a command; the first argument is the command: train or generate`, true);
+    if (command === 'seq2seq') return await seq2seq(rest);
+    if (command.startsWith('-')) throw new CliError(`${command} is not a command; the first argument is the command: train, generate or seq2seq`, true);
     const guess = closestName(command, COMMANDS);
     throw new CliError(`unknown command ${JSON.stringify(command)}${guess ? ` (did you mean ${guess}?)` : ''}`, true);
   } catch (err) {

@@ -12,9 +12,9 @@ export const bits = (nats: number): number => nats / Math.LN2;
 const seconds = (s: number): string => `${s < 10 ? s.toFixed(2) : s < 100 ? s.toFixed(1) : s.toFixed(0)} s`;
 
 /** `val 2.031 bits/char, perplexity 4.09` (or `train …` when there is no validation loss). */
-export function lossSummary(e: Pick<EpochInfo, 'valLoss' | 'trainLoss'>, unit: string, prefix = 'val'): string {
+export function lossSummary(e: Pick<EpochInfo, 'valLoss' | 'trainLoss'>, unit: string, prefix = 'val', noun = 'text'): string {
   if (Number.isFinite(e.valLoss)) return `${prefix} ${bits(e.valLoss).toFixed(3)} ${unit}, perplexity ${Math.exp(e.valLoss).toFixed(2)}`;
-  return `train ${bits(e.trainLoss).toFixed(3)} ${unit} (no validation text)`;
+  return `train ${bits(e.trainLoss).toFixed(3)} ${unit} (no validation ${noun})`;
 }
 
 export interface ReporterOptions {
@@ -27,6 +27,8 @@ export interface ReporterOptions {
   /** Redraw a progress line (a terminal). */
   live: boolean;
   stream: NodeJS.WritableStream;
+  /** What the validation data is called when there is none: 'text' (the default) or 'pairs'. */
+  validationNoun?: string;
 }
 
 export class Reporter {
@@ -63,8 +65,9 @@ export class Reporter {
   /** One epoch done (or the run stopped inside it): one line. */
   epoch(e: EpochInfo): void {
     const head = e.partial ? `stopped in ${this.epochName(e.epoch)} after ${seconds(e.seconds)}` : `${this.epochName(e.epoch)} done in ${seconds(e.seconds)}`;
-    const val = Number.isFinite(e.valLoss) ? `, ${lossSummary(e, this.o.unit)}` : ' (no validation text)';
-    this.line(`${head}: train ${bits(e.trainLoss).toFixed(3)} ${this.o.unit}${val}`);
+    const val = Number.isFinite(e.valLoss) ? `, ${lossSummary(e, this.o.unit)}` : ` (no validation ${this.o.validationNoun ?? 'text'})`;
+    const accuracy = e.metrics?.tokenAccuracy !== undefined ? `, token accuracy ${e.metrics.tokenAccuracy.toFixed(1)}%` : '';
+    this.line(`${head}: train ${bits(e.trainLoss).toFixed(3)} ${this.o.unit}${val}${accuracy}`);
   }
 
   /** A line of its own, clearing the progress line first. */

@@ -69,12 +69,19 @@ export const LANGUAGE_MODEL_FILE: ModelKind<Required<LanguageModelOptions>> = {
   layout: languageModelLayout,
 };
 
+/** The model files rnn-native writes, by metadata.format: what each holds and what loads it. */
+const MODEL_KINDS = new Map<string, { what: string; loader: string }>([
+  [FORMAT, { what: 'a language model', loader: 'loadLanguageModel' }],
+  ['rnn-native/seq2seq@1', { what: 'a Seq2Seq model', loader: 'loadSeq2Seq' }],
+]);
+
 /**
  * Opens a model file of a given kind and checks it, reading nothing but the header: that it is
  * a safetensors file of that format, that its options are valid, and that they describe
  * exactly the tensors the file holds ({@link checkLayout}). Returns the options and the header
  * (whose `read()` then reads the tensors). Errors: `${ctx}: "<path>" is not an rnn-native
- * model file (…)` for another kind of file, `${ctx}: "<path>": <what is wrong>` for a damaged one.
+ * model file (…)` for a foreign file, `${ctx}: "<path>" holds a Seq2Seq model (…), … load it
+ * with loadSeq2Seq` for another kind of rnn-native model, `${ctx}: "<path>": <what is wrong>` for a damaged one.
  * @internal
  */
 export function openModelFile<O>(ctx: string, source: string | Uint8Array, kind: ModelKind<O>): { options: O; header: SafetensorsHeader } {
@@ -93,6 +100,9 @@ export function openModelFile<O>(ctx: string, source: string | Uint8Array, kind:
     throw new Error(`${header.where}: ${msg}`);
   };
   const format = header.metadata.format;
+  const other = typeof format === 'string' ? MODEL_KINDS.get(format) : undefined;
+  if (format !== kind.format && other)
+    throw new Error(`${ctx}: ${typeof source === 'string' ? JSON.stringify(source) : 'the file'} holds ${other.what} (metadata.format ${show(format)}), not ${MODEL_KINDS.get(kind.format)?.what ?? show(kind.format)}; load it with ${other.loader}`);
   if (format !== kind.format) foreign(`metadata.format is ${show(format)}, expected ${show(kind.format)}`);
   const options = kind.parseOptions(parseJsonField(header.metadata.options, 'metadata.options', fail, { maxChars: 1 << 16, maxDepth: 4 }), fail);
   checkLayout(header, kind.layout(options), 'metadata.options');

@@ -22,6 +22,7 @@ import { Linear } from '../nn/linear';
 import { Module } from '../nn/module';
 import { GRU, LSTM, RecurrentBase, RecurrentState, RNN } from '../nn/recurrent';
 import { sampleToken } from './sampling';
+import { translateOnWorker } from './seq2seq-async';
 
 export interface Seq2SeqOptions {
   sourceVocabSize: number;
@@ -347,6 +348,30 @@ export class Seq2Seq extends Module {
     } finally {
       this.train(wasTraining);
     }
+  }
+
+  /**
+   * translate() on a worker thread of the model's own, for services: the event loop stays free
+   * while a batch decodes. What decodes is the model as it is at the call (its weights are sent
+   * to the worker when they changed since the last call), so training may go on meanwhile;
+   * concurrent calls are answered in order. Arguments are checked here, before anything is
+   * queued: a bad one rejects with the TypeError or RangeError translate() would throw.
+   * Sampling without a seed draws one from the global generator (manualSeed makes it
+   * reproducible).
+   * @example const outputs = await model.translateAsync([src.encode('hello')], { beamSize: 5 });
+   */
+  translateAsync(sources: Int32Array[], opts?: DecodeOptions): Promise<Int32Array[]> {
+    const ctx = 'Seq2Seq.translateAsync';
+    let forwarded: DecodeOptions | undefined;
+    try {
+      if (!Array.isArray(sources) || sources.length === 0) throw typeError(ctx, 'sources', 'a non-empty array of Int32Arrays', sources);
+      this.checkIds(ctx, 'sources', sources, this.options.sourceVocabSize);
+      const plan = decodePlan(ctx, opts, sources, this.options.targetVocabSize);
+      forwarded = plan.mode === 'sample' && opts?.seed === undefined ? { ...opts, seed: defaultGenerator.nextUint32() } : opts;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return translateOnWorker(this, sources, forwarded);
   }
 
   /** One decoding step for rows reading `tokens` (B): log-probabilities (B, V) and the next carry. */

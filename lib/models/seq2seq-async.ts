@@ -1,0 +1,124 @@
+/**
+ * The main-thread side of Seq2Seq.translateAsync: one worker thread per model, started on the
+ * first call, fed requests one at a time. Each request carries the model's weights only when
+ * they changed since the worker last received them (compared byte for byte, which costs far
+ * less than a decode), so a model that keeps training is decoded with the weights it had at
+ * the call. The worker does not keep the process alive while idle, and ends when the model is
+ * garbage-collected. (Internal to the package.)
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { DecodeOptions, Seq2Seq } from './seq2seq';
+import type { TranslateReply, TranslateRequest } from './seq2seq-worker';
+
+/** The compiled worker script: next to this file in dist/, or in dist/ when running from TS sources. */
+function workerScript(): string {
+  const here = path.join(__dirname, 'seq2seq-worker.js');
+  if (fs.existsSync(here)) return here;
+  const built = path.join(__dirname, '..', '..', 'dist', 'models', 'seq2seq-worker.js');
+  if (fs.existsSync(built)) return built;
+  throw new Error('Seq2Seq.translateAsync: dist/models/seq2seq-worker.js is missing; run `npm run build:ts`');
+}
+
+interface Pending {
+  resolve: (outputs: Int32Array[]) => void;
+  reject: (err: Error) => void;
+}
+
+/** Rebuilds a worker's error with its own class (TypeError, RangeError, …) and message. */
+function revive(e: { name: string; message: string; stack?: string }): Error {
+  const Ctor = e.name === 'TypeError' ? TypeError : e.name === 'RangeError' ? RangeError : Error;
+  const err = new Ctor(e.message);
+  if (Ctor === Error && e.name !== 'Error') err.name = e.name;
+  return err;
+}
+
+class TranslationWorker {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  /** The weights the worker holds (name → bytes), to send only what changed. */
+  private sent: Map<string, Buffer> | null = null;
+  private dead: Error | null = null;
+
+  constructor(model: Seq2Seq) {
+    this.worker = new Worker(workerScript(), { workerData: { options: model.options } });
+    this.worker.unref();
+    this.worker.on('message', (reply: TranslateReply) => this.settle(reply));
+    this.worker.on('error', (err) => this.fail(err));
+    this.worker.on('exit', (code) => this.fail(new Error(`Seq2Seq.translateAsync: the translation worker exited (code ${code})`)));
+  }
+
+  get alive(): boolean {
+    return this.dead === null;
+  }
+
+  translate(model: Seq2Seq, sources: Int32Array[], opts: DecodeOptions | undefined): Promise<Int32Array[]> {
+    if (this.dead) return Promise.reject(this.dead);
+    const req: TranslateRequest = { id: this.nextId++, sources, opts };
+    const weights = this.changedWeights(model);
+    if (weights) req.weights = weights;
+    return new Promise<Int32Array[]>((resolve, reject) => {
+      this.pending.set(req.id, { resolve, reject });
+      if (this.pending.size === 1) this.worker.ref(); // keep the process alive until the answer
+      // Sources are copied by the structured clone; fresh weight copies are moved, not copied again.
+      this.worker.postMessage(req, weights ? Object.values(weights).map((w) => w.buffer as ArrayBuffer) : []);
+    });
+  }
+
+  /** Copies of the weights when any differs from what the worker holds, else null. */
+  private changedWeights(model: Seq2Seq): Record<string, Float32Array> | null {
+    const sd = model.stateDict();
+    const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    const same = this.sent !== null && Object.entries(sd).every(([name, t]) => {
+      const held = this.sent!.get(name);
+      return held !== undefined && held.equals(bytes(t.data));
+    });
+    if (same) return null;
+    const copies: Record<string, Float32Array> = {};
+    const sent = new Map<string, Buffer>();
+    for (const [name, t] of Object.entries(sd)) {
+      copies[name] = t.data.slice();
+      sent.set(name, Buffer.from(bytes(t.data))); // our own copy: the worker's is transferred away
+    }
+    this.sent = sent;
+    return copies;
+  }
+
+  private settle(reply: TranslateReply): void {
+    const p = this.pending.get(reply.id);
+    if (!p) return;
+    this.pending.delete(reply.id);
+    if (this.pending.size === 0) this.worker.unref();
+    if ('outputs' in reply) p.resolve(reply.outputs);
+    else p.reject(revive(reply.error));
+  }
+
+  private fail(err: Error): void {
+    if (this.dead) return;
+    this.dead = err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  terminate(): void {
+    this.fail(new Error('Seq2Seq.translateAsync: the translation worker was stopped'));
+    void this.worker.terminate();
+  }
+}
+
+const workers = new WeakMap<Seq2Seq, TranslationWorker>();
+// A model dropped by its owner takes its worker with it.
+const reaper = new FinalizationRegistry<TranslationWorker>((w) => w.terminate());
+
+/** Decodes on the model's worker thread (started on first use, restarted if it died). */
+export function translateOnWorker(model: Seq2Seq, sources: Int32Array[], opts: DecodeOptions | undefined): Promise<Int32Array[]> {
+  let w = workers.get(model);
+  if (!w || !w.alive) {
+    w = new TranslationWorker(model);
+    workers.set(model, w);
+    reaper.register(model, w);
+  }
+  return w.translate(model, sources, opts);
+}
