@@ -48,6 +48,29 @@ export interface RecurrentStackConstructor<A extends FloatArray> {
   ): RecurrentStackHandle<A>;
 }
 
+/** Weight storage of a decode step: 0 float32, 1 bf16 (Uint16Array), 2 int8 (Int8Array + per-row float32 scales). */
+export type WeightFormatCode = 0 | 1 | 2;
+type WeightArray = Float32Array | Uint16Array | Int8Array;
+
+/**
+ * One generation step of a language model for B independent rows (native/binding/decode_binding.cc):
+ * tokens (B) each in [0, tableRows); hIn/hOut, cIn/cOut (B, L, H) (c: LSTM only, else null; in and
+ * out distinct); logits (B, V); specs (B, 5) rows [greedy 0|1, temperature, topK (0 = all), topP, u]
+ * and next (B), or both null. weights: [table (tableRows, E) float32, then per layer w_ih, scale_ih,
+ * w_hh, scale_hh, b_ih, b_hh, then head w, head scale, head b]; matrices in the handle's format,
+ * scales int8 only (else null), biases float32 or null.
+ */
+export interface DecodeStepHandle {
+  run(B: number, tokens: Int32Array, weights: Array<WeightArray | null>, hIn: Float32Array, cIn: Float32Array | null,
+    hOut: Float32Array, cOut: Float32Array | null, logits: Float32Array, specs: Float64Array | null, next: Int32Array | null): void;
+  runAsync(B: number, tokens: Int32Array, weights: Array<WeightArray | null>, hIn: Float32Array, cIn: Float32Array | null,
+    hOut: Float32Array, cOut: Float32Array | null, logits: Float32Array, specs: Float64Array | null, next: Int32Array | null): Promise<void>;
+}
+export interface DecodeStepConstructor {
+  new (cell: CellCode, numLayers: number, embeddingDim: number, hiddenSize: number, vocabSize: number, tableRows: number,
+    format: WeightFormatCode): DecodeStepHandle;
+}
+
 /** Binary ops: 0 add, 1 sub, 2 mul. Unary ops: 0 tanh, 1 sigmoid, 2 relu. */
 export type BinaryCode = 0 | 1 | 2;
 export type UnaryCode = 0 | 1 | 2;
@@ -116,6 +139,7 @@ export interface NativeBinding extends OpsBinding, TreeBinding {
   readonly napiVersion: number;
   RecurrentStack: RecurrentStackConstructor<Float32Array>;
   RecurrentStack64: RecurrentStackConstructor<Float64Array>;
+  DecodeStep: DecodeStepConstructor;
   /** The norm of all gradients taken as one vector (accumulated in double); normType Infinity = max |g|. */
   gradNorm(grads: Float32Array[], normType: number): number;
   /** Multiplies every element by factor (rounded to float32). */

@@ -1,9 +1,10 @@
 import { Embedding } from '../nn/embedding';
 import { Linear } from '../nn/linear';
 import { Module } from '../nn/module';
-import { Generator, defaultGenerator } from '../core/random';
 import { GRU, LSTM, RecurrentBase, RNN } from '../nn/recurrent';
-import { sampleToken, SamplingOptions } from './sampling';
+import { GENERATE_ASYNC_KEYS, GenerateAsyncOptions, GenerateOptions, generationPlan, GenerationPlan, SPEC_WIDTH, writeSpec } from './generation';
+import { GenerationScheduler } from './generation-scheduler';
+import { LMDecoder } from './lm-decoder';
 import { allocLike, checkTensorShape, Tensor } from '../core/tensor';
 import { isGradEnabled, noGrad } from '../core/grad-mode';
 import {
@@ -11,7 +12,7 @@ import {
 } from '../core/validate';
 
 import type { CellKind } from '../nn/cell-kinds';
-export type { CellKind };
+export type { CellKind, GenerateOptions, GenerateAsyncOptions };
 
 export interface LanguageModelOptions {
   vocabSize: number;
@@ -33,18 +34,7 @@ export interface LMState {
   c?: Tensor;
 }
 
-export interface GenerateOptions extends SamplingOptions {
-  /** Token ids to condition on (fed before sampling starts). */
-  prompt?: Int32Array;
-  /** Maximum number of tokens to generate (not counting the prompt). */
-  maxLength: number;
-  /** Generation stops after emitting this id (default 0, the Vocabulary's <eos>); -1 never stops early. */
-  endToken?: number;
-  /** Seed for sampling; by default the library's default generator is used. */
-  seed?: number;
-}
 
-const GENERATE_KEYS = ['prompt', 'maxLength', 'endToken', 'seed', 'greedy', 'temperature', 'topK', 'topP'];
 const OPTION_KEYS = ['vocabSize', 'hiddenSize', 'embeddingDim', 'numLayers', 'cell', 'dropout', 'tieWeights'];
 
 /**
@@ -197,78 +187,77 @@ export class LanguageModel extends Module {
   /**
    * Generates tokens one at a time, feeding each back in, until `endToken` is produced or
    * `maxLength` tokens were generated. Returns the generated ids (without the prompt,
-   * including the end token when reached). Runs in eval mode and restores the mode after.
+   * including the end token when reached). The prompt but its last token is read by one
+   * recurrent forward; then each step (the last prompt token first) runs the whole model for
+   * one token natively and picks the next. Computes as in eval mode whatever the model's mode.
    */
   generate(opts: GenerateOptions): Int32Array {
-    const plan = this.generationPlan('LanguageModel.generate', opts);
-    const V = this.options.vocabSize;
-    const wasTraining = this.training;
-    this.eval();
-    try {
-      // Condition on the prompt in one call, then feed one token per step.
-      let { logits, state } = this.forward(plan.prompt, plan.prompt.length, 1);
-      let last = logits.data.subarray((plan.prompt.length - 1) * V);
-      const out: number[] = [];
-      while (out.length < plan.maxLength) {
-        const tok = sampleToken(last, plan.sampling, plan.generator);
-        out.push(tok);
-        if (tok === plan.endToken) break;
-        ({ logits, state } = this.forward(Int32Array.of(tok), 1, 1, state));
-        last = logits.data;
-      }
-      return Int32Array.from(out);
-    } finally {
-      this.train(wasTraining);
-    }
-  }
-
-  /**
-   * `generate` with the event loop free: every step's recurrent stack and output layer run
-   * on a libuv worker thread (forwardAsync), sampling between them on the caller's. With the
-   * same options and seed it returns exactly what `generate` returns. The model's mode is
-   * left alone (each step computes as in eval mode); leave the parameters unchanged until the
-   * promise settles. Option errors reject the promise.
-   */
-  async generateAsync(opts: GenerateOptions): Promise<Int32Array> {
-    const plan = this.generationPlan('LanguageModel.generateAsync', opts);
-    const V = this.options.vocabSize;
-    let { logits, state } = await this.forwardAsync(plan.prompt, plan.prompt.length, 1);
-    let last = logits.data.subarray((plan.prompt.length - 1) * V);
+    const plan = generationPlan('LanguageModel.generate', opts, this.options.vocabSize);
+    const dec = this.decoder;
+    const n = dec.rowSize;
+    let { h, c } = dec.prefill(plan.prompt);
+    let h2: Float32Array = new Float32Array(n);
+    let c2: Float32Array | null = c ? new Float32Array(n) : null;
+    const token = Int32Array.of(plan.prompt[plan.prompt.length - 1]);
+    const logits = new Float32Array(this.options.vocabSize);
+    const specs = new Float64Array(SPEC_WIDTH);
+    const next = new Int32Array(1);
     const out: number[] = [];
     while (out.length < plan.maxLength) {
-      const tok = sampleToken(last, plan.sampling, plan.generator);
-      out.push(tok);
-      if (tok === plan.endToken) break;
-      ({ logits, state } = await this.forwardAsync(Int32Array.of(tok), 1, 1, state));
-      last = logits.data;
+      writeSpec(specs, 0, plan);
+      dec.run(1, token, h, c, h2, c2, logits, specs, next);
+      [h, h2, c, c2] = [h2, h, c2, c];
+      token[0] = next[0];
+      out.push(next[0]);
+      if (next[0] === plan.endToken) break;
     }
     return Int32Array.from(out);
   }
 
-  /** generate's options, checked: what to condition on, when to stop, how to sample. */
-  private generationPlan(ctx: string, opts: GenerateOptions) {
-    if (opts === undefined) throw typeError(ctx, 'opts', 'an options object with maxLength', opts);
-    const o = checkOptions<GenerateOptions>(ctx, 'opts', opts);
-    checkKnownOptions(ctx, o, GENERATE_KEYS);
-    const V = this.options.vocabSize;
-    const maxLength = checkInteger(ctx, 'maxLength', o.maxLength, 0);
-    const endToken = checkInteger(ctx, 'endToken', o.endToken === undefined ? 0 : o.endToken, -1, V - 1);
-    const sampling = checkSampling(ctx, o, V);
-    const generator = o.seed === undefined ? defaultGenerator : new Generator(checkInteger(ctx, 'seed', o.seed, 0, Number.MAX_SAFE_INTEGER));
-    const prompt = o.prompt === undefined ? Int32Array.of(endToken >= 0 ? endToken : 0) : checkInt32Array(ctx, 'prompt', o.prompt);
-    if (prompt.length === 0) throw new RangeError(`${ctx}: prompt must hold at least one token`);
-    prompt.forEach((t, i) => {
-      if (t < 0 || t >= V) throw rangeError(ctx, `prompt[${i}]`, `a token id in [0, ${V})`, t);
-    });
-    return { maxLength, endToken, sampling, generator, prompt };
+  /**
+   * `generate` for services: the event loop stays free, and concurrent calls on this model
+   * are decoded together, one native step per token for the whole batch (continuous
+   * batching: a request joins at the next step once its prompt is read and leaves when it
+   * ends). Each request keeps its own options and gets exactly what `generate` returns for
+   * them (with a seed, the same tokens). `signal` aborts a request (its promise rejects with
+   * the signal's reason and its batch slot frees at the next step); `onToken` streams tokens
+   * as they come. A full queue rejects at once with a QueueFullError; `scheduler` sets the
+   * batch size, the wait and the queue limit, and reports what is running. The model's mode is
+   * left alone; leave the parameters unchanged until the promise settles. Option errors
+   * reject the promise.
+   *
+   * @example
+   * const ac = new AbortController();
+   * const ids = await lm.generateAsync({ prompt, maxLength: 200, temperature: 0.8, seed: 7, signal: ac.signal,
+   *   onToken: (t) => process.stdout.write(vocab.decode([t])) });
+   */
+  generateAsync(opts: GenerateAsyncOptions): Promise<Int32Array> {
+    const ctx = 'LanguageModel.generateAsync';
+    let plan: GenerationPlan;
+    try {
+      plan = generationPlan(ctx, opts, this.options.vocabSize, GENERATE_ASYNC_KEYS);
+      if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw typeError(ctx, 'signal', 'an AbortSignal', opts.signal);
+      if (opts.onToken !== undefined && typeof opts.onToken !== 'function') throw typeError(ctx, 'onToken', 'a function (token, index) => void', opts.onToken);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.scheduler.submit(plan, opts.signal, opts.onToken);
   }
-}
 
-function checkSampling(ctx: string, o: Partial<GenerateOptions>, V: number): SamplingOptions {
-  const s: SamplingOptions = {};
-  if (o.greedy !== undefined) s.greedy = checkBoolean(ctx, 'greedy', o.greedy);
-  if (o.temperature !== undefined) s.temperature = checkNumber(ctx, 'temperature', o.temperature, { min: 0, minExclusive: true });
-  if (o.topK !== undefined) s.topK = checkInteger(ctx, 'topK', o.topK, 1, V);
-  if (o.topP !== undefined) s.topP = checkNumber(ctx, 'topP', o.topP, { min: 0, max: 1, minExclusive: true });
-  return s;
+  /** The native decode step of this model (made on first use). @internal */
+  get decoder(): LMDecoder {
+    return (this.decoderCache ??= new LMDecoder(this));
+  }
+  private decoderCache: LMDecoder | null = null;
+
+  /**
+   * This model's batching scheduler for generateAsync (made on first use): `configure()` its
+   * batch size, wait and queue limit; `stats()` reports queued and running requests and
+   * tokens per second.
+   * @example lm.scheduler.configure({ maxBatch: 32 }); console.log(lm.scheduler.stats().running);
+   */
+  get scheduler(): GenerationScheduler {
+    return (this.schedulerCache ??= new GenerationScheduler(this.decoder, 'LanguageModel.generateAsync'));
+  }
+  private schedulerCache: GenerationScheduler | null = null;
 }

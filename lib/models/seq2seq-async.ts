@@ -1,16 +1,28 @@
 /**
  * The main-thread side of Seq2Seq.translateAsync: one worker thread per model, started on the
- * first call, fed requests one at a time. Each request carries the model's weights only when
- * they changed since the worker last received them (compared byte for byte, which costs far
- * less than a decode), so a model that keeps training is decoded with the weights it had at
- * the call. The worker does not keep the process alive while idle, and ends when the model is
- * garbage-collected. (Internal to the package.)
+ * first call. Requests wait here while the worker is busy; when it is free, the oldest
+ * request goes, together with every waiting request that can share its batch (greedy or beam
+ * search with the same settings, decoded with the same weights): concurrent requests become
+ * one batch instead of a queue of small ones. Weights travel with a batch only when they
+ * changed since the worker last received them (compared byte for byte at each call, which
+ * costs far less than a decode), so a model that keeps training is decoded with the weights it
+ * had at the call. The worker does not keep the process alive while idle, and ends when the
+ * model is garbage-collected. (Internal to the package.)
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { DecodeOptions, Seq2Seq } from './seq2seq';
-import type { TranslateReply, TranslateRequest } from './seq2seq-worker';
+import type { TranslateJob, TranslateReply } from './seq2seq-worker';
+
+/** Requests with equal keys may share a batch; maxLength is the request's own (explicit or default) limit. */
+export interface MergeKey {
+  key: string;
+  maxLength: number;
+}
+
+/** The most sources one merged batch takes (a single larger request still goes whole). */
+const MAX_MERGED_SOURCES = 64;
 
 /** The compiled worker script: next to this file in dist/, or in dist/ when running from TS sources. */
 function workerScript(): string {
@@ -21,7 +33,12 @@ function workerScript(): string {
   throw new Error('Seq2Seq.translateAsync: dist/models/seq2seq-worker.js is missing; run `npm run build:ts`');
 }
 
-interface Pending {
+interface Part {
+  sources: Int32Array[];
+  opts: DecodeOptions | undefined;
+  merge: MergeKey | null;
+  /** The weights version the request was made with. */
+  version: number;
   resolve: (outputs: Int32Array[]) => void;
   reject: (err: Error) => void;
 }
@@ -36,11 +53,17 @@ function revive(e: { name: string; message: string; stack?: string }): Error {
 
 class TranslationWorker {
   private readonly worker: Worker;
-  private readonly pending = new Map<number, Pending>();
+  private readonly waiting: Part[] = [];
+  private inFlight: { id: number; parts: Part[] } | null = null;
   private nextId = 1;
-  /** The weights the worker holds (name → bytes), to send only what changed. */
-  private sent: Map<string, Buffer> | null = null;
+  /** The newest weights (name → bytes) and their version; the worker's version; copies not yet sent. */
+  private latest: Map<string, Buffer> | null = null;
+  private latestVersion = 0;
+  private workerVersion = 0;
+  private readonly unsent = new Map<number, Record<string, Float32Array>>();
   private dead: Error | null = null;
+  /** Jobs sent and requests answered (merged jobs answer several). */
+  readonly counts = { jobs: 0, requests: 0 };
 
   constructor(model: Seq2Seq) {
     this.worker = new Worker(workerScript(), { workerData: { options: model.options } });
@@ -54,52 +77,91 @@ class TranslationWorker {
     return this.dead === null;
   }
 
-  translate(model: Seq2Seq, sources: Int32Array[], opts: DecodeOptions | undefined): Promise<Int32Array[]> {
+  translate(model: Seq2Seq, sources: Int32Array[], opts: DecodeOptions | undefined, merge: MergeKey | null): Promise<Int32Array[]> {
     if (this.dead) return Promise.reject(this.dead);
-    const req: TranslateRequest = { id: this.nextId++, sources, opts };
-    const weights = this.changedWeights(model);
-    if (weights) req.weights = weights;
+    const version = this.noteWeights(model);
     return new Promise<Int32Array[]>((resolve, reject) => {
-      this.pending.set(req.id, { resolve, reject });
-      if (this.pending.size === 1) this.worker.ref(); // keep the process alive until the answer
-      // Sources are copied by the structured clone; fresh weight copies are moved, not copied again.
-      this.worker.postMessage(req, weights ? Object.values(weights).map((w) => w.buffer as ArrayBuffer) : []);
+      this.waiting.push({ sources, opts, merge, version, resolve, reject });
+      this.worker.ref(); // keep the process alive until the answers
+      this.pump();
     });
   }
 
-  /** Copies of the weights when any differs from what the worker holds, else null. */
-  private changedWeights(model: Seq2Seq): Record<string, Float32Array> | null {
+  /** The version of the model's weights now: a new one (with copies to send) when they changed. */
+  private noteWeights(model: Seq2Seq): number {
     const sd = model.stateDict();
     const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-    const same = this.sent !== null && Object.entries(sd).every(([name, t]) => {
-      const held = this.sent!.get(name);
+    const same = this.latest !== null && Object.entries(sd).every(([name, t]) => {
+      const held = this.latest!.get(name);
       return held !== undefined && held.equals(bytes(t.data));
     });
-    if (same) return null;
+    if (same) return this.latestVersion;
     const copies: Record<string, Float32Array> = {};
-    const sent = new Map<string, Buffer>();
+    const latest = new Map<string, Buffer>();
     for (const [name, t] of Object.entries(sd)) {
       copies[name] = t.data.slice();
-      sent.set(name, Buffer.from(bytes(t.data))); // our own copy: the worker's is transferred away
+      latest.set(name, Buffer.from(bytes(t.data))); // our own copy: the worker's is transferred away
     }
-    this.sent = sent;
-    return copies;
+    this.latest = latest;
+    this.unsent.set(++this.latestVersion, copies);
+    return this.latestVersion;
+  }
+
+  /** Sends the next batch when the worker is free: the oldest request and those that can share its batch. */
+  private pump(): void {
+    if (this.inFlight || this.dead || this.waiting.length === 0) return;
+    const head = this.waiting[0];
+    const parts: Part[] = [];
+    let count = 0;
+    for (let i = 0; i < this.waiting.length; ) {
+      const p = this.waiting[i];
+      const fits = p === head || (head.merge !== null && p.merge?.key === head.merge.key && p.version === head.version &&
+        count + p.sources.length <= MAX_MERGED_SOURCES);
+      if (fits) {
+        parts.push(p);
+        count += p.sources.length;
+        this.waiting.splice(i, 1);
+      } else {
+        i++;
+      }
+    }
+    const job: TranslateJob = {
+      id: this.nextId++,
+      parts: parts.map((p) => ({ sources: p.sources, opts: p.opts, maxLength: p.merge ? p.merge.maxLength : null })),
+    };
+    // Versions only grow in call order, and the oldest request goes first: the worker never needs an older one again.
+    if (head.version !== this.workerVersion) {
+      job.weights = this.unsent.get(head.version);
+      for (const v of [...this.unsent.keys()]) if (v <= head.version) this.unsent.delete(v);
+      this.workerVersion = head.version;
+    }
+    this.inFlight = { id: job.id, parts };
+    this.counts.jobs++;
+    this.counts.requests += parts.length;
+    // Sources are copied by the structured clone; fresh weight copies are moved, not copied again.
+    this.worker.postMessage(job, job.weights ? Object.values(job.weights).map((w) => w.buffer as ArrayBuffer) : []);
   }
 
   private settle(reply: TranslateReply): void {
-    const p = this.pending.get(reply.id);
-    if (!p) return;
-    this.pending.delete(reply.id);
-    if (this.pending.size === 0) this.worker.unref();
-    if ('outputs' in reply) p.resolve(reply.outputs);
-    else p.reject(revive(reply.error));
+    const job = this.inFlight;
+    if (!job || job.id !== reply.id) return;
+    this.inFlight = null;
+    if ('outputs' in reply) job.parts.forEach((p, i) => p.resolve(reply.outputs[i]));
+    else {
+      const err = revive(reply.error);
+      for (const p of job.parts) p.reject(err);
+    }
+    this.pump();
+    if (!this.inFlight) this.worker.unref(); // idle: let the process exit
   }
 
   private fail(err: Error): void {
     if (this.dead) return;
     this.dead = err;
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
+    const parts = [...(this.inFlight?.parts ?? []), ...this.waiting];
+    this.inFlight = null;
+    this.waiting.length = 0;
+    for (const p of parts) p.reject(err);
   }
 
   terminate(): void {
@@ -112,13 +174,19 @@ const workers = new WeakMap<Seq2Seq, TranslationWorker>();
 // A model dropped by its owner takes its worker with it.
 const reaper = new FinalizationRegistry<TranslationWorker>((w) => w.terminate());
 
+/** How many jobs the model's worker was sent for how many requests (for tests and monitoring). @internal */
+export function translationCounts(model: Seq2Seq): { jobs: number; requests: number } {
+  const w = workers.get(model);
+  return w ? { ...w.counts } : { jobs: 0, requests: 0 };
+}
+
 /** Decodes on the model's worker thread (started on first use, restarted if it died). */
-export function translateOnWorker(model: Seq2Seq, sources: Int32Array[], opts: DecodeOptions | undefined): Promise<Int32Array[]> {
+export function translateOnWorker(model: Seq2Seq, sources: Int32Array[], opts: DecodeOptions | undefined, merge: MergeKey | null): Promise<Int32Array[]> {
   let w = workers.get(model);
   if (!w || !w.alive) {
     w = new TranslationWorker(model);
     workers.set(model, w);
     reaper.register(model, w);
   }
-  return w.translate(model, sources, opts);
+  return w.translate(model, sources, opts, merge);
 }

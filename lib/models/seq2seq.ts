@@ -22,7 +22,7 @@ import { Linear } from '../nn/linear';
 import { Module } from '../nn/module';
 import { GRU, LSTM, RecurrentBase, RecurrentState, RNN } from '../nn/recurrent';
 import { sampleToken } from './sampling';
-import { translateOnWorker } from './seq2seq-async';
+import { MergeKey, translateOnWorker } from './seq2seq-async';
 
 export interface Seq2SeqOptions {
   sourceVocabSize: number;
@@ -333,17 +333,28 @@ export class Seq2Seq extends Module {
    * beam search by default, greedy or sampling on request. Each output ends before EOS.
    */
   translate(sources: Int32Array[], opts?: DecodeOptions): Int32Array[] {
-    const ctx = 'Seq2Seq.translate';
+    return this.translateWithLimits('Seq2Seq.translate', sources, opts, null);
+  }
+
+  /**
+   * translate() with a length limit per source (what the worker uses to decode several
+   * translateAsync requests as one batch: each source keeps the maxLength its own request
+   * had). maxLengths (sources.length) replaces opts.maxLength when given. @internal
+   */
+  translateWithLimits(ctx: string, sources: Int32Array[], opts: DecodeOptions | undefined, maxLengths: Int32Array | null): Int32Array[] {
     if (!Array.isArray(sources) || sources.length === 0) throw typeError(ctx, 'sources', 'a non-empty array of Int32Arrays', sources);
     this.checkIds(ctx, 'sources', sources, this.options.sourceVocabSize);
     const plan = decodePlan(ctx, opts, sources, this.options.targetVocabSize);
+    const limits = maxLengths ?? new Int32Array(sources.length).fill(plan.maxLength);
+    if (limits.length !== sources.length) throw new RangeError(`${ctx}: maxLengths must have one entry per source (${sources.length}), received ${limits.length}`);
+    plan.maxLength = Math.max(...limits);
     const wasTraining = this.training;
     this.eval();
     try {
       return noGrad(() => {
         const src = padSequences(sources, { padValue: EOS });
         const enc = this.encode(src.ids, src.T, src.B, src.lengths);
-        return plan.mode === 'beam' ? this.beamSearch(enc, plan) : this.sampleOrGreedy(enc, plan);
+        return plan.mode === 'beam' ? this.beamSearch(enc, plan, limits) : this.sampleOrGreedy(enc, plan, limits);
       });
     } finally {
       this.train(wasTraining);
@@ -353,9 +364,12 @@ export class Seq2Seq extends Module {
   /**
    * translate() on a worker thread of the model's own, for services: the event loop stays free
    * while a batch decodes. What decodes is the model as it is at the call (its weights are sent
-   * to the worker when they changed since the last call), so training may go on meanwhile;
-   * concurrent calls are answered in order. Arguments are checked here, before anything is
-   * queued: a bad one rejects with the TypeError or RangeError translate() would throw.
+   * to the worker when they changed since the last call), so training may go on meanwhile.
+   * Concurrent greedy or beam-search calls with the same mode, beam size and length penalty
+   * that wait while the worker is busy are decoded together as one batch (each source keeps
+   * its own maxLength; results as alone, to float rounding); sampling calls run one by one,
+   * in order. Arguments are checked here, before anything is queued: a bad one rejects with
+   * the TypeError or RangeError translate() would throw.
    * Sampling without a seed draws one from the global generator (manualSeed makes it
    * reproducible).
    * @example const outputs = await model.translateAsync([src.encode('hello')], { beamSize: 5 });
@@ -363,15 +377,19 @@ export class Seq2Seq extends Module {
   translateAsync(sources: Int32Array[], opts?: DecodeOptions): Promise<Int32Array[]> {
     const ctx = 'Seq2Seq.translateAsync';
     let forwarded: DecodeOptions | undefined;
+    let merge: MergeKey | null;
     try {
       if (!Array.isArray(sources) || sources.length === 0) throw typeError(ctx, 'sources', 'a non-empty array of Int32Arrays', sources);
       this.checkIds(ctx, 'sources', sources, this.options.sourceVocabSize);
       const plan = decodePlan(ctx, opts, sources, this.options.targetVocabSize);
       forwarded = plan.mode === 'sample' && opts?.seed === undefined ? { ...opts, seed: defaultGenerator.nextUint32() } : opts;
+      // Greedy and beam requests with the same settings may decode as one batch on the worker,
+      // each source keeping its own length limit; sampling ones (a generator per request) go alone.
+      merge = plan.mode === 'sample' ? null : { key: `${plan.mode}|${plan.beamSize}|${plan.lengthPenalty}`, maxLength: plan.maxLength };
     } catch (err) {
       return Promise.reject(err);
     }
-    return translateOnWorker(this, sources, forwarded);
+    return translateOnWorker(this, sources, forwarded, merge);
   }
 
   /** One decoding step for rows reading `tokens` (B): log-probabilities (B, V) and the next carry. */
@@ -380,7 +398,8 @@ export class Seq2Seq extends Module {
     return { logp: F.logSoftmax(this.project(r.hidden), -1), carry: r.carry };
   }
 
-  private sampleOrGreedy(enc: Encoded, plan: DecodePlan): Int32Array[] {
+  /** limits (B): the most tokens of each output. */
+  private sampleOrGreedy(enc: Encoded, plan: DecodePlan, limits: Int32Array): Int32Array[] {
     const B = enc.B, V = this.options.targetVocabSize;
     const out: number[][] = Array.from({ length: B }, () => []);
     const done = new Uint8Array(B);
@@ -396,6 +415,7 @@ export class Seq2Seq extends Module {
         if (!done[b]) {
           if (next[b] === EOS) done[b] = 1;
           else out[b].push(next[b]);
+          if (t + 1 >= limits[b]) done[b] = 1;
         }
       }
       tokens = next;
@@ -409,7 +429,7 @@ export class Seq2Seq extends Module {
    * best continuations per source and sets aside those that end (EOS); a source is done when K
    * hypotheses have ended. Hypotheses are ranked by log-probability / length^lengthPenalty.
    */
-  private beamSearch(encIn: Encoded, plan: DecodePlan): Int32Array[] {
+  private beamSearch(encIn: Encoded, plan: DecodePlan, limits: Int32Array): Int32Array[] {
     const K = plan.beamSize, V = this.options.targetVocabSize;
     const B = encIn.B, BK = B * K;
     // Every source's encoding repeated for its K beams.
@@ -431,6 +451,13 @@ export class Seq2Seq extends Module {
     let tokens = new Int32Array(BK).fill(EOS);
     const rank = (logp: number, length: number) => logp / Math.pow(Math.max(1, length), plan.lengthPenalty);
     const width = Math.min(V, 2 * K); // per beam: enough candidates to keep K live ones after EOS
+    const endSource = (b: number) => {
+      for (let k = 0; k < K; k++) {
+        const row = b * K + k;
+        if (scores[row] > -Infinity) finished[b].push({ tokens: history[row], score: rank(scores[row], history[row].length) });
+      }
+      done[b] = 1;
+    };
     for (let t = 0; t < plan.maxLength && done.some((d) => !d); t++) {
       const r = this.step(enc, tokens, carry);
       const top = topRows(r.logp.data, BK, V, width);
@@ -470,13 +497,10 @@ export class Seq2Seq extends Module {
       tokens = next;
       scores.set(nextScores);
       history = nextHistory;
+      // A source at its length limit: its beams still alive are candidates too.
+      for (let b = 0; b < B; b++) if (!done[b] && t + 1 >= limits[b]) endSource(b);
     }
-    // Beams still alive at maxLength are candidates too.
-    for (let b = 0; b < B; b++)
-      for (let k = 0; k < K; k++) {
-        const row = b * K + k;
-        if (scores[row] > -Infinity && !done[b]) finished[b].push({ tokens: history[row], score: rank(scores[row], history[row].length) });
-      }
+    for (let b = 0; b < B; b++) if (!done[b]) endSource(b);
     return finished.map((f) => {
       let bestHyp: { tokens: number[]; score: number } | null = null;
       for (const h of f) if (!bestHyp || h.score > bestHyp.score) bestHyp = h;

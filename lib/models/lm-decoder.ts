@@ -1,0 +1,95 @@
+/**
+ * The native decode step of a LanguageModel (native/kernels/decode_step.h): embedding, every
+ * recurrent layer and the output layer for B rows in one call, then each row's next token.
+ * Rows are independent requests with their own token, state and sampling settings, and a
+ * row's numbers do not depend on the other rows — which is what lets the batching scheduler
+ * put requests together without changing what any of them gets. (Internal to the package.)
+ *
+ * Buffer shapes: tokens (B); state h, c (B, L, H), a row's layers side by side; logits (B, V);
+ * specs (B, 5) (see generation.ts); next (B).
+ */
+import type { DecodeStepHandle } from '../../binding';
+import { noGrad } from '../core/grad-mode';
+import { native } from '../native/addon';
+import { afterPreviousJobs } from '../native/async-queue';
+import { CELL_KINDS } from '../nn/cell-kinds';
+import type { LanguageModel } from './language-model';
+
+/** A row's state after its prompt: h and c (LSTM) as (L, H). */
+export interface RowState {
+  h: Float32Array;
+  c: Float32Array | null;
+}
+
+export class LMDecoder {
+  readonly L: number;
+  readonly H: number;
+  readonly V: number;
+  readonly lstm: boolean;
+  /** Floats of one row's h (or c): L·H. */
+  readonly rowSize: number;
+  private readonly handle: DecodeStepHandle;
+
+  constructor(private readonly model: LanguageModel) {
+    const o = model.options;
+    this.L = o.numLayers;
+    this.H = o.hiddenSize;
+    this.V = o.vocabSize;
+    this.lstm = o.cell === 'lstm';
+    this.rowSize = this.L * this.H;
+    this.handle = new native.DecodeStep(CELL_KINDS[o.cell].code, o.numLayers, o.embeddingDim, o.hiddenSize, o.vocabSize, o.vocabSize, 0);
+  }
+
+  /** [table, per layer w_ih, null, w_hh, null, b_ih, b_hh, head w, null, head b]: the parameters themselves (float32). */
+  private weights(): Array<Float32Array | null> {
+    const m = this.model;
+    const p = new Map(m.rnn.namedParameters().map(([name, t]) => [name, t.data]));
+    const out: Array<Float32Array | null> = [m.embedding.weight.data];
+    for (let l = 0; l < this.L; l++)
+      out.push(p.get(`weight_ih_l${l}`)!, null, p.get(`weight_hh_l${l}`)!, null, p.get(`bias_ih_l${l}`) ?? null, p.get(`bias_hh_l${l}`) ?? null);
+    out.push(m.head.weight.data, null, m.head.bias ? m.head.bias.data : null);
+    return out;
+  }
+
+  /** One step for B rows, on the calling thread. specs and next may both be null (logits only). */
+  run(B: number, tokens: Int32Array, hIn: Float32Array, cIn: Float32Array | null, hOut: Float32Array, cOut: Float32Array | null,
+    logits: Float32Array, specs: Float64Array | null, next: Int32Array | null): void {
+    this.handle.run(B, tokens, this.weights(), hIn, cIn, hOut, cOut, logits, specs, next);
+  }
+
+  /** `run` on a libuv worker thread, after every earlier async kernel call. The arrays must stay untouched until it settles. */
+  runAsync(B: number, tokens: Int32Array, hIn: Float32Array, cIn: Float32Array | null, hOut: Float32Array, cOut: Float32Array | null,
+    logits: Float32Array, specs: Float64Array | null, next: Int32Array | null): Promise<void> {
+    return afterPreviousJobs(() => this.handle.runAsync(B, tokens, this.weights(), hIn, cIn, hOut, cOut, logits, specs, next));
+  }
+
+  /**
+   * The state after all but the last prompt token (the last one is the first decode step's
+   * input): zeros for a one-token prompt, else one recurrent forward over the others.
+   */
+  prefill(prompt: Int32Array): RowState {
+    if (prompt.length === 1) return this.zeros();
+    const m = this.model;
+    const wasTraining = m.training;
+    m.eval();
+    try {
+      const out = noGrad(() => m.rnn.forward(m.embedding.forward(prompt.subarray(0, prompt.length - 1), [prompt.length - 1, 1])));
+      return { h: out.h.data, c: out.c ? out.c.data : null };
+    } finally {
+      m.train(wasTraining);
+    }
+  }
+
+  /** `prefill` with the recurrent forward on a libuv worker thread (the same numbers: forwardAsync equals forward in eval mode). */
+  async prefillAsync(prompt: Int32Array): Promise<RowState> {
+    if (prompt.length === 1) return this.zeros();
+    const m = this.model;
+    const x = noGrad(() => m.embedding.forward(prompt.subarray(0, prompt.length - 1), [prompt.length - 1, 1]));
+    const out = await m.rnn.forwardAsync(x);
+    return { h: out.h.data, c: out.c ? out.c.data : null };
+  }
+
+  private zeros(): RowState {
+    return { h: new Float32Array(this.rowSize), c: this.lstm ? new Float32Array(this.rowSize) : null };
+  }
+}
