@@ -136,6 +136,10 @@ export interface NativeBinding extends OpsBinding, TreeBinding {
   vecMathIsa(): string;
   /** Test hook: applies one ISA's sigmoid/tanh kernel in place; false if the CPU lacks it. */
   applyActivation(kind: 'sigmoid' | 'tanh', x: Float32Array, isa: 'avx512f' | 'avx2' | 'scalar'): boolean;
+  /** The compute budget: its tokens (cores), those held now and the most at once, calls computing now and the most at once, and the calls (and waits) since the last reset; reset = true restarts the counts. */
+  computeBudget(reset?: boolean): { tokens: number; held: number; maxHeld: number; running: number; maxRunning: number; calls: number; waited: number };
+  /** Benchmark/test hook: every call takes the whole budget (one at a time, as under a process-wide lock). */
+  setComputeExclusive(on: boolean): void;
   readonly napiVersion: number;
   RecurrentStack: RecurrentStackConstructor<Float32Array>;
   RecurrentStack64: RecurrentStackConstructor<Float64Array>;

@@ -4,8 +4,9 @@
 // typed arrays and the wrapper object that owns the kernel's workspace — are held by a
 // persistent reference until the promise settles, so the garbage collector cannot free them
 // under the kernel (callers copy the small inputs a user might detach meanwhile; parameters
-// must simply be left alone). Kernel calls are serialised by the compute lock (rnn::blas_mutex), as on
-// the main thread: an async call and a synchronous one never run at once.
+// must simply be left alone). The computation holds the object's own mutex when it has one
+// (a stack's or a decode step's scratch is not shared), then a compute-budget token, as a
+// synchronous call does (kernels/compute_budget.h).
 #pragma once
 #include <napi.h>
 
@@ -14,17 +15,19 @@
 #include <mutex>
 #include <utility>
 
-#include "kernels/blas.h"
+#include "kernels/compute_budget.h"
 
 namespace binding {
 
 class ComputeWorker : public Napi::AsyncWorker {
  public:
   // Queues `compute`; the returned promise resolves to undefined (or rejects with an Error).
-  // `settled` (optional) runs on the main thread just before the promise settles.
+  // `settled` (optional) runs on the main thread just before the promise settles;
+  // `object_lock` (optional) is held while `compute` runs (it must outlive the call: keep its
+  // owner in keep_alive).
   static Napi::Promise Start(Napi::Env env, std::function<void()> compute, Napi::Object keep_alive,
-                             std::function<void()> settled = nullptr) {
-    auto* worker = new ComputeWorker(env, std::move(compute), keep_alive, std::move(settled));  // deleted by node-addon-api after OnOK/OnError
+                             std::function<void()> settled = nullptr, std::mutex* object_lock = nullptr) {
+    auto* worker = new ComputeWorker(env, std::move(compute), keep_alive, std::move(settled), object_lock);  // deleted by node-addon-api after OnOK/OnError
     Napi::Promise promise = worker->deferred_.Promise();
     worker->Queue();
     return promise;
@@ -32,16 +35,19 @@ class ComputeWorker : public Napi::AsyncWorker {
 
  private:
   ComputeWorker(Napi::Env env, std::function<void()> compute, Napi::Object keep_alive,
-                std::function<void()> settled)
+                std::function<void()> settled, std::mutex* object_lock)
       : Napi::AsyncWorker(env, "rnn-native:compute"),
         deferred_(Napi::Promise::Deferred::New(env)),
         compute_(std::move(compute)),
         settled_(std::move(settled)),
+        object_lock_(object_lock),
         keep_alive_(Napi::Persistent(keep_alive)) {}
 
   void Execute() override {
     try {
-      std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+      std::unique_lock<std::mutex> own;
+      if (object_lock_) own = std::unique_lock<std::mutex>(*object_lock_);
+      rnn::ComputeScope scope;
       compute_();
     } catch (const std::exception& e) {
       SetError(e.what());
@@ -61,6 +67,7 @@ class ComputeWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   std::function<void()> compute_;
   std::function<void()> settled_;
+  std::mutex* object_lock_;
   Napi::ObjectReference keep_alive_;
 };
 

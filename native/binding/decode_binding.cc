@@ -20,7 +20,7 @@
 #include "registry.h"
 #include "args.h"
 #include "async_compute.h"
-#include "kernels/blas.h"
+#include "kernels/compute_budget.h"
 #include "kernels/decode_step.h"
 #include "kernels/sample.h"
 
@@ -147,7 +147,8 @@ class DecodeStepWrap : public Napi::ObjectWrap<DecodeStepWrap> {
 
   Napi::Value Run(const Napi::CallbackInfo& info) {
     const Call c = parse(info);
-    std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+    std::lock_guard<std::mutex> own(mutex_);  // the workspace
+    rnn::ComputeScope scope;
     compute(c, ws_);
     return info.Env().Undefined();
   }
@@ -155,11 +156,12 @@ class DecodeStepWrap : public Napi::ObjectWrap<DecodeStepWrap> {
   Napi::Value RunAsync(const Napi::CallbackInfo& info) {
     auto call = std::make_shared<const Call>(parse(info));  // its pointers point into its own vectors: never copied
     rnn::DecodeWorkspace* ws = &ws_;  // kept alive: the wrapper is in keep_arguments
-    return ComputeWorker::Start(info.Env(), [call, ws]() { compute(*call, *ws); }, keep_arguments(info));
+    return ComputeWorker::Start(info.Env(), [call, ws]() { compute(*call, *ws); }, keep_arguments(info), nullptr, &mutex_);
   }
 
   rnn::DecodeNet net_{};
   rnn::DecodeWorkspace ws_;
+  std::mutex mutex_;
 };
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "async_compute.h"
 #include "linear_call.h"
 #include "kernels/blas.h"
+#include "kernels/compute_budget.h"
 #include "kernels/dense.h"
 
 namespace binding {
@@ -82,7 +83,7 @@ struct LinearForwardImpl {
     const F* W = typed_data<F>(env, info[2], checked_size(env, {size_t(out), size_t(in)}, "weight"), "weight");
     const F* b = optional_typed_data<F>(env, info[3], out, "bias");
     if (N == 0) return env.Undefined();
-    std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+    rnn::ComputeScope scope;
     rnn::linear_forward(y, x, W, b, N, in, out);
     return env.Undefined();
   }
@@ -113,7 +114,7 @@ struct LinearBackwardImpl {
     const F* x = typed_data<F>(env, info[4], Nin, "x");
     const F* W = typed_data<F>(env, info[5], W_size, "weight");
     if (N == 0) return env.Undefined();
-    std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+    rnn::ComputeScope scope;
     rnn::linear_backward(dx, dW, db, dy, x, W, N, in, out);
     return env.Undefined();
   }
@@ -139,7 +140,7 @@ struct CrossEntropyImpl {
     const double eps = number_arg(env, info[6], "labelSmoothing");
     if (!(eps >= 0 && eps <= 1)) throw_range(env, "labelSmoothing must be in [0, 1]");
     int valid = 0;
-    std::lock_guard<std::mutex> lock(rnn::blas_mutex());  // the kernel threads are shared
+    rnn::ComputeScope scope;  // the kernel threads are shared
     return Napi::Number::New(env, rnn::cross_entropy(grad, logits, targets, N, C, ignore, eps, &valid));
   }
 };

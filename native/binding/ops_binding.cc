@@ -9,6 +9,7 @@
 #include "registry.h"
 #include "args.h"
 #include "kernels/blas.h"
+#include "kernels/compute_budget.h"
 #include "kernels/cell_step.h"
 #include "kernels/cells.h"
 #include "kernels/cells_reference.h"
@@ -244,7 +245,7 @@ struct MatmulImpl {
       if (!acc) std::fill(C, C + b * M * N, F(0));
       return env.Undefined();
     }
-    std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+    rnn::ComputeScope scope;
     rnn::batched_matmul(C, A, B, batch, M, N, K, ta, tb, acc);
     return env.Undefined();
   }
@@ -457,7 +458,7 @@ void cell_params(Napi::Env env, const Napi::Value& v, const CellDims& d, bool nu
 }
 
 // The cells' per-step scratch: grows to the largest step seen and is reused, so a loop over
-// time steps allocates nothing here. Used under the compute lock; one per thread (worker_threads).
+// time steps allocates nothing here. One per thread: calls from several threads never share it.
 template <typename F>
 F* cell_scratch(size_t n) {
   thread_local std::vector<F> scratch;
@@ -480,7 +481,7 @@ struct CellForwardImpl {
     F* h_out = typed_data<F>(env, info[8], BH, "hOut");
     F* c_out = d.lstm ? typed_data<F>(env, info[9], BH, "cOut") : nullptr;
     F* saved = typed_data<F>(env, info[10], rnn::cell_saved_size(d.cell, d.B, d.H), "saved");
-    std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+    rnn::ComputeScope scope;
     F* scratch = cell_scratch<F>(static_cast<size_t>(d.B) * (d.G + 1) * d.H);
     rnn::cell_forward(d.cell, d.B, d.I, d.H, x, h, c, rnn::LayerWeights<F>{p[0], p[1], p[2], p[3]}, h_out, c_out, saved,
                       scratch);
@@ -509,7 +510,7 @@ struct CellBackwardImpl {
     F* dx = optional_typed_data<F>(env, info[12], static_cast<size_t>(d.B) * d.I, "dx");
     F* dh = optional_typed_data<F>(env, info[13], BH, "dh");
     F* dc = d.lstm ? optional_typed_data<F>(env, info[14], BH, "dc") : nullptr;
-    std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+    rnn::ComputeScope scope;
     F* scratch = cell_scratch<F>(4 * BH);
     rnn::cell_backward(d.cell, d.B, d.I, d.H, x, h, c, rnn::LayerWeights<F>{p[0], p[1], p[2], p[3]},
                        rnn::LayerGrads<F>{gp[0], gp[1], gp[2], gp[3]}, saved, dh_out, dc_out, dx, dh, dc, scratch);

@@ -7,6 +7,7 @@
 #include "registry.h"
 #include "args.h"
 #include "kernels/blas.h"
+#include "kernels/compute_budget.h"
 #include "kernels/optim.h"
 #include "kernels/thread_pool.h"
 
@@ -28,7 +29,7 @@ Napi::Object hyper_arg(Napi::Env env, const Napi::Value& v) {
 // counts in int and rounds its total up to the alignment, so it gets pieces of 2^30 at most.
 template <typename Fn>
 void over_elements(size_t n, Fn&& fn) {
-  std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+  rnn::ComputeScope scope;
   constexpr size_t kPiece = size_t{1} << 30;
   for (size_t at = 0; at < n; at += kPiece) {
     const int len = static_cast<int>(std::min(kPiece, n - at));

@@ -16,7 +16,7 @@
 #include "args.h"
 #include "async_compute.h"
 #include "linear_call.h"
-#include "kernels/blas.h"
+#include "kernels/compute_budget.h"
 #include "kernels/recurrent_stack.h"
 
 namespace binding {
@@ -194,7 +194,8 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
   Napi::Value Forward(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const ForwardCall c = parse_forward(info);
-    std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+    std::lock_guard<std::mutex> own(mutex_);  // the stack's scratch and eval workspace
+    rnn::ComputeScope scope;
     rnn::StackActivations<F> acts =
         c.training ? stack_->bind(c.arena, c.in.T, c.in.B, c.in.V, true, c.dropout, c.in.ids != nullptr, c.lengths != nullptr)
                    : stack_->eval_workspace(c.in.T, c.in.B, c.in.ids != nullptr, c.lengths != nullptr);
@@ -231,7 +232,7 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
                          call->hN, call->cN, acts);
           if (has_head) head.run();
         },
-        keep_arguments(info));
+        keep_arguments(info), nullptr, &mutex_);
   }
 
   // backward(arena, dOutput, dhN, dcN, weights, grads, dInput|null, table|null, dTable|null,
@@ -240,7 +241,8 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     Napi::Env env = info.Env();
     const size_t arena_len = typed_length<float>(env, info[0], "arena");
     uint8_t* arena = reinterpret_cast<uint8_t*>(typed_data<float>(env, info[0], arena_len, "arena"));
-    std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+    std::lock_guard<std::mutex> own(mutex_);
+    rnn::ComputeScope scope;
     rnn::StackActivations<F> acts;
     if (const char* why = stack_->rebind(arena, arena_len * sizeof(float), acts)) throw_range(env, std::string("backward: ") + why);
     const auto& cfg = stack_->config();
@@ -267,6 +269,7 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
   }
 
   std::unique_ptr<rnn::RecurrentStack<F>> stack_;
+  std::mutex mutex_;  // calls on one stack never overlap (its scratch); other stacks run meanwhile
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "registry.h"
 #include "args.h"
 #include "kernels/blas.h"
+#include "kernels/compute_budget.h"
 #include "kernels/thread_pool.h"
 #include "kernels/vec_math.h"
 
@@ -14,8 +15,9 @@ namespace {
 
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   const int n = int_arg(info.Env(), info[0], "n", 1, 1024);
-  std::lock_guard<std::mutex> lock(rnn::blas_mutex());  // never change it under a running kernel
+  rnn::ExclusiveComputeScope all;  // never change it under a running kernel
   rnn::ThreadPool::instance().set_threads(n);
+  rnn::ComputeBudget::instance().resize_held(n);  // as many cores to share as threads allowed
   return info.Env().Undefined();
 }
 
@@ -47,8 +49,8 @@ Napi::Value VecMathIsa(const Napi::CallbackInfo& info) {
 }
 
 // Test hook: applyActivation('sigmoid' | 'tanh', x, isa) applies the kernel of that ISA in
-// place; returns false (x untouched) when this CPU lacks it. Holds the compute lock, so no
-// kernel runs while the dispatcher is switched.
+// place; returns false (x untouched) when this CPU lacks it. Holds the whole compute budget,
+// so no kernel runs while the dispatcher is switched.
 Napi::Value ApplyActivation(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsString() || !info[2].IsString()) throw_type(env, "kind and isa must be strings");
@@ -58,7 +60,7 @@ Napi::Value ApplyActivation(const Napi::CallbackInfo& info) {
   if (!info[1].IsTypedArray()) throw_type(env, "x must be a Float32Array");
   const size_t n = checked_size(env, {info[1].As<Napi::TypedArray>().ElementLength()}, "x");  // the kernels count in int
   float* x = typed_data<float>(env, info[1], n, "x");
-  std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+  rnn::ExclusiveComputeScope all;
   const std::string previous = rnn::vec_math_isa();
   if (!rnn::vec_math_force(isa.c_str())) return Napi::Boolean::New(env, false);
   if (kind == "sigmoid") rnn::sigmoid_inplace(x, static_cast<int>(n));
@@ -67,12 +69,40 @@ Napi::Value ApplyActivation(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, true);
 }
 
+// computeBudget(reset?) → { tokens, held, maxHeld, running, maxRunning, calls, waited }: the
+// budget's size, the tokens held now and the most held at once, the calls computing now and
+// the most at once, and the calls (and how many had to wait) since the last reset; reset =
+// true starts a new count after reading.
+Napi::Value ComputeBudgetInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const bool reset = info.Length() > 0 && !info[0].IsUndefined() && bool_arg(env, info[0], "reset");
+  const auto s = rnn::ComputeBudget::instance().stats();
+  if (reset) rnn::ComputeBudget::instance().reset_stats();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("tokens", s.tokens);
+  o.Set("held", s.held);
+  o.Set("maxHeld", s.max_held);
+  o.Set("running", s.running);
+  o.Set("maxRunning", s.max_running);
+  o.Set("calls", static_cast<double>(s.calls));
+  o.Set("waited", static_cast<double>(s.waited));
+  return o;
+}
+
+// setComputeExclusive(on): every call takes the whole budget (one call at a time, as under one
+// process-wide lock): the baseline of the concurrency benchmark and tests.
+Napi::Value SetComputeExclusive(const Napi::CallbackInfo& info) {
+  const bool on = bool_arg(info.Env(), info[0], "on");
+  rnn::ComputeBudget::instance().set_exclusive(on);
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void register_runtime(Napi::Env env, Napi::Object exports) {
   // The threading policy (docs/threading.md): OpenBLAS single-threaded, parallelism ours.
   {
-    std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+    rnn::ExclusiveComputeScope all;
     rnn::blas_set_num_threads(1);
   }
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
@@ -82,6 +112,8 @@ void register_runtime(Napi::Env env, Napi::Object exports) {
   exports.Set("alignmentSkip", Napi::Function::New(env, AlignmentSkip, "alignmentSkip"));
   exports.Set("vecMathIsa", Napi::Function::New(env, VecMathIsa, "vecMathIsa"));
   exports.Set("applyActivation", Napi::Function::New(env, ApplyActivation, "applyActivation"));
+  exports.Set("computeBudget", Napi::Function::New(env, ComputeBudgetInfo, "computeBudget"));
+  exports.Set("setComputeExclusive", Napi::Function::New(env, SetComputeExclusive, "setComputeExclusive"));
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
 }
 

@@ -18,6 +18,7 @@
 #include "registry.h"
 #include "args.h"
 #include "kernels/blas.h"
+#include "kernels/compute_budget.h"
 #include "kernels/cells.h"
 #include "kernels/tree_cells.h"
 #include "kernels/tree_cells_reference.h"
@@ -184,7 +185,7 @@ struct TreeForwardImpl {
       scratch.resize(saved_size);
       saved = scratch.data();
     }
-    std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+    rnn::ComputeScope scope;
     rnn::tree_forward(d, plan.view, rnn::LayerWeights<F>{p[0], p[1], p[2], p[3]}, x, leaf_h, leaf_c, h, c, saved);
     return env.Undefined();
   }
@@ -215,7 +216,7 @@ struct TreeBackwardImpl {
     F* dleaf_h = optional_typed_data<F>(env, info[12], NH, "dLeafH");
     F* dleaf_c = lstm ? optional_typed_data<F>(env, info[13], NH, "dLeafC") : nullptr;
     if ((dleaf_h || dleaf_c) && !leaf) throw_range(env, "treeBackward: dLeafH and dLeafC are for a forward that took leaf states");
-    std::lock_guard<std::mutex> lock(rnn::blas_mutex());
+    rnn::ComputeScope scope;
     rnn::tree_backward(d, plan.view, rnn::LayerWeights<F>{p[0], p[1], p[2], p[3]},
                        rnn::LayerGrads<F>{gp[0], gp[1], gp[2], gp[3]}, leaf, saved, dh, dc, dx, dleaf_h, dleaf_c);
     return env.Undefined();

@@ -13,10 +13,3 @@ void blas_set_num_threads(int n) { openblas_set_num_threads(n); }
 int blas_get_num_threads() { return openblas_get_num_threads(); }
 const char* blas_config() { return openblas_get_config(); }
 }  // namespace rnn
-
-namespace rnn {
-std::mutex& blas_mutex() {
-  static std::mutex m;
-  return m;
-}
-}  // namespace rnn

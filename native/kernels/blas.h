@@ -4,7 +4,6 @@
 #include <cblas.h>
 
 #include <cstddef>
-#include <mutex>
 
 #include "thread_pool.h"
 
@@ -42,11 +41,10 @@ void blas_set_num_threads(int n);
 int blas_get_num_threads();
 const char* blas_config();
 
-
-// The process-wide lock every BLAS-using entry point holds (see docs/threading.md):
-// Debian's OpenBLAS 0.3.21 can corrupt results when multithreaded level-3 calls of
-// different transpose variants run concurrently from two threads.
-std::mutex& blas_mutex();
+// OpenBLAS runs single-threaded (set when the addon loads), which makes concurrent calls from
+// several threads safe: Debian's 0.3.21 can corrupt results only when multithreaded level-3
+// calls of different transpose variants run at once. Entry points take a compute-budget token
+// (compute_budget.h) instead of a process-wide lock.
 
 // gemm() split across the kernel thread pool by output columns (or rows, whichever is
 // longer), each part one single-threaded BLAS call. Small products run inline.

@@ -1,15 +1,19 @@
 // The kernels' own threads (see docs/threading.md): OpenBLAS runs single-threaded and the
 // kernels split work themselves — the recurrent time loop by hidden units, big GEMMs by
-// columns — so no two thread pools ever compete for the two cores.
+// columns — so no two thread pools ever compete for the cores.
 //
-// run(fn) calls fn(tid, n) on n threads (the caller is tid 0) and returns when all are
-// done. Inside fn, barrier() synchronises the n threads (a spinning, sense-reversing
-// barrier: a time step is tens of microseconds, too short to sleep). Between runs the
-// helpers spin briefly, then sleep on a condition variable.
+// run(fn) calls fn(tid, n) on a team: the calling thread (tid 0) and the helpers it can
+// borrow — idle ones, each paid for with a token of the compute budget (compute_budget.h) —
+// and returns when all are done. n is the team's size, which may be smaller than asked for
+// when other calls hold cores: the kernels split their work by the n they get, and are written
+// so that the numbers do not depend on it. Inside fn, barrier() synchronises the team (a
+// spinning, sense-reversing barrier: a time step is tens of microseconds, too short to
+// sleep). Between jobs a helper spins briefly, then sleeps on its condition variable.
 #pragma once
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -20,36 +24,31 @@ class ThreadPool {
  public:
   static ThreadPool& instance();
 
-  void set_threads(int n);  // total threads including the caller; >= 1
+  // Total threads a call may use, the caller included (>= 1). The caller holds the whole
+  // compute budget (nothing runs meanwhile).
+  void set_threads(int n);
   int threads() const { return n_; }
 
-  // Runs fn(tid, active) on `active` threads (0 or more than threads() = all of them); the
-  // other helpers stay idle. Not re-entrant: callers hold blas_mutex().
+  // Runs fn(tid, n) on a team of at most `active` threads (0 or more than threads(): all).
+  // Not re-entrant: fn must not call run().
   void run(const std::function<void(int tid, int n)>& fn, int active = 0);
 
-  // Inside run(): waits until all active threads arrive.
+  // Inside run(): waits until every thread of the caller's team arrives.
   void barrier();
 
   ~ThreadPool();
+
+  struct Team;    // one run()'s job and barrier (internal)
+  struct Helper;  // one helper thread (internal)
 
  private:
   ThreadPool();
   void start(int n);
   void stop();
-  void helper_loop(int tid, unsigned seen);
+  static void helper_loop(Helper* h);
 
   int n_ = 1;
-  int active_ = 1;  // threads taking part in the current run
-  std::vector<std::thread> helpers_;
-  const std::function<void(int, int)>* job_ = nullptr;
-  std::atomic<unsigned> generation_{0};  // bumped per run()
-  std::atomic<int> pending_{0};          // helpers still working on the current run
-  std::atomic<bool> quit_{false};
-  std::mutex sleep_mutex_;
-  std::condition_variable wake_;
-  // barrier
-  std::atomic<int> arrived_{0};
-  std::atomic<unsigned> barrier_sense_{0};
+  std::vector<std::unique_ptr<Helper>> helpers_;
 };
 
 // Calls fn(begin, end) for contiguous chunks of [0, total) on the pool's threads, chunk

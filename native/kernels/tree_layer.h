@@ -19,7 +19,7 @@
 //
 // Threads: the fused passes, gathers and scatters of a level are split by nodes across the
 // kernel thread pool (a node's children are nobody else's, so the scatters never collide);
-// GEMMs go through par_gemm. Callers hold blas_mutex().
+// GEMMs go through par_gemm. Callers hold a compute-budget token (compute_budget.h).
 #pragma once
 #include <cstddef>
 
