@@ -7,6 +7,13 @@ export type CellCode = 0 | 1 | 2 | 3; // RnnTanh, RnnRelu, Lstm, Gru
 
 type FloatArray = Float32Array | Float64Array;
 
+/**
+ * Converted weights for an eval forward (mode 0, float32 stacks): [format 1 (bf16) | 2 (int8), then
+ * per layer and direction w_ih, scale_ih, sum_ih, w_hh, scale_hh, sum_hh]; matrices Uint16Array or
+ * Int8Array, scales Float32Array and row sums Int32Array for int8 (else null). Biases come from `weights`.
+ */
+export type LowpWeights = Array<number | Uint16Array | Int8Array | Float32Array | Int32Array | null>;
+
 export interface RecurrentStackHandle<A extends FloatArray> {
   /**
    * input (T,B,I) or (B,T,I), or token ids (T·B, each in [0, V)) into table (V, I) — exactly one;
@@ -18,6 +25,7 @@ export interface RecurrentStackHandle<A extends FloatArray> {
     T: number, B: number, input: A | null, ids: Int32Array | null, V: number, table: A | null,
     h0: A | null, c0: A | null, lengths: Int32Array | null,
     weights: A[], mode: 0 | 1 | 2, seedLo: number, seedHi: number, output: A, hN: A, cN: A | null, arena: Float32Array | null,
+    unused?: null, lowp?: LowpWeights | null,
   ): void;
   /** The bytes of the arena a forward in mode 1 or 2 keeps its activations in (a multiple of 64). */
   arenaBytes(T: number, B: number, mode: 1 | 2, tokens: boolean, hasLengths: boolean): number;
@@ -27,6 +35,7 @@ export interface RecurrentStackHandle<A extends FloatArray> {
     h0: A | null, c0: A | null, lengths: Int32Array | null,
     weights: A[], mode: 0, seedLo: number, seedHi: number, output: A, hN: A, cN: A | null, arena: null,
     head?: [y: A, weight: A, bias: A | null, N: number, inFeatures: number, outFeatures: number] | null,
+    lowp?: LowpWeights | null,
   ): Promise<void>;
   /**
    * Consumes the arena's activations (checked against this layer first): adds parameter
@@ -50,15 +59,15 @@ export interface RecurrentStackConstructor<A extends FloatArray> {
 
 /** Weight storage of a decode step: 0 float32, 1 bf16 (Uint16Array), 2 int8 (Int8Array + per-row float32 scales). */
 export type WeightFormatCode = 0 | 1 | 2;
-type WeightArray = Float32Array | Uint16Array | Int8Array;
+type WeightArray = Float32Array | Uint16Array | Int8Array | Int32Array;
 
 /**
  * One generation step of a language model for B independent rows (native/binding/decode_binding.cc):
  * tokens (B) each in [0, tableRows); hIn/hOut, cIn/cOut (B, L, H) (c: LSTM only, else null; in and
  * out distinct); logits (B, V); specs (B, 5) rows [greedy 0|1, temperature, topK (0 = all), topP, u]
  * and next (B), or both null. weights: [table (tableRows, E) float32, then per layer w_ih, scale_ih,
- * w_hh, scale_hh, b_ih, b_hh, then head w, head scale, head b]; matrices in the handle's format,
- * scales int8 only (else null), biases float32 or null.
+ * sum_ih, w_hh, scale_hh, sum_hh, b_ih, b_hh, then head w, scale, sum, b]; matrices in the handle's
+ * format, scales (Float32Array) and row sums (Int32Array) int8 only (else null), biases float32 or null.
  */
 export interface DecodeStepHandle {
   run(B: number, tokens: Int32Array, weights: Array<WeightArray | null>, hIn: Float32Array, cIn: Float32Array | null,
@@ -138,6 +147,14 @@ export interface NativeBinding extends OpsBinding, TreeBinding {
   applyActivation(kind: 'sigmoid' | 'tanh', x: Float32Array, isa: 'avx512f' | 'avx2' | 'scalar'): boolean;
   /** The compute budget: its tokens (cores), those held now and the most at once, calls computing now and the most at once, and the calls (and waits) since the last reset; reset = true restarts the counts. */
   computeBudget(reset?: boolean): { tokens: number; held: number; maxHeld: number; running: number; maxRunning: number; calls: number; waited: number };
+  /** out (n) = src (n) rounded to bf16 (the upper 16 bits after round-to-nearest-even). */
+  convertBf16(src: Float32Array, out: Uint16Array): void;
+  /** Int8 weights of src (N, K): q (N, K), scale (N) = max|row| / 127, sum (N) = Σ q (K ≤ 65536). */
+  quantizeInt8(src: Float32Array, N: number, K: number, q: Int8Array, scale: Float32Array, sum: Int32Array): void;
+  /** The kernel a weight format's products run on here: 'avx512f', 'avx512bf16', 'avx512vnni' or 'portable'. */
+  rowDotIsa(format: WeightFormatCode): string;
+  /** Test hook: the portable decode kernels for every format (process-wide), or the CPU's own again. */
+  rowDotForcePortable(on: boolean): void;
   /** Benchmark/test hook: every call takes the whole budget (one at a time, as under a process-wide lock). */
   setComputeExclusive(on: boolean): void;
   readonly napiVersion: number;

@@ -6,6 +6,7 @@
 //
 //   node bench/batching.js                 # 64 requests × 128 tokens, 2 × 512 LSTM, V 96
 //   node bench/batching.js --requests 16 --hidden 256 --layers 1 --rounds 5
+//   node bench/batching.js --precision bf16  # both sides on bf16 weights (or int8)
 //   node bench/batching.js --smoke         # seconds: tiny model, few tokens
 //
 // Prints a table and one JSON line (--json FILE writes it to a file too).
@@ -27,6 +28,7 @@ const { values: a } = parseArgs({
     cell: { type: 'string', default: 'lstm' },
     rounds: { type: 'string' },
     'max-batch': { type: 'string' },
+    precision: { type: 'string', default: 'float32' },
     json: { type: 'string' },
   },
 });
@@ -40,11 +42,13 @@ const cfg = {
   cell: a.cell,
   rounds: num(a.rounds, a.smoke ? 1 : 3),
   maxBatch: num(a['max-batch'], 64),
+  precision: a.precision,
 };
 
 rnn.manualSeed(1);
 const lm = new rnn.LanguageModel({ vocabSize: cfg.V, hiddenSize: cfg.H, numLayers: cfg.L, cell: cfg.cell });
 lm.scheduler.configure({ maxBatch: cfg.maxBatch, maxQueue: 1 << 20 });
+lm.setPrecision(cfg.precision);
 
 // Seeded requests with their own options: prompts of 1–16 tokens, sampling settings varied.
 const requests = Array.from({ length: cfg.requests }, (_, k) => ({
@@ -99,7 +103,7 @@ const median = (xs) => {
     eventLoopDelayP99Ms: loop.count > 0 ? Math.max(0, loop.percentile(99) / 1e6 - 5) : null, // samples every 5 ms: the delay is the excess
     outputsEqual: true,
   };
-  console.log(`${cfg.requests} requests × ${cfg.length} tokens, ${cfg.L} × ${cfg.H} ${cfg.cell.toUpperCase()}, V ${cfg.V}, maxBatch ${cfg.maxBatch}, ${rnn.getNumThreads()} threads`);
+  console.log(`${cfg.requests} requests × ${cfg.length} tokens, ${cfg.L} × ${cfg.H} ${cfg.cell.toUpperCase()}, V ${cfg.V}, ${cfg.precision}, maxBatch ${cfg.maxBatch}, ${rnn.getNumThreads()} threads`);
   console.log('round  one-at-a-time tok/s  batched tok/s  ratio');
   rows.forEach((r, i) => console.log(`${String(i + 1).padStart(5)}  ${r.solo.toFixed(0).padStart(19)}  ${r.batched.toFixed(0).padStart(13)}  ${r.ratio.toFixed(2).padStart(5)}`));
   console.log(`median ratio ${result.ratio.toFixed(2)}; batched outputs equal the one-at-a-time ones; event-loop delay p99 while batched ${result.eventLoopDelayP99Ms === null ? 'n/a (too short)' : `${result.eventLoopDelayP99Ms.toFixed(1)} ms`}`);

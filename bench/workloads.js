@@ -344,23 +344,36 @@ tasks['tree-lstm'] = treeTask('nary');
 tasks['tree-childsum'] = treeTask('childsum');
 tasks['tree-rnn'] = treeTask('rnn_tanh');
 
-/** One-step latency at B 1, carrying {h, c}: LSTM.forward in eval mode with T = B = 1. */
+/**
+ * One-step latency at B 1, carrying {h, c}: LSTM.forward in eval mode with T = B = 1; then the
+ * same layer with bf16 and int8 weights (setPrecision; no PyTorch twin for those rows).
+ */
 tasks.step = (cfg, timing) => {
   const metrics = [];
-  const info = { sizes: cfg.step.sizes, iters: {} };
+  const info = { sizes: cfg.step.sizes, iters: {}, kernels: { bf16: null, int8: null } };
   for (const n of cfg.step.sizes) {
-    const lstm = new rnn.LSTM({ inputSize: n, hiddenSize: n }).eval();
-    const x = randomTensor([1, 1, n]);
-    let state = { h: rnn.Tensor.zeros([1, 1, n]), c: rnn.Tensor.zeros([1, 1, n]) };
-    const r = timeIt(() => {
-      const out = lstm.forward(x, state);
-      state = { h: out.h, c: out.c };
-    }, { ...timing, warmup: Math.max(timing.warmup, 20) });
-    info.iters[n] = r.iters;
-    metrics.push(metric(`us-${n}`, `LSTM one step, B 1, I = H = ${n}`, 'µs/step', 'lower', r.samples.map((s) => s * 1e6)));
+    for (const precision of ['float32', 'bf16', 'int8']) {
+      const lstm = new rnn.LSTM({ inputSize: n, hiddenSize: n }).eval().setPrecision(precision);
+      const x = randomTensor([1, 1, n]);
+      let state = { h: rnn.Tensor.zeros([1, 1, n]), c: rnn.Tensor.zeros([1, 1, n]) };
+      const r = timeIt(() => {
+        const out = lstm.forward(x, state);
+        state = { h: out.h, c: out.c };
+      }, { ...timing, warmup: Math.max(timing.warmup, 20) });
+      const suffix = precision === 'float32' ? '' : `-${precision}`;
+      info.iters[`${n}${suffix}`] = r.iters;
+      const kernel = precision === 'float32' ? '' : `, ${precision} weights (${kernelOf(precision)})`;
+      if (precision !== 'float32') info.kernels[precision] = kernelOf(precision);
+      metrics.push(metric(`us-${n}${suffix}`, `LSTM one step, B 1, I = H = ${n}${kernel}`, 'µs/step', 'lower', r.samples.map((s) => s * 1e6)));
+    }
   }
   return { metrics, info };
 };
+
+/** The kernel a precision's products run on here. */
+function kernelOf(precision) {
+  return require('../dist/native/addon').native.rowDotIsa(precision === 'bf16' ? 1 : 2);
+}
 
 /** LSTM forward+backward against T, B and H, each doubled from the base. */
 function scaling(axis) {

@@ -46,6 +46,7 @@ export type { AttentionOptions, AttentionKind, PreparedMemory } from './nn/atten
 export type { LanguageModelOptions, LMState, GenerateOptions, GenerateAsyncOptions } from './models/language-model';
 export { GenerationScheduler, QueueFullError } from './models/generation-scheduler';
 export type { BatchingOptions, BatchingStats } from './models/generation-scheduler';
+export type { Precision } from './nn/precision';
 export type { SamplingOptions } from './models/sampling';
 export { fit } from './train/fit';
 export type { FitOptions } from './train/fit';

@@ -1,3 +1,4 @@
+import { checkPrecision, Precision } from '../nn/precision';
 import { CellKind, LanguageModel, LanguageModelOptions } from '../models/language-model';
 import { inspectSafetensors, saveSafetensors, SafetensorsFormatError, SafetensorsHeader } from './safetensors';
 import { MAX_ELEMENTS, checkBoolean, checkKnownOptions, checkOptions, show, typeError } from '../core/validate';
@@ -144,13 +145,14 @@ export function saveLanguageModel(path: string, model: LanguageModel, vocabulary
  *
  * @example const { model, vocabulary } = loadLanguageModel('model.safetensors');
  */
-export function loadLanguageModel(source: string | Uint8Array, opts?: { requireVocabulary?: true }): { model: LanguageModel; vocabulary: Vocabulary };
-export function loadLanguageModel(source: string | Uint8Array, opts: { requireVocabulary: false }): { model: LanguageModel; vocabulary?: Vocabulary };
-export function loadLanguageModel(source: string | Uint8Array, opts?: { requireVocabulary?: boolean }): { model: LanguageModel; vocabulary?: Vocabulary } {
+export function loadLanguageModel(source: string | Uint8Array, opts?: { requireVocabulary?: true; precision?: Precision }): { model: LanguageModel; vocabulary: Vocabulary };
+export function loadLanguageModel(source: string | Uint8Array, opts: { requireVocabulary: false; precision?: Precision }): { model: LanguageModel; vocabulary?: Vocabulary };
+export function loadLanguageModel(source: string | Uint8Array, opts?: { requireVocabulary?: boolean; precision?: Precision }): { model: LanguageModel; vocabulary?: Vocabulary } {
   const ctx = 'loadLanguageModel';
-  const o = checkOptions<{ requireVocabulary: boolean }>(ctx, 'opts', opts);
-  checkKnownOptions(ctx, o, ['requireVocabulary']);
+  const o = checkOptions<{ requireVocabulary: boolean; precision: Precision }>(ctx, 'opts', opts);
+  checkKnownOptions(ctx, o, ['requireVocabulary', 'precision']);
   const requireVocabulary = o.requireVocabulary === undefined ? true : checkBoolean(ctx, 'opts.requireVocabulary', o.requireVocabulary);
+  const precision = o.precision === undefined ? 'float32' : checkPrecision(ctx, o.precision);
   const { options, header } = openModelFile(ctx, source, LANGUAGE_MODEL_FILE);
   const fail = (msg: string): never => {
     throw new Error(`${header.where}: ${msg}`);
@@ -178,5 +180,6 @@ export function loadLanguageModel(source: string | Uint8Array, opts?: { requireV
   model.loadStateDict(tensors);
   if (!vocabulary && requireVocabulary)
     fail('the file holds no vocabulary (it was saved without one); pass { requireVocabulary: false } to load the model alone');
+  if (precision !== 'float32') model.setPrecision(precision);
   return vocabulary ? { model, vocabulary } : { model };
 }

@@ -5,6 +5,7 @@ import { GRU, LSTM, RecurrentBase, RNN } from '../nn/recurrent';
 import { GENERATE_ASYNC_KEYS, GenerateAsyncOptions, GenerateOptions, generationPlan, GenerationPlan, SPEC_WIDTH, writeSpec } from './generation';
 import { GenerationScheduler } from './generation-scheduler';
 import { LMDecoder } from './lm-decoder';
+import { checkPrecision, Precision } from '../nn/precision';
 import { allocLike, checkTensorShape, Tensor } from '../core/tensor';
 import { isGradEnabled, noGrad } from '../core/grad-mode';
 import {
@@ -242,6 +243,39 @@ export class LanguageModel extends Module {
       return Promise.reject(err);
     }
     return this.scheduler.submit(plan, opts.signal, opts.onToken);
+  }
+
+  /**
+   * Inference precision of generation (generate, generateAsync: the prompt's forward and
+   * every step) and of the recurrent stack's eval forwards, opt-in: 'bf16' (weights in
+   * bfloat16; on CPUs with AVX512-BF16 the activations too) or 'int8' (dynamic quantization:
+   * int8 weights with per-row scales, activations quantized per row at run time) — smaller
+   * weights to stream, faster products; 'float32' (the default) keeps PyTorch parity. The
+   * converted weights are made now, from the weights as they are, and again by loadStateDict:
+   * set it once the model is trained or loaded (loadLanguageModel takes it as an option), and
+   * again after changing the weights otherwise. Training stays float32, and so does the
+   * output layer of forward(). Returns this.
+   *
+   * @example const { model } = loadLanguageModel('lm.safetensors', { precision: 'bf16' });
+   * @example lm.setPrecision('int8'); lm.generate({ maxLength: 100, seed: 1 });
+   */
+  setPrecision(precision: Precision): this {
+    const ctx = 'LanguageModel.setPrecision';
+    const p = checkPrecision(ctx, precision);
+    const K = Math.max(this.options.embeddingDim, this.options.hiddenSize);
+    if (p === 'int8' && K > 65536) throw new RangeError(`${ctx}: int8 needs embeddingDim and hiddenSize of at most 65536 (its integer sums are 32-bit), this model has ${K}`);
+    this.decoder.setPrecision(p);
+    this.rnn.setPrecision(p);
+    return this;
+  }
+
+  protected onParametersLoaded(): void {
+    if (this.decoderCache && this.decoderCache.precision !== 'float32') this.decoderCache.setPrecision(this.decoderCache.precision);
+  }
+
+  /** The precision set with setPrecision ('float32' by default). */
+  get precision(): Precision {
+    return this.decoderCache ? this.decoderCache.precision : 'float32';
   }
 
   /** The native decode step of this model (made on first use). @internal */

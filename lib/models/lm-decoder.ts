@@ -13,6 +13,7 @@ import { noGrad } from '../core/grad-mode';
 import { native } from '../native/addon';
 import { afterPreviousJobs } from '../native/async-queue';
 import { CELL_KINDS } from '../nn/cell-kinds';
+import { convertMatrix, FORMAT_CODE, Precision } from '../nn/precision';
 import type { LanguageModel } from './language-model';
 
 /** A row's state after its prompt: h and c (LSTM) as (L, H). */
@@ -28,7 +29,10 @@ export class LMDecoder {
   readonly lstm: boolean;
   /** Floats of one row's h (or c): L·H. */
   readonly rowSize: number;
-  private readonly handle: DecodeStepHandle;
+  private handle: DecodeStepHandle;
+  /** The weights in the decode precision (made when it was set), or null: the parameters themselves. */
+  private converted: Array<Float32Array | Uint16Array | Int8Array | Int32Array | null> | null = null;
+  private precisionInUse: Precision = 'float32';
 
   constructor(private readonly model: LanguageModel) {
     const o = model.options;
@@ -37,30 +41,80 @@ export class LMDecoder {
     this.V = o.vocabSize;
     this.lstm = o.cell === 'lstm';
     this.rowSize = this.L * this.H;
-    this.handle = new native.DecodeStep(CELL_KINDS[o.cell].code, o.numLayers, o.embeddingDim, o.hiddenSize, o.vocabSize, o.vocabSize, 0);
+    this.handle = this.makeHandle('float32');
   }
 
-  /** [table, per layer w_ih, null, w_hh, null, b_ih, b_hh, head w, null, head b]: the parameters themselves (float32). */
+  private makeHandle(p: Precision): DecodeStepHandle {
+    const o = this.model.options;
+    return new native.DecodeStep(CELL_KINDS[o.cell].code, o.numLayers, o.embeddingDim, o.hiddenSize, o.vocabSize, o.vocabSize, FORMAT_CODE[p]);
+  }
+
+  get precision(): Precision {
+    return this.precisionInUse;
+  }
+
+  /** Converts the weights as they are now (bf16, int8), or goes back to the parameters themselves (float32). */
+  setPrecision(p: Precision): void {
+    this.precisionInUse = p;
+    this.handle = this.makeHandle(p);
+    if (p === 'float32') {
+      this.converted = null;
+      return;
+    }
+    const fp = this.weights();
+    const out: Array<Float32Array | Uint16Array | Int8Array | Int32Array | null> = [fp[0]];
+    const put = (w: Float32Array, N: number, K: number) => {
+      const m = convertMatrix(p, w, N, K);
+      out.push(m.w, m.scale, m.sum);
+    };
+    const GH = CELL_KINDS[this.model.options.cell].gates * this.H;
+    for (let l = 0; l < this.L; l++) {
+      const at = 1 + 8 * l;
+      put(fp[at]!, GH, l === 0 ? this.model.options.embeddingDim : this.H);
+      put(fp[at + 3]!, GH, this.H);
+      out.push(fp[at + 6], fp[at + 7]);
+    }
+    const head = 1 + 8 * this.L;
+    put(fp[head]!, this.V, this.H);
+    out.push(fp[head + 3]);
+    this.converted = out;
+  }
+
+  /** The weights a step reads: the converted copies, or the parameters. */
+  private stepWeights(): Array<Float32Array | Uint16Array | Int8Array | Int32Array | null> {
+    return this.converted ?? this.weights();
+  }
+
+  /** [table, per layer w_ih, null, null, w_hh, null, null, b_ih, b_hh, head w, null, null, head b]: the parameters themselves (float32). */
   private weights(): Array<Float32Array | null> {
+    // Cached: rebuilt only if a parameter's array was replaced (loadStateDict copies into them).
+    const cached = this.fp32;
+    if (cached && cached[0] === this.model.embedding.weight.data && cached[cached.length - 4] === this.model.head.weight.data) return cached;
+    return (this.fp32 = this.collect());
+  }
+  private fp32: Array<Float32Array | null> | null = null;
+
+  private collect(): Array<Float32Array | null> {
     const m = this.model;
     const p = new Map(m.rnn.namedParameters().map(([name, t]) => [name, t.data]));
     const out: Array<Float32Array | null> = [m.embedding.weight.data];
     for (let l = 0; l < this.L; l++)
-      out.push(p.get(`weight_ih_l${l}`)!, null, p.get(`weight_hh_l${l}`)!, null, p.get(`bias_ih_l${l}`) ?? null, p.get(`bias_hh_l${l}`) ?? null);
-    out.push(m.head.weight.data, null, m.head.bias ? m.head.bias.data : null);
+      out.push(p.get(`weight_ih_l${l}`)!, null, null, p.get(`weight_hh_l${l}`)!, null, null, p.get(`bias_ih_l${l}`) ?? null, p.get(`bias_hh_l${l}`) ?? null);
+    out.push(m.head.weight.data, null, null, m.head.bias ? m.head.bias.data : null);
     return out;
   }
 
   /** One step for B rows, on the calling thread. specs and next may both be null (logits only). */
   run(B: number, tokens: Int32Array, hIn: Float32Array, cIn: Float32Array | null, hOut: Float32Array, cOut: Float32Array | null,
     logits: Float32Array, specs: Float64Array | null, next: Int32Array | null): void {
-    this.handle.run(B, tokens, this.weights(), hIn, cIn, hOut, cOut, logits, specs, next);
+    this.handle.run(B, tokens, this.stepWeights(), hIn, cIn, hOut, cOut, logits, specs, next);
   }
 
   /** `run` on a libuv worker thread, after every earlier async kernel call. The arrays must stay untouched until it settles. */
   runAsync(B: number, tokens: Int32Array, hIn: Float32Array, cIn: Float32Array | null, hOut: Float32Array, cOut: Float32Array | null,
     logits: Float32Array, specs: Float64Array | null, next: Int32Array | null): Promise<void> {
-    return afterPreviousJobs(() => this.handle.runAsync(B, tokens, this.weights(), hIn, cIn, hOut, cOut, logits, specs, next));
+    const handle = this.handle, weights = this.stepWeights(); // the precision in force at the call
+    return afterPreviousJobs(() => handle.runAsync(B, tokens, weights, hIn, cIn, hOut, cOut, logits, specs, next));
   }
 
   /**

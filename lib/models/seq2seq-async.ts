@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { DecodeOptions, Seq2Seq } from './seq2seq';
+import type { Precision } from '../nn/precision';
 import type { TranslateJob, TranslateReply } from './seq2seq-worker';
 
 /** Requests with equal keys may share a batch; maxLength is the request's own (explicit or default) limit. */
@@ -37,8 +38,9 @@ interface Part {
   sources: Int32Array[];
   opts: DecodeOptions | undefined;
   merge: MergeKey | null;
-  /** The weights version the request was made with. */
+  /** The weights version and the precision the request was made with (both decide what can share a batch). */
   version: number;
+  precision: Precision;
   resolve: (outputs: Int32Array[]) => void;
   reject: (err: Error) => void;
 }
@@ -81,7 +83,7 @@ class TranslationWorker {
     if (this.dead) return Promise.reject(this.dead);
     const version = this.noteWeights(model);
     return new Promise<Int32Array[]>((resolve, reject) => {
-      this.waiting.push({ sources, opts, merge, version, resolve, reject });
+      this.waiting.push({ sources, opts, merge, version, precision: model.precision, resolve, reject });
       this.worker.ref(); // keep the process alive until the answers
       this.pump();
     });
@@ -116,7 +118,7 @@ class TranslationWorker {
     for (let i = 0; i < this.waiting.length; ) {
       const p = this.waiting[i];
       const fits = p === head || (head.merge !== null && p.merge?.key === head.merge.key && p.version === head.version &&
-        count + p.sources.length <= MAX_MERGED_SOURCES);
+        p.precision === head.precision && count + p.sources.length <= MAX_MERGED_SOURCES);
       if (fits) {
         parts.push(p);
         count += p.sources.length;
@@ -128,6 +130,7 @@ class TranslationWorker {
     const job: TranslateJob = {
       id: this.nextId++,
       parts: parts.map((p) => ({ sources: p.sources, opts: p.opts, maxLength: p.merge ? p.merge.maxLength : null })),
+      precision: head.precision,
     };
     // Versions only grow in call order, and the oldest request goes first: the worker never needs an older one again.
     if (head.version !== this.workerVersion) {

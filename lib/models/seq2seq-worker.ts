@@ -8,6 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Tensor } from '../core/tensor';
 import { DecodeOptions, Seq2Seq, Seq2SeqOptions } from './seq2seq';
+import type { Precision } from '../nn/precision';
 
 /** One request of a job: maxLength is its limit when it may share a batch (greedy, beam), else null. */
 export interface TranslatePart {
@@ -16,11 +17,12 @@ export interface TranslatePart {
   maxLength: number | null;
 }
 
-/** A job; `weights` (name → flat data) comes only when they changed since the last one. */
+/** A job; `weights` (name → flat data) comes only when they changed since the last one; the model's precision at the calls. */
 export interface TranslateJob {
   id: number;
   parts: TranslatePart[];
   weights?: Record<string, Float32Array>;
+  precision: Precision;
 }
 
 /** outputs[i]: the outputs of parts[i]. */
@@ -36,8 +38,9 @@ function run(job: TranslateJob): Int32Array[][] {
   if (job.weights) {
     const sd: Record<string, Tensor> = {};
     for (const [name, p] of Object.entries(model.stateDict())) sd[name] = new Tensor(job.weights[name], [...p.shape]);
-    model.loadStateDict(sd);
+    model.loadStateDict(sd); // converts again for a precision already set
   }
+  if (model.precision !== job.precision) model.setPrecision(job.precision);
   const [first] = job.parts;
   if (first.maxLength === null) return [model.translate(first.sources, first.opts)];
   // One batch: every part's sources, each limited to its part's maxLength (the parts share the other settings).

@@ -22,6 +22,7 @@ import { Linear } from '../nn/linear';
 import { Module } from '../nn/module';
 import { GRU, LSTM, RecurrentBase, RecurrentState, RNN } from '../nn/recurrent';
 import { sampleToken } from './sampling';
+import { checkPrecision, Precision } from '../nn/precision';
 import { MergeKey, translateOnWorker } from './seq2seq-async';
 
 export interface Seq2SeqOptions {
@@ -359,6 +360,25 @@ export class Seq2Seq extends Module {
     } finally {
       this.train(wasTraining);
     }
+  }
+
+  /**
+   * Inference precision of the encoder's and the decoder's recurrent stacks when decoding
+   * (translate, translateAsync), opt-in: 'bf16' or 'int8' (dynamic quantization), as
+   * RecurrentBase#setPrecision describes; attention and the linear layers stay float32, as does
+   * training. The converted weights are made now (and again by loadStateDict). Returns this.
+   * @example model.setPrecision('bf16'); const outs = model.translate(sources);
+   */
+  setPrecision(precision: Precision): this {
+    const p = checkPrecision('Seq2Seq.setPrecision', precision);
+    this.encoder.rnn.setPrecision(p);
+    this.decoder.rnn.setPrecision(p);
+    return this;
+  }
+
+  /** The precision set with setPrecision ('float32' by default). */
+  get precision(): Precision {
+    return this.decoder.rnn.precision;
   }
 
   /**

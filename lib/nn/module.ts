@@ -161,10 +161,14 @@ export abstract class Module {
       plan.push([p, t]);
     }
     for (const [p, t] of plan) p.data.set(t.data);
-    this.onParametersLoaded();
+    const notify = (m: Module): void => {
+      m.onParametersLoaded();
+      for (const [, child] of m.children) notify(child);
+    };
+    notify(this);
   }
 
-  /** Hook for modules that cache something derived from their parameters. */
+  /** Hook for modules that cache something derived from their parameters (called on every module a loadStateDict reached). */
   protected onParametersLoaded(): void {}
 
   /** Sets every parameter's gradient to zero. */

@@ -12,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_ops(env, exports);
   register_trees(env, exports);
   register_decode(env, exports);
+  register_precision(env, exports);
   return exports;
 }
 

@@ -8,10 +8,11 @@
 // tokens Int32Array (B); hIn/hOut, cIn/cOut Float32Array (B, L, H) (c: LSTM only, else null);
 // logits Float32Array (B, V); specs Float64Array (B, 5) per row [greedy 0|1, temperature,
 // topK (0 = all), topP, u] and next Int32Array (B), or both null (logits only).
-// weights: [table (tableRows, E) float32, then per layer w_ih, scale_ih, w_hh, scale_hh,
-// b_ih, b_hh, then head_w, head_scale, head_b]. Weight matrices are Float32Array, Uint16Array
-// (bf16) or Int8Array (int8, with Float32Array per-row scales) by the format; scales are null
-// except for int8; biases float32 or null (a layer's two together).
+// weights: [table (tableRows, E) float32, then per layer w_ih, scale_ih, sum_ih, w_hh,
+// scale_hh, sum_hh, b_ih, b_hh, then head w, scale, sum, b]. Weight matrices are Float32Array,
+// Uint16Array (bf16) or Int8Array (int8, with Float32Array per-row scales and Int32Array row
+// sums) by the format; scales and sums are null except for int8; biases float32 or null (a
+// layer's two together).
 #include <memory>
 #include <mutex>
 #include <string>
@@ -59,12 +60,18 @@ class DecodeStepWrap : public Napi::ObjectWrap<DecodeStepWrap> {
       default: return typed_data<float>(env, v, n, what);
     }
   }
-  const float* scales(Napi::Env env, const Napi::Value& v, size_t rows, const ArgName& what) {
+  // A matrix at w[at], its scales at w[at + 1] and row sums at w[at + 2] (int8 only; else null).
+  rnn::DecodeMatrix matrix_at(Napi::Env env, const Napi::Array& w, uint32_t at, size_t rows, size_t cols) {
+    rnn::DecodeMatrix m{matrix(env, w.Get(at), rows, cols, ArgName("weights", at)), nullptr, nullptr};
+    const Napi::Value s = w.Get(at + 1), q = w.Get(at + 2);
     if (net_.format != rnn::WeightFormat::Int8) {
-      if (!v.IsNull() && !v.IsUndefined()) throw_type(env, what.str() + " must be null: only int8 weights have scales");
-      return nullptr;
+      if (!s.IsNull() || !q.IsNull()) throw_type(env, ArgName("weights", at + 1).str() + " and the next must be null: only int8 weights have scales and sums");
+      return m;
     }
-    return typed_data<float>(env, v, rows, what);
+    if (cols > static_cast<size_t>(rnn::kInt8MaxK)) throw_range(env, "int8 weights need rows of at most 65536 values (the sums are 32-bit)");
+    m.scale = typed_data<float>(env, s, rows, ArgName("weights", at + 1));
+    m.sum = typed_data<int32_t>(env, q, rows, ArgName("weights", at + 2));
+    return m;
   }
 
   // The checked arguments of one step; for async calls the small inputs are copies.
@@ -89,26 +96,23 @@ class DecodeStepWrap : public Napi::ObjectWrap<DecodeStepWrap> {
       if (c.tokens[r] < 0 || c.tokens[r] >= net_.table_rows)
         throw_range(env, "tokens[" + std::to_string(r) + "] must be in [0, " + std::to_string(net_.table_rows) +
                              "), received " + std::to_string(c.tokens[r]));
-    Napi::Array w = array_arg(env, info[2], 1 + 6 * L + 3, "weights");
+    Napi::Array w = array_arg(env, info[2], 1 + 8 * L + 4, "weights");
     c.net = net_;
     c.net.table = typed_data<float>(env, w.Get(0u), checked_size(env, {size_t(net_.table_rows), E}, "table"), "weights[0]");
     c.layers.resize(L);
     for (size_t l = 0; l < L; ++l) {
-      const uint32_t at = static_cast<uint32_t>(1 + 6 * l);
+      const uint32_t at = static_cast<uint32_t>(1 + 8 * l);
       const size_t in = l == 0 ? E : H;
       rnn::DecodeLayer& d = c.layers[l];
-      d.w_ih = matrix(env, w.Get(at), GH, in, ArgName("weights", at));
-      d.scale_ih = scales(env, w.Get(at + 1), GH, ArgName("weights", at + 1));
-      d.w_hh = matrix(env, w.Get(at + 2), GH, H, ArgName("weights", at + 2));
-      d.scale_hh = scales(env, w.Get(at + 3), GH, ArgName("weights", at + 3));
-      d.b_ih = optional_typed_data<float>(env, w.Get(at + 4), GH, ArgName("weights", at + 4));
-      d.b_hh = optional_typed_data<float>(env, w.Get(at + 5), GH, ArgName("weights", at + 5));
+      d.w_ih = matrix_at(env, w, at, GH, in);
+      d.w_hh = matrix_at(env, w, at + 3, GH, H);
+      d.b_ih = optional_typed_data<float>(env, w.Get(at + 6), GH, ArgName("weights", at + 6));
+      d.b_hh = optional_typed_data<float>(env, w.Get(at + 7), GH, ArgName("weights", at + 7));
       if ((d.b_ih == nullptr) != (d.b_hh == nullptr)) throw_type(env, "a layer's two biases are both given or both null");
     }
-    const uint32_t head = static_cast<uint32_t>(1 + 6 * L);
-    c.net.head_w = matrix(env, w.Get(head), V, H, ArgName("weights", head));
-    c.net.head_scale = scales(env, w.Get(head + 1), V, ArgName("weights", head + 1));
-    c.net.head_b = optional_typed_data<float>(env, w.Get(head + 2), V, ArgName("weights", head + 2));
+    const uint32_t head = static_cast<uint32_t>(1 + 8 * L);
+    c.net.head_w = matrix_at(env, w, head, V, H);
+    c.net.head_b = optional_typed_data<float>(env, w.Get(head + 3), V, ArgName("weights", head + 3));
     c.net.layers = c.layers.data();
     const size_t state = checked_size(env, {B, L, H}, "the state (B, L, H)");
     const bool lstm = net_.cell == rnn::CellType::Lstm;

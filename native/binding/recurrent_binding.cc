@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "registry.h"
@@ -108,6 +109,10 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     // not from being detached (transferred to a worker) under the kernel.
     std::vector<int32_t> ids_copy, lengths_copy;
     std::vector<F> input_copy, h0_copy, c0_copy;
+    // Eval with converted weights: their format and per-slot matrices (biases from `weights`).
+    bool has_lowp = false;
+    rnn::LowpStackWeights lowp{};
+    std::vector<rnn::LowpLayerWeights> lowp_slots;
     void own_inputs(size_t input_len, size_t state_len) {
       const auto copy = [](const F*& p, std::vector<F>& v, size_t n) {
         if (!p) return;
@@ -174,7 +179,50 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
       const size_t bytes = stack_->arena_bytes(T, B, true, c.dropout, tokens, c.lengths != nullptr);
       c.arena = reinterpret_cast<uint8_t*>(typed_data<float>(env, info[16], bytes / sizeof(float), "arena"));
     }
+    if (info.Length() > kLowpAt && !info[kLowpAt].IsNull() && !info[kLowpAt].IsUndefined()) {
+      if (c.training) throw_range(env, "converted weights are for inference: mode must be 0");
+      parse_lowp(env, info[kLowpAt], c);
+    }
     return c;
+  }
+
+  // The converted weights (argument 18): [format, then per slot w_ih, scale_ih, sum_ih, w_hh,
+  // scale_hh, sum_hh] — matrices Uint16Array (bf16) or Int8Array (int8, with Float32Array
+  // scales and Int32Array row sums; else null), float32 stacks only.
+  static constexpr size_t kLowpAt = 18;
+  void parse_lowp(Napi::Env env, const Napi::Value& v, ForwardCall& c) {
+    if (!std::is_same<F, float>::value) throw_type(env, "converted weights are for float32 stacks");
+    const size_t per = 6;
+    Napi::Array a = array_arg(env, v, 1 + slots() * per, "lowp");
+    const int f = int_arg(env, a.Get(0u), "lowp[0] (format)", 1, 2);
+    c.lowp.format = static_cast<rnn::WeightFormat>(f);
+    const auto& cfg = stack_->config();
+    const size_t GH = static_cast<size_t>(stack_->gates()) * cfg.H;
+    c.lowp_slots.resize(slots());
+    for (size_t s = 0; s < slots(); ++s) {
+      const size_t in = stack_->layer_input_size(static_cast<int>(s / stack_->directions()));
+      const auto matrix = [&](uint32_t at, size_t K) {
+        if (f == 2 && K > static_cast<size_t>(rnn::kInt8MaxK)) throw_range(env, "int8 weights need rows of at most 65536 values");
+        const size_t n = checked_size(env, {GH, K}, ArgName("lowp", at));
+        rnn::LowpMatrix m{};
+        if (f == 1) {
+          m.w = typed_data<uint16_t>(env, a.Get(at), n, ArgName("lowp", at));
+        } else {
+          m.w = typed_data<int8_t>(env, a.Get(at), n, ArgName("lowp", at));
+          m.scale = typed_data<float>(env, a.Get(at + 1), GH, ArgName("lowp", at + 1));
+          m.sum = typed_data<int32_t>(env, a.Get(at + 2), GH, ArgName("lowp", at + 2));
+        }
+        return m;
+      };
+      const uint32_t at = static_cast<uint32_t>(1 + s * per);
+      rnn::LowpLayerWeights& lw = c.lowp_slots[s];
+      lw.w_ih = matrix(at, in);
+      lw.w_hh = matrix(at + 3, cfg.H);
+      lw.b_ih = reinterpret_cast<const float*>(c.weights[s].b_ih);
+      lw.b_hh = reinterpret_cast<const float*>(c.weights[s].b_hh);
+    }
+    c.lowp.slots = c.lowp_slots.data();
+    c.has_lowp = true;
   }
 
   // arenaBytes(T, B, mode, tokens, hasLengths): the bytes a forward in mode 1 or 2 keeps (a
@@ -199,7 +247,8 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
     rnn::StackActivations<F> acts =
         c.training ? stack_->bind(c.arena, c.in.T, c.in.B, c.in.V, true, c.dropout, c.in.ids != nullptr, c.lengths != nullptr)
                    : stack_->eval_workspace(c.in.T, c.in.B, c.in.ids != nullptr, c.lengths != nullptr);
-    stack_->forward(c.in, c.h0, c.c0, c.lengths, c.weights.data(), c.seed, c.output, c.hN, c.cN, acts);
+    stack_->forward(c.in, c.h0, c.c0, c.lengths, c.weights.data(), c.seed, c.output, c.hN, c.cN, acts,
+                    c.has_lowp ? &c.lowp : nullptr);
     return env.Undefined();
   }
 
@@ -229,7 +278,7 @@ class RecurrentStackWrap : public Napi::ObjectWrap<RecurrentStackWrap<F>> {
         [stack, call, head, has_head]() {
           rnn::StackActivations<F> acts = stack->eval_workspace(call->in.T, call->in.B, call->in.ids != nullptr, call->lengths != nullptr);
           stack->forward(call->in, call->h0, call->c0, call->lengths, call->weights.data(), call->seed, call->output,
-                         call->hN, call->cN, acts);
+                         call->hN, call->cN, acts, call->has_lowp ? &call->lowp : nullptr);
           if (has_head) head.run();
         },
         keep_arguments(info), nullptr, &mutex_);

@@ -25,8 +25,8 @@ void head_span(int V, int tid, int n, int& v0, int& v1) {
   v1 = e < V ? e : V;
 }
 
-DotSegment segment(const float* const* rows, const void* w, const float* scale, int K, WeightFormat f) {
-  return DotSegment{rows, w, static_cast<size_t>(K), K, f, scale};
+DotSegment segment(const float* const* rows, const DecodeMatrix& m, int K, WeightFormat f) {
+  return DotSegment{rows, m.w, static_cast<size_t>(K), K, f, m.scale, m.sum};
 }
 
 }  // namespace
@@ -90,8 +90,7 @@ void decode_step(const DecodeNet& net, int B, const int32_t* tokens, const float
           const float* const* hr = ws.rows.data() + static_cast<size_t>(2 * l + 1) * B;
           const float* bias = w.b_ih ? ws.bias.data() + static_cast<size_t>(l) * GH : nullptr;
           if (nu > 0) {
-            const DotSegment both[2] = {segment(xr, w.w_ih, w.scale_ih, in, net.format),
-                                        segment(hr, w.w_hh, w.scale_hh, H, net.format)};
+            const DotSegment both[2] = {segment(xr, w.w_ih, in, net.format), segment(hr, w.w_hh, H, net.format)};
             for (int q = 0; q < G; ++q) {
               if (gru) {  // gx = x·W_ihᵀ + biases, gh = h·W_hhᵀ apart (the n gate needs W_hn h alone)
                 row_dot(B, &both[0], 1, q * H + j0, q * H + j1, bias, ws.gates.data(), GH);
@@ -117,8 +116,7 @@ void decode_step(const DecodeNet& net, int B, const int32_t* tokens, const float
         }
         int v0, v1;
         head_span(V, tid, n, v0, v1);
-        const DotSegment head = segment(ws.rows.data() + static_cast<size_t>(2 * L) * B, net.head_w, net.head_scale, H,
-                                        net.format);
+        const DotSegment head = segment(ws.rows.data() + static_cast<size_t>(2 * L) * B, net.head_w, H, net.format);
         row_dot(B, &head, 1, v0, v1, net.head_b, logits, V);
       },
       decode_workers(net));

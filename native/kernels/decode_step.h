@@ -20,13 +20,17 @@
 
 namespace rnn {
 
-// One layer's weights in PyTorch's layout: w_ih (G*H, in), w_hh (G*H, H), in the net's
-// format (scales (G*H) per row for Int8, else nullptr); biases (G*H) float32 or nullptr.
+// A weight matrix (N, K) in the net's format; Int8: per-row scales and sums (N), else nullptr.
+struct DecodeMatrix {
+  const void* w;
+  const float* scale;
+  const int32_t* sum;
+};
+
+// One layer's weights in PyTorch's layout: w_ih (G*H, in), w_hh (G*H, H); biases (G*H)
+// float32 or nullptr.
 struct DecodeLayer {
-  const void* w_ih;
-  const float* scale_ih;
-  const void* w_hh;
-  const float* scale_hh;
+  DecodeMatrix w_ih, w_hh;
   const float* b_ih;
   const float* b_hh;
 };
@@ -38,8 +42,7 @@ struct DecodeNet {
   WeightFormat format;        // of every recurrent and head weight matrix
   const float* table;         // (table_rows, E) float32: a lookup reads only B rows
   const DecodeLayer* layers;  // (L)
-  const void* head_w;         // (V, H)
-  const float* head_scale;    // (V) for Int8, else nullptr
+  DecodeMatrix head_w;        // (V, H)
   const float* head_b;        // (V) or nullptr
 };
 

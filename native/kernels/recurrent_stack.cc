@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 #include "random.h"
 
@@ -174,7 +175,8 @@ DirectionBuffers<F> RecurrentStack<F>::direction_buffers(StackActivations<F>& ac
 template <typename F>
 void RecurrentStack<F>::forward(const StackInput<F>& in, const F* h0, const F* c0, const int32_t* lengths,
                                 const LayerWeights<F>* weights, uint64_t seed, F* output, F* hN, F* cN,
-                                StackActivations<F>& acts) {
+                                StackActivations<F>& acts, const LowpStackWeights* lowp) {
+  if (!std::is_same<F, float>::value || acts.training) lowp = nullptr;  // float32 inference only
   const int T = in.T, B = in.B, D = directions(), H = cfg_.H, L = cfg_.L, G = gates();
   const size_t TB = static_cast<size_t>(T) * B, DH = static_cast<size_t>(D) * H;
   const size_t BH = static_cast<size_t>(B) * H;
@@ -205,6 +207,11 @@ void RecurrentStack<F>::forward(const StackInput<F>& in, const F* h0, const F* c
     x = in.x;
   }
   const TokenInput<F> token_input{acts.ids, in.table, in.V, token_work_.data()};
+  if (lowp && acts.tokens) {  // the converted path reads rows: gather them (time-major)
+    for (size_t r = 0; r < TB; ++r)
+      std::memcpy(acts.x0 + r * cfg_.I, in.table + static_cast<size_t>(acts.ids[r]) * cfg_.I, sizeof(F) * cfg_.I);
+    x = acts.x0;
+  }
 
   const bool drop = acts.dropout_applied;
   const F keep_scale = cfg_.dropout >= 1 ? F(0) : static_cast<F>(1.0 / (1.0 - cfg_.dropout));
@@ -216,6 +223,15 @@ void RecurrentStack<F>::forward(const StackInput<F>& in, const F* h0, const F* c
       const size_t slot = static_cast<size_t>(l) * D + d;
       LayerDims dims{cfg_.cell, T, B, layer_input_size(l), H, d == 1};
       DirectionBuffers<F> buf = direction_buffers(acts, l, d);
+      if constexpr (std::is_same<F, float>::value) {
+        if (lowp) {
+          layer_forward_lowp(dims, lowp->format, lowp->slots[slot], x, lens, h0 ? h0 + slot * BH : nullptr,
+                             c0 ? c0 + slot * BH : nullptr, y + static_cast<size_t>(d) * H, static_cast<int>(DH),
+                             hN + slot * BH, cN ? cN + slot * BH : nullptr, buf,
+                             scratch_.data() + static_cast<size_t>(d) * B * G * H);
+          continue;
+        }
+      }
       layer_forward(dims, weights[slot], x, l == 0 && acts.tokens ? &token_input : nullptr, lens,
                     h0 ? h0 + slot * BH : nullptr, c0 ? c0 + slot * BH : nullptr, y + static_cast<size_t>(d) * H,
                     static_cast<int>(DH), hN + slot * BH, cN ? cN + slot * BH : nullptr, buf,

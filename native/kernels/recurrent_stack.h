@@ -11,14 +11,15 @@
 // arenas for reuse. The arena starts with a header describing the call, so that a backward
 // checks the arena it is given against this stack before reading it. Eval-mode forwards use
 // the stack's own workspace. Scratch used only inside one call (packed weights, per-step
-// rows, backward's carries) stays with the stack: calls on one stack never overlap (every
-// kernel call holds the compute lock, blas_mutex()).
+// rows, backward's carries) stays with the stack: calls on one stack never overlap (the
+// binding holds the stack's own mutex around every call).
 #pragma once
 #include <cstdint>
 #include <vector>
 
 #include "aligned.h"
 #include "recurrent_layer.h"
+#include "recurrent_lowp.h"
 
 namespace rnn {
 
@@ -106,9 +107,12 @@ class RecurrentStack {
   // keeps what backward needs; eval: a workspace — eval_workspace() makes one). seed drives the
   // dropout masks (when bound with dropout). Token input (in.ids): layer 0's input projection is
   // one (V, G*H) product of the table and a gather (TokenInput in recurrent_layer.h); the table
-  // is not copied — a backward reads it again from the caller.
+  // is not copied — a backward reads it again from the caller. `lowp` (eval, float only): the
+  // weights converted to a lower precision, used instead of `weights`' matrices
+  // (recurrent_lowp.h); token input is then gathered into rows first.
   void forward(const StackInput<F>& in, const F* h0, const F* c0, const int32_t* lengths,
-               const LayerWeights<F>* weights, uint64_t seed, F* output, F* hN, F* cN, StackActivations<F>& acts);
+               const LayerWeights<F>* weights, uint64_t seed, F* output, F* hN, F* cN, StackActivations<F>& acts,
+               const LowpStackWeights* lowp = nullptr);
 
   // Backward through a training forward's activations (consumed: the header is marked used).
   // dOutput like output (or nullptr), dhN/dcN like hN/cN (or nullptr). Adds the parameter

@@ -1,13 +1,12 @@
 #include "row_dot.h"
 
+#include <cmath>
 #include <cstring>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define RNN_X86 1
-#endif
+#include "row_dot_internal.h"
 
 namespace rnn {
+using namespace row_dot_detail;  // NOLINT: this file's own helpers
 
 uint16_t float_to_bf16(float x) {
   uint32_t u;
@@ -25,11 +24,8 @@ bool force_portable = false;
 
 float weight_at(const DotSegment& s, int n, int k) {
   const size_t at = static_cast<size_t>(n) * s.ldw + k;
-  switch (s.format) {
-    case WeightFormat::Bf16: return bf16_to_float(static_cast<const uint16_t*>(s.w)[at]);
-    case WeightFormat::Int8: return static_cast<float>(static_cast<const int8_t*>(s.w)[at]);
-    default: return static_cast<const float*>(s.w)[at];
-  }
+  if (s.format == WeightFormat::Bf16) return bf16_to_float(static_cast<const uint16_t*>(s.w)[at]);
+  return static_cast<const float*>(s.w)[at];
 }
 
 float element_portable(const DotSegment* segs, int nseg, int r, int n) {
@@ -45,20 +41,18 @@ float element_portable(const DotSegment* segs, int nseg, int r, int n) {
   return s2a + s2b;
 }
 
+// Float32 and bf16 (widened) weights.
 void row_dot_portable(int B, const DotSegment* segs, int nseg, int n0, int n1, const float* bias, float* out,
                       size_t ldo) {
-  const float* scale = segs[0].format == WeightFormat::Int8 ? segs[0].scale : nullptr;
   for (int n = n0; n < n1; ++n)
     for (int r = 0; r < B; ++r) {
       float v = element_portable(segs, nseg, r, n);
-      if (scale) v = v * scale[n];
       if (bias) v = v + bias[n];
       out[static_cast<size_t>(r) * ldo + n] = v;
     }
 }
 
 #ifdef RNN_X86
-#define RNN_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 
 // Weight loaders: 16 consecutive weights of one row as floats (all lanes, or the masked ones).
 struct LoadF32 {
@@ -76,30 +70,6 @@ struct LoadBf16 {
     return widen(_mm256_maskz_loadu_epi16(m, static_cast<const uint16_t*>(w) + at));
   }
 };
-struct LoadI8 {
-  RNN_AVX512 static __m512 full(const void* w, size_t at) {
-    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const int8_t*>(w) + at))));
-  }
-  RNN_AVX512 static __m512 part(const void* w, size_t at, __mmask16 m) {
-    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, static_cast<const int8_t*>(w) + at)));
-  }
-};
-
-// Sixteen vectors v[0..15] → one vector whose lane 4c + m is the sum of v[c + 4m], each sum
-// by the tree in row_dot.h (the shuffles only move values; every add is one pair of the tree).
-RNN_AVX512 inline __m512 level1(__m512 a, __m512 b) {  // lanes 0-7: a[i]+a[i+8]; 8-15: b[i]+b[i+8]
-  return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(1, 0, 1, 0)), _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 2, 3, 2)));
-}
-RNN_AVX512 inline __m512 level2(__m512 a, __m512 b) {  // quarter c: s8[i] + s8[i+4] of a's two, then b's two
-  return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0)), _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
-}
-RNN_AVX512 inline __m512 level3(__m512 a, __m512 b) {  // per quarter: s4[i] + s4[i+2] of a, then of b
-  return _mm512_add_ps(_mm512_shuffle_ps(a, b, _MM_SHUFFLE(1, 0, 1, 0)), _mm512_shuffle_ps(a, b, _MM_SHUFFLE(3, 2, 3, 2)));
-}
-RNN_AVX512 inline __m512 level4(__m512 a, __m512 b) {  // per quarter: s2[0] + s2[1] of a's two, then b's two
-  return _mm512_add_ps(_mm512_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)), _mm512_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
-}
-
 // The accumulators: v[r + 4n] is row r0 + r against weight row n0 + n (so that lane 4r + n
 // of the reduced vector is out[r][n], and each row's four results are one 128-bit quarter).
 #define RNN_ACC(X) X(0, 0) X(1, 0) X(2, 0) X(3, 0) X(0, 1) X(1, 1) X(2, 1) X(3, 1) \
@@ -160,8 +130,6 @@ RNN_AVX512 void micro(const DotSegment* segs, int nseg, int r0, int n0, const fl
   const __m512 u0 = level2(t0, t1), u1 = level2(t2, t3), u2 = level2(t4, t5), u3 = level2(t6, t7);
   __m512 sums = level4(level3(u0, u1), level3(u2, u3));
   const __mmask8 cols = static_cast<__mmask8>((1u << NB) - 1u);
-  if (segs[0].format == WeightFormat::Int8)
-    sums = _mm512_mul_ps(sums, _mm512_broadcast_f32x4(_mm_maskz_loadu_ps(cols, segs[0].scale + n0)));
   if (bias) sums = _mm512_add_ps(sums, _mm512_broadcast_f32x4(_mm_maskz_loadu_ps(cols, bias + n0)));
   _mm_mask_storeu_ps(out + static_cast<size_t>(r0) * ldo + n0, cols, _mm512_extractf32x4_ps(sums, 0));
   if constexpr (RB > 1) _mm_mask_storeu_ps(out + static_cast<size_t>(r0 + 1) * ldo + n0, cols, _mm512_extractf32x4_ps(sums, 1));
@@ -204,34 +172,107 @@ void row_dot_avx512(int B, const DotSegment* segs, int nseg, int n0, int n1, con
   }
 }
 
-bool has_avx512() {
-  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-  return has;
-}
 #endif
 
 }  // namespace
 
+namespace row_dot_detail {
+bool has_avx512() {
+#ifdef RNN_X86
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  return has;
+#else
+  return false;
+#endif
+}
+bool has_bf16() {
+#ifdef RNN_X86
+  static const bool has = has_avx512() && __builtin_cpu_supports("avx512bf16");
+  return has;
+#else
+  return false;
+#endif
+}
+bool has_vnni() {
+#ifdef RNN_X86
+  static const bool has = has_avx512() && __builtin_cpu_supports("avx512vnni");
+  return has;
+#else
+  return false;
+#endif
+}
+
+void quantize_activation_row(const float* x, int K, uint8_t* u, float* sx) {
+  float max = 0.0f;
+  for (int k = 0; k < K; ++k) {
+    const float a = std::fabs(x[k]);
+    max = a > max ? a : max;  // NaN never wins: it gives garbage, not undefined behaviour
+  }
+  const float inv = max > 0.0f ? 127.0f / max : 0.0f;
+  for (int k = 0; k < K; ++k) {
+    float q = std::nearbyint(x[k] * inv);  // the default rounding: to nearest, ties to even
+    q = q > 127.0f ? 127.0f : q < -127.0f ? -127.0f : q;
+    u[k] = static_cast<uint8_t>(static_cast<int>(q == q ? q : 0.0f) + 128);
+  }
+  *sx = max / 127.0f;
+}
+
+RowScratch& row_scratch() {
+  thread_local RowScratch scratch;
+  return scratch;
+}
+}  // namespace row_dot_detail
+
 void row_dot(int B, const DotSegment* segs, int nseg, int n0, int n1, const float* bias, float* out, size_t ldo) {
   if (B <= 0 || n1 <= n0) return;
+  const WeightFormat f = segs[0].format;
+  if (f == WeightFormat::Int8) {
+    if (has_vnni() && !force_portable) row_dot_int8_vnni(B, segs, nseg, n0, n1, bias, out, ldo);
+    else row_dot_int8_portable(B, segs, nseg, n0, n1, bias, out, ldo);
+    return;
+  }
+  if (f == WeightFormat::Bf16 && has_bf16() && !force_portable) {
+    row_dot_bf16dp(B, segs, nseg, n0, n1, bias, out, ldo);
+    return;
+  }
 #ifdef RNN_X86
   if (has_avx512() && !force_portable) {
-    switch (segs[0].format) {
-      case WeightFormat::Bf16: row_dot_avx512<LoadBf16>(B, segs, nseg, n0, n1, bias, out, ldo); return;
-      case WeightFormat::Int8: row_dot_avx512<LoadI8>(B, segs, nseg, n0, n1, bias, out, ldo); return;
-      default: row_dot_avx512<LoadF32>(B, segs, nseg, n0, n1, bias, out, ldo); return;
-    }
+    if (f == WeightFormat::Bf16) row_dot_avx512<LoadBf16>(B, segs, nseg, n0, n1, bias, out, ldo);
+    else row_dot_avx512<LoadF32>(B, segs, nseg, n0, n1, bias, out, ldo);
+    return;
   }
 #endif
   row_dot_portable(B, segs, nseg, n0, n1, bias, out, ldo);
 }
 
-const char* row_dot_isa() {
-#ifdef RNN_X86
-  if (has_avx512() && !force_portable) return "avx512f";
-#endif
-  return "portable";
+const char* row_dot_isa(WeightFormat format) {
+  if (force_portable) return "portable";
+  if (format == WeightFormat::Int8) return has_vnni() ? "avx512vnni" : "portable";
+  if (format == WeightFormat::Bf16 && has_bf16()) return "avx512bf16";
+  return has_avx512() ? "avx512f" : "portable";
+}
+
+void convert_bf16(const float* w, size_t n, uint16_t* out) {
+  for (size_t i = 0; i < n; ++i) out[i] = float_to_bf16(w[i]);
+}
+
+void quantize_rows_int8(const float* w, int N, int K, int8_t* q, float* scale, int32_t* wsum) {
+  for (int n = 0; n < N; ++n) {
+    const float* row = w + static_cast<size_t>(n) * K;
+    float max = 0.0f;
+    for (int k = 0; k < K; ++k) max = std::fabs(row[k]) > max ? std::fabs(row[k]) : max;
+    const float s = max > 0.0f ? max / 127.0f : 1.0f;
+    int32_t sum = 0;
+    for (int k = 0; k < K; ++k) {
+      float v = std::nearbyint(row[k] / s);
+      v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : (v == v ? v : 0.0f);
+      q[static_cast<size_t>(n) * K + k] = static_cast<int8_t>(v);
+      sum += static_cast<int32_t>(v);
+    }
+    scale[n] = s;
+    wsum[n] = sum;
+  }
 }
 
 void row_dot_force_portable(bool portable) { force_portable = portable; }

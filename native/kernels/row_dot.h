@@ -21,29 +21,53 @@
 
 namespace rnn {
 
-// Weight storage. Float32 is the default; Bf16 holds the upper 16 bits of each float32
-// (round to nearest even), Int8 holds q with w ≈ q · scale[n] (one scale per weight row).
+// Weight storage and arithmetic. Float32 is the default: the fixed sequence above.
+//
+// Bf16 holds the upper 16 bits of each float32 weight (rounded to nearest even). Where the
+// CPU has AVX512-BF16, activations are rounded to bf16 too and vdpbf16ps multiplies pairs
+// (lane l takes the pairs k, k+1 with ⌊k/2⌋ ≡ l mod 16); elsewhere the weights are widened
+// to float32 and the Float32 sequence runs on float32 activations. Either way one fixed
+// sequence per element on a given CPU.
+//
+// Int8 is dynamic quantization (as PyTorch's quantize_dynamic and ONNX Runtime's
+// DynamicQuantizeLSTM): weights are int8 q_w with one scale per row (w ≈ q_w · scale[n]) and
+// their row sums; each call quantizes every activation row of a segment to int8 with its own
+// scale (s_x = max|x| / 127, q_x = round(x / s_x)), and the products are exact integer sums
+// Σ q_x q_w (AVX512-VNNI vpdpbusd where present, else plain integer arithmetic — the same
+// result). An element is then Σ_seg float(Σ q_x q_w) · (s_x · scale[n]), + bias[n]: identical
+// on every CPU.
 enum class WeightFormat : int { Float32 = 0, Bf16 = 1, Int8 = 2 };
 
 // One segment of a product: rows[r] points at row r's K values; w at the (N, K) matrix (its
-// storage given by the format; ldw in elements); scale (N) for Int8, else nullptr.
+// storage given by the format; ldw in elements); Int8: scale (N) per-row scales and wsum (N)
+// per-row sums of the int8 weights, else nullptr.
 struct DotSegment {
   const float* const* rows;  // (B) row pointers
   const void* w;
   size_t ldw;
   int K;
   WeightFormat format;
-  const float* scale;  // Int8: (N) per-row scales
+  const float* scale;    // Int8: (N)
+  const int32_t* wsum;   // Int8: (N)
 };
+
+// The largest K an Int8 segment may have (its integer sums must fit in 32 bits).
+constexpr int kInt8MaxK = 65536;
 
 // out[r * ldo + n] = Σ over segments of row r · W row n, + bias[n] when bias is given, for
 // r < B and n in [n0, n1). At most 2 segments.
 void row_dot(int B, const DotSegment* segs, int nseg, int n0, int n1, const float* bias, float* out, size_t ldo);
 
-// Which kernel row_dot uses: "avx512f" or "portable". (For tests and benchmarks.)
-const char* row_dot_isa();
+// Which kernel row_dot uses for a format: "avx512f", "avx512bf16", "avx512vnni" or
+// "portable". (For tests and benchmarks.)
+const char* row_dot_isa(WeightFormat format);
 // Test hook: use the portable kernel even where AVX-512 is present (false restores).
 void row_dot_force_portable(bool portable);
+
+// Int8 weights of rows (N, K) float32: q (N, K), scale (N) = max|row| / 127 (1 for a zero row),
+// wsum (N) = Σ_k q[n][k].
+void quantize_rows_int8(const float* w, int N, int K, int8_t* q, float* scale, int32_t* wsum);
+void convert_bf16(const float* w, size_t n, uint16_t* out);
 
 // Bf16 conversion: the upper half of the float32 after rounding to nearest even (NaN kept NaN).
 uint16_t float_to_bf16(float x);
