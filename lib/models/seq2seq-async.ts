@@ -6,20 +6,11 @@
  * the call. The worker does not keep the process alive while idle, and ends when the model is
  * garbage-collected. (Internal to the package.)
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { workerScript } from '../core/worker-script';
 import type { DecodeOptions, Seq2Seq } from './seq2seq';
 import type { TranslateReply, TranslateRequest } from './seq2seq-worker';
 
-/** The compiled worker script: next to this file in dist/, or in dist/ when running from TS sources. */
-function workerScript(): string {
-  const here = path.join(__dirname, 'seq2seq-worker.js');
-  if (fs.existsSync(here)) return here;
-  const built = path.join(__dirname, '..', '..', 'dist', 'models', 'seq2seq-worker.js');
-  if (fs.existsSync(built)) return built;
-  throw new Error('Seq2Seq.translateAsync: dist/models/seq2seq-worker.js is missing; run `npm run build:ts`');
-}
 
 interface Pending {
   resolve: (outputs: Int32Array[]) => void;
@@ -43,7 +34,7 @@ class TranslationWorker {
   private dead: Error | null = null;
 
   constructor(model: Seq2Seq) {
-    this.worker = new Worker(workerScript(), { workerData: { options: model.options } });
+    this.worker = new Worker(workerScript('Seq2Seq.translateAsync', __dirname, 'models', 'seq2seq-worker'), { workerData: { options: model.options } });
     this.worker.unref();
     this.worker.on('message', (reply: TranslateReply) => this.settle(reply));
     this.worker.on('error', (err) => this.fail(err));
