@@ -132,8 +132,11 @@ export async function seq2seqTrain(args: string[], others: Record<string, string
   const config: TrainingConfig = {
     epochs, batchSize, seed, optimizer: { type: 'Adam', lr }, validationFraction: 0,
     ...(clip > 0 ? { clipGradNorm: clip } : {}),
-    // Halve the learning rate when the validation loss stops improving.
-    ...(validation ? { scheduler: { type: 'ReduceLROnPlateau', factor: 0.5, patience: 1 } } : {}),
+    // Halve the learning rate when the validation loss, measured three times an epoch, has
+    // not improved for two measurements in a row (examples/g2p-cmudict's schedule).
+    ...(validation
+      ? { scheduler: { type: 'ReduceLROnPlateau', factor: 0.5, patience: 2 }, validateEvery: Math.max(50, Math.ceil(train.sources.length / batchSize / 3)) }
+      : {}),
     ...(patience !== undefined ? { earlyStopping: { patience } } : {}),
     ...(maxSeconds !== undefined ? { maxSeconds } : {}),
     ...(checkpointDir !== undefined ? { checkpointDir, checkpointEvery: 500 } : {}),
