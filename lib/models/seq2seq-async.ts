@@ -9,12 +9,12 @@
  * had at the call. The worker does not keep the process alive while idle, and ends when the
  * model is garbage-collected. (Internal to the package.)
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { DecodeOptions, Seq2Seq } from './seq2seq';
+import { workerScript } from '../core/worker-script';
+import type { Tensor } from '../core/tensor';
 import type { Precision } from '../nn/precision';
-import type { TranslateJob, TranslateReply } from './seq2seq-worker';
+import type { DecodeOptions } from './decode-options';
+import type { TranslateJob, TranslateReply } from './seq2seq-messages';
 
 /** Requests with equal keys may share a batch; maxLength is the request's own (explicit or default) limit. */
 export interface MergeKey {
@@ -25,13 +25,11 @@ export interface MergeKey {
 /** The most sources one merged batch takes (a single larger request still goes whole). */
 const MAX_MERGED_SOURCES = 64;
 
-/** The compiled worker script: next to this file in dist/, or in dist/ when running from TS sources. */
-function workerScript(): string {
-  const here = path.join(__dirname, 'seq2seq-worker.js');
-  if (fs.existsSync(here)) return here;
-  const built = path.join(__dirname, '..', '..', 'dist', 'models', 'seq2seq-worker.js');
-  if (fs.existsSync(built)) return built;
-  throw new Error('Seq2Seq.translateAsync: dist/models/seq2seq-worker.js is missing; run `npm run build:ts`');
+/** What the worker needs of a Seq2Seq: its options (to rebuild it), its weights and its inference precision. */
+interface Decodable {
+  readonly options: object;
+  readonly precision: Precision;
+  stateDict(): Record<string, Tensor>;
 }
 
 interface Part {
@@ -67,8 +65,8 @@ class TranslationWorker {
   /** Jobs sent and requests answered (merged jobs answer several). */
   readonly counts = { jobs: 0, requests: 0 };
 
-  constructor(model: Seq2Seq) {
-    this.worker = new Worker(workerScript(), { workerData: { options: model.options } });
+  constructor(model: Decodable) {
+    this.worker = new Worker(workerScript('Seq2Seq.translateAsync', __dirname, 'models', 'seq2seq-worker'), { workerData: { options: model.options } });
     this.worker.unref();
     this.worker.on('message', (reply: TranslateReply) => this.settle(reply));
     this.worker.on('error', (err) => this.fail(err));
@@ -79,7 +77,7 @@ class TranslationWorker {
     return this.dead === null;
   }
 
-  translate(model: Seq2Seq, sources: Int32Array[], opts: DecodeOptions | undefined, merge: MergeKey | null): Promise<Int32Array[]> {
+  translate(model: Decodable, sources: Int32Array[], opts: DecodeOptions | undefined, merge: MergeKey | null): Promise<Int32Array[]> {
     if (this.dead) return Promise.reject(this.dead);
     const version = this.noteWeights(model);
     return new Promise<Int32Array[]>((resolve, reject) => {
@@ -90,7 +88,7 @@ class TranslationWorker {
   }
 
   /** The version of the model's weights now: a new one (with copies to send) when they changed. */
-  private noteWeights(model: Seq2Seq): number {
+  private noteWeights(model: Decodable): number {
     const sd = model.stateDict();
     const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
     const same = this.latest !== null && Object.entries(sd).every(([name, t]) => {
@@ -173,18 +171,18 @@ class TranslationWorker {
   }
 }
 
-const workers = new WeakMap<Seq2Seq, TranslationWorker>();
+const workers = new WeakMap<Decodable, TranslationWorker>();
 // A model dropped by its owner takes its worker with it.
 const reaper = new FinalizationRegistry<TranslationWorker>((w) => w.terminate());
 
 /** How many jobs the model's worker was sent for how many requests (for tests and monitoring). @internal */
-export function translationCounts(model: Seq2Seq): { jobs: number; requests: number } {
+export function translationCounts(model: Decodable): { jobs: number; requests: number } {
   const w = workers.get(model);
   return w ? { ...w.counts } : { jobs: 0, requests: 0 };
 }
 
 /** Decodes on the model's worker thread (started on first use, restarted if it died). */
-export function translateOnWorker(model: Seq2Seq, sources: Int32Array[], opts: DecodeOptions | undefined, merge: MergeKey | null): Promise<Int32Array[]> {
+export function translateOnWorker(model: Decodable, sources: Int32Array[], opts: DecodeOptions | undefined, merge: MergeKey | null): Promise<Int32Array[]> {
   let w = workers.get(model);
   if (!w || !w.alive) {
     w = new TranslationWorker(model);

@@ -7,28 +7,9 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Tensor } from '../core/tensor';
-import { DecodeOptions, Seq2Seq, Seq2SeqOptions } from './seq2seq';
-import type { Precision } from '../nn/precision';
-
-/** One request of a job: maxLength is its limit when it may share a batch (greedy, beam), else null. */
-export interface TranslatePart {
-  sources: Int32Array[];
-  opts: DecodeOptions | undefined;
-  maxLength: number | null;
-}
-
-/** A job; `weights` (name → flat data) comes only when they changed since the last one; the model's precision at the calls. */
-export interface TranslateJob {
-  id: number;
-  parts: TranslatePart[];
-  weights?: Record<string, Float32Array>;
-  precision: Precision;
-}
-
-/** outputs[i]: the outputs of parts[i]. */
-export type TranslateReply =
-  | { id: number; outputs: Int32Array[][] }
-  | { id: number; error: { name: string; message: string; stack?: string } };
+import type { DecodeOptions } from './decode-options';
+import { Seq2Seq, Seq2SeqOptions } from './seq2seq';
+import type { TranslateJob, TranslateReply } from './seq2seq-messages';
 
 const port = parentPort!;
 const model = new Seq2Seq(workerData.options as Seq2SeqOptions);
