@@ -5,6 +5,8 @@ import type { LanguageModel } from '../models/language-model';
 import type { Seq2Seq } from '../models/seq2seq';
 import { taskFor, taskKinds } from './task';
 import type { Seq2SeqData } from './tasks/seq2seq';
+import type { SequenceClassifier } from '../models/sequence-classifier';
+import type { ClassifierData } from './tasks/classifier';
 import { defaultGenerator } from '../core/random';
 import { ProgressBar } from './progress-bar';
 import { Tensor } from '../core/tensor';
@@ -36,7 +38,7 @@ function workerScript(): string {
 
 /**
  * Trains a model without blocking the event loop: a LanguageModel on a token stream, a
- * Seq2Seq on { sources, targets } pairs. The loop runs on a worker thread of its own (the
+ * Seq2Seq on { sources, targets } pairs, a SequenceClassifier on { sequences, labels }. The loop runs on a worker thread of its own (the
  * model is rebuilt there from its options and weights), progress arrives through callbacks
  * (and an optional progress bar), and an AbortSignal stops it after the current batch. When
  * the promise settles the model holds the trained weights (also after an abort).
@@ -52,7 +54,8 @@ function workerScript(): string {
  */
 export function fit(model: LanguageModel, train: Int32Array, options?: FitOptions<Int32Array>): Promise<FitResult>;
 export function fit(model: Seq2Seq, train: Seq2SeqData, options?: FitOptions<Seq2SeqData>): Promise<FitResult>;
-export function fit(model: LanguageModel | Seq2Seq, train: unknown, options: FitOptions<unknown> = {}): Promise<FitResult> {
+export function fit(model: SequenceClassifier, train: ClassifierData, options?: FitOptions<ClassifierData>): Promise<FitResult>;
+export function fit(model: LanguageModel | Seq2Seq | SequenceClassifier, train: unknown, options: FitOptions<unknown> = {}): Promise<FitResult> {
   const ctx = 'fit';
   const task = taskFor(model);
   if (!task) throw typeError(ctx, 'model', `a model the trainer knows (${taskKinds().join(', ')})`, model);
