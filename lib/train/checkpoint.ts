@@ -302,8 +302,9 @@ export function loadCheckpoint<M extends TrainableModel>(
     throw new RangeError(`${ctx}: the checkpoint in ${folder} is of a model with options ${m.metadata.options}, not ${JSON.stringify(model.options)}`);
   checkLayout(m, layout(), "the model's parameters");
 
-  // optimizer.safetensors: state arrays `<param index>.<key>` of the parameters' sizes
-  const params = model.parameters();
+  // optimizer.safetensors: state arrays `<param index>.<key>` of the parameters' sizes, indexed
+  // as the optimizer numbers its parameters (across its groups; frozen parameters are not in it)
+  const params = optimizer.paramGroups.flatMap((g) => g.params);
   const o = open('optimizer.safetensors');
   const badOpt = damaged('optimizer.safetensors');
   for (const e of o.entries) {
