@@ -27,6 +27,8 @@ function loadModel(file: string): { model: Seq2Seq; sourceVocabulary: Vocabulary
     const message = err instanceof Error ? err.message : String(err);
     if (/holds a language model/.test(message))
       throw new CliError(`${file} is a language model (saved by 'rnn-native train'); seq2seq translate needs a model saved by 'rnn-native seq2seq train'`);
+    if (/holds a SequenceClassifier/.test(message))
+      throw new CliError(`${file} is a text classifier (saved by 'rnn-native classify train'); seq2seq translate needs a model saved by 'rnn-native seq2seq train'`);
     throw new CliError(message.includes(file) ? message.replace(/^loadSeq2Seq: /, '') : `${file}: ${message}`);
   }
 }
