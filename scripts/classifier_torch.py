@@ -7,15 +7,14 @@ optionally bidirectional LSTM/GRU/RNN over packed sequences; last/mean/max/atten
 dropout; a linear layer), and adversarial training's double pass as lib/train/adversarial.ts
 computes it. scripts/make_classifier_fixtures.py builds its parity fixtures from it.
 
-As a script it trains the twin of examples/spam for the same wall time, on the same split,
-tokens and settings, and prints one JSON line with its test accuracy and spam F1:
+As a script it trains the twin of examples/spam for a wall time, on the same split, vocabulary
+and settings, and prints one JSON line with its test accuracy and spam F1; examples/spam/twin.js
+writes its inputs (the split as TSV, the vocabulary with its counts, the settings), runs
+rnn-native's side for the same time and then this:
 
-    node examples/spam/data.js --dump /tmp/spam.tsv
-    node examples/spam --vocab-out /tmp/spam-vocab.json ...      # (the example writes it)
-    /usr/bin/python3 scripts/classifier_torch.py /tmp/spam.tsv --vocab /tmp/spam-vocab.json --minutes 5
+    /usr/bin/python3 scripts/classifier_torch.py SPLIT.tsv --vocab VOCAB.json --settings SETTINGS.json --minutes 5
 
-examples/spam/twin.js runs both steps. Threads: one (torch.set_num_threads), as rnn-native's
-benchmarks run both libraries.
+One thread (torch.set_num_threads(1)), as the example's side runs.
 """
 import argparse
 import json
@@ -132,7 +131,7 @@ WORDPUNCT = re.compile(r"[^\W]+|[^\w\s]", re.UNICODE)
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dump", help="node examples/spam/data.js --dump FILE")
-    ap.add_argument("--vocab", required=True, help="the tokens (JSON list) the example's vocabulary holds")
+    ap.add_argument("--vocab", required=True, help="the example's vocabulary: JSON {tokens, counts}")
     ap.add_argument("--settings", required=True, help="the example's settings (JSON)")
     ap.add_argument("--minutes", type=float, required=True)
     ap.add_argument("--adversarial", type=float, default=0.0, help="epsilon (0: plain training)")
@@ -141,7 +140,8 @@ def main():
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
     s = json.load(open(args.settings))
-    tokens = json.load(open(args.vocab))
+    vocab = json.load(open(args.vocab))
+    tokens = vocab["tokens"]
     index = {t: i for i, t in enumerate(tokens)}
     tokenize = {"word": lambda t: t.split(), "wordpunct": lambda t: WORDPUNCT.findall(t)}[s["tokenization"]]
     data = {"train": [], "valid": [], "test": []}
@@ -152,9 +152,7 @@ def main():
     model = SequenceClassifier(len(tokens), 2, s["embeddingDim"], s["hiddenSize"], s["numLayers"], s["cell"], True,
                                s["pooling"], s["dropout"], None, s["normalizeEmbeddings"])
     if s["normalizeEmbeddings"]:
-        counts = torch.zeros(len(tokens))
-        for ids, _ in data["train"]:
-            counts += torch.bincount(torch.tensor(ids), minlength=len(tokens)).float()
+        counts = torch.tensor(vocab["counts"], dtype=torch.float32)
         model.token_frequencies.copy_(counts / counts.sum())
     opt = torch.optim.Adam(model.parameters(), lr=s["lr"])
 
@@ -205,9 +203,10 @@ def main():
             opt.step()
             steps += 1
         epochs += 1
+    seconds = round(time.time() - started, 1)
     acc, f1 = accuracy(data["test"])
     print(json.dumps({"library": "pytorch " + torch.__version__, "steps": steps, "epochs": epochs,
-                      "seconds": round(time.time() - started, 1), "testAccuracy": acc, "spamF1": f1}))
+                      "seconds": seconds, "testAccuracy": acc, "spamF1": f1}))
 
 
 if __name__ == "__main__":

