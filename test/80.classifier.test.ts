@@ -190,8 +190,8 @@ describe('SequenceClassifier files', () => {
     expect(weights(loaded.model)).toEqual(weights(m));
     const { sequences } = task(20, 10);
     expect(Array.from(loaded.model.predictProba(sequences).data)).toEqual(Array.from(m.predictProba(sequences).data));
-    expect(() => saveSequenceClassifier(file, m, { vocabulary: vocab, labels: ['x', 'x', 'z'] })).toThrow(new RangeError('saveSequenceClassifier: the label "x" appears twice'));
-    expect(() => saveSequenceClassifier(file, m, { vocabulary: vocab, labels: ['x', 'y'] })).toThrow(/2 labels, but the model has 3 classes/);
+    expect(() => saveSequenceClassifier(file, m, { vocabulary: vocab, labels: ['x', 'x', 'z'] })).toThrow(new RangeError('saveSequenceClassifier: contents.labels holds "x" twice'));
+    expect(() => saveSequenceClassifier(file, m, { vocabulary: vocab, labels: ['x', 'y'] })).toThrow(/contents.labels holds 2 labels, but the model has 3 classes/);
   });
 
   it('a file of another kind names the loader it needs, both ways', () => {

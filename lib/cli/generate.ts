@@ -16,7 +16,7 @@ export const GENERATE_OPTIONS: Options = {
 /** The tokens of `text` the vocabulary does not hold (read as `<unk>`), each once. */
 function unknownTokens(vocabulary: Vocabulary, text: string): string[] {
   const known = new Set(vocabulary.tokens);
-  const parts = vocabulary.tokenization === 'char' ? Array.from(text) : text.split(/\s+/).filter(Boolean);
+  const parts = vocabulary.tokenize(text);
   return [...new Set(parts.filter((p) => !known.has(p)))];
 }
 

@@ -61,7 +61,7 @@ export async function seq2seqTranslate(args: string[], others: Record<string, st
   const flush = (lines: string[]): void => {
     const ids = lines.map((l) => sourceVocabulary.encode(l));
     for (const l of lines)
-      for (const tok of sourceVocabulary.tokenization === 'char' ? Array.from(l) : l.split(/\s+/).filter(Boolean))
+      for (const tok of sourceVocabulary.tokenize(l))
         if (!known.has(tok) && !warned.has(tok) && warned.size < 10) {
           warned.add(tok);
           process.stderr.write(`rnn-native: note: the model never saw ${JSON.stringify(tok)}; it reads it as the unknown token\n`);

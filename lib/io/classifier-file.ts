@@ -62,13 +62,14 @@ export interface ClassifierFileContents {
   labels: string[];
 }
 
-function checkLabels(labels: unknown, numClasses: number, fail: (msg: string) => never): string[] {
-  if (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string')) return fail(`labels must be an array of strings, received ${showJson(labels)}`);
-  if (labels.length !== numClasses) fail(`there are ${labels.length} labels, but the model has ${numClasses} classes`);
+/** `what` (e.g. "labels", "metadata.labels") must be numClasses distinct names a TSV line can hold. */
+function checkLabels(labels: unknown, numClasses: number, what: string, fail: (msg: string) => never): string[] {
+  if (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string')) return fail(`${what} must be an array of strings, received ${showJson(labels)}`);
+  if (labels.length !== numClasses) fail(`${what} holds ${labels.length} label${labels.length === 1 ? '' : 's'}, but the model has ${numClasses} classes`);
   const seen = new Set<string>();
   for (const l of labels as string[]) {
-    if (l === '' || /[\t\n\r]/.test(l)) fail(`the label ${JSON.stringify(l)} is empty or holds a tab or a line break`);
-    if (seen.has(l)) fail(`the label ${JSON.stringify(l)} appears twice`);
+    if (l === '' || /[\t\n\r]/.test(l)) fail(`${what} holds ${JSON.stringify(l)}: a label must not be empty nor hold a tab or a line break`);
+    if (seen.has(l)) fail(`${what} holds ${JSON.stringify(l)} twice`);
     seen.add(l);
   }
   return (labels as string[]).slice();
@@ -87,7 +88,7 @@ export function saveSequenceClassifier(path: string, model: SequenceClassifier, 
   if (c.vocabulary.size !== model.options.vocabSize)
     throw new RangeError(`${ctx}: the vocabulary has ${c.vocabulary.size} tokens, the model's vocabSize is ${model.options.vocabSize}`);
   if (!Array.isArray(c.labels)) throw typeError(ctx, 'contents.labels', 'an array of class names', c.labels);
-  const labels = checkLabels(c.labels, model.options.numClasses, (msg) => {
+  const labels = checkLabels(c.labels, model.options.numClasses, 'contents.labels', (msg) => {
     throw new RangeError(`${ctx}: ${msg}`);
   });
   saveSafetensors(path, model.stateDict(), {
@@ -117,7 +118,7 @@ export function loadSequenceClassifier(source: string | Uint8Array): { model: Se
     fail(`metadata.vocabulary is not a valid vocabulary (${(err as Error).message})`);
   }
   if (vocabulary!.size !== options.vocabSize) fail(`metadata.vocabulary has ${vocabulary!.size} tokens, but metadata.options.vocabSize is ${options.vocabSize}`);
-  const labels = checkLabels(parseJsonField(header.metadata.labels, 'metadata.labels', fail, { maxDepth: 2 }), options.numClasses, (msg) => fail(`metadata.${msg}`));
+  const labels = checkLabels(parseJsonField(header.metadata.labels, 'metadata.labels', fail, { maxDepth: 2 }), options.numClasses, 'metadata.labels', fail);
   const model = new SequenceClassifier(options);
   model.loadStateDict(header.read());
   return { model, vocabulary: vocabulary!, labels };

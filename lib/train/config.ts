@@ -139,6 +139,12 @@ export function resolveConfig(ctx: string, config: unknown): ResolvedConfig {
   return out;
 }
 
+/** Options only some kinds of model train with: a RangeError for another kind. @internal */
+export function checkConfigForKind(ctx: string, kind: string, cfg: TrainingConfig): void {
+  if (cfg.adversarial !== undefined && kind !== 'sequence-classifier')
+    throw new RangeError(`${ctx}: adversarial training perturbs a SequenceClassifier's embedded input; a ${kind} model has no such option`);
+}
+
 /** The schedulers a spec may name (not those that take functions or other schedulers). @internal */
 export const SCHEDULERS: Record<string, new (opt: Optimizer<any>, o: any) => schedulers.LRScheduler> = Object.fromEntries(
   Object.entries(schedulers).filter(

@@ -5,7 +5,7 @@
 import { checkKnownOptions, checkOptions, typeError } from '../core/validate';
 import type { LanguageModel } from '../models/language-model';
 import type { Seq2Seq } from '../models/seq2seq';
-import { resolveConfig, TrainingConfig } from './config';
+import { checkConfigForKind, resolveConfig, TrainingConfig } from './config';
 import { runTraining } from './loop';
 import { taskFor, taskKinds } from './task';
 import type { FitResult, TrainingHooks } from './types';
@@ -36,6 +36,7 @@ export function fitSync(model: unknown, train: unknown, config: TrainingConfig &
   const task = taskFor(model);
   if (!task) throw typeError(ctx, 'model', `a model the trainer knows (${taskKinds().join(', ')})`, model);
   const cfg = resolveConfig(ctx, config);
+  checkConfigForKind(ctx, task.kind, cfg);
   const h = checkOptions<TrainingHooks>(ctx, 'hooks', hooks === null ? (null as never) : hooks);
   checkKnownOptions(ctx, h, ['onBatch', 'onEpoch', 'onValidation', 'shouldStop', 'onGradients']);
   for (const k of ['onBatch', 'onEpoch', 'onValidation', 'shouldStop', 'onGradients'] as const)

@@ -10,7 +10,7 @@ import type { ClassifierData } from './tasks/classifier';
 import { defaultGenerator } from '../core/random';
 import { ProgressBar } from './progress-bar';
 import { Tensor } from '../core/tensor';
-import { resolveConfig, TrainingConfig } from './config';
+import { checkConfigForKind, resolveConfig, TrainingConfig } from './config';
 import type { BatchInfo, EpochInfo, FitResult, ValidationInfo } from './types';
 import './fit-sync'; // registers the model kinds' tasks
 import { typeError } from '../core/validate';
@@ -60,7 +60,7 @@ export function fit(model: LanguageModel | Seq2Seq | SequenceClassifier, train: 
   const task = taskFor(model);
   if (!task) throw typeError(ctx, 'model', `a model the trainer knows (${taskKinds().join(', ')})`, model);
   const trainData = task.serialize(task.checkData(ctx, model, train, 'train'));
-  resolveConfig(ctx, options);
+  checkConfigForKind(ctx, task.kind, resolveConfig(ctx, options));
   const { onBatch, onEpoch, onValidation, signal, progress, validationData, ...config } = options;
   if (onBatch !== undefined && typeof onBatch !== 'function') throw typeError(ctx, 'onBatch', 'a function', onBatch);
   if (onEpoch !== undefined && typeof onEpoch !== 'function') throw typeError(ctx, 'onEpoch', 'a function', onEpoch);

@@ -132,7 +132,7 @@ export const CLASSIFIER_TASK: TrainingTask<SequenceClassifier, Packed> = {
     const adversarial = cfg.adversarial === undefined ? null : resolveAdversarial(ctx, cfg.adversarial);
     const unlabelled = train.labels.filter((y) => y === UNLABELED).length;
     if (unlabelled > 0 && adversarial?.method !== 'vat')
-      throw new RangeError(`${ctx}: train holds ${unlabelled} unlabelled examples (label −1); only virtual adversarial training (adversarial: { method: 'vat' }) learns from them`);
+      throw new RangeError(`${ctx}: train holds ${unlabelled} unlabelled example${unlabelled === 1 ? '' : 's'} (label −1); only virtual adversarial training (adversarial: { method: 'vat' }) learns from them`);
     if (unlabelled === N) throw new RangeError(`${ctx}: train holds no labelled example`);
     const lengths = Int32Array.from({ length: N }, (_, i) => train.offsets[i + 1] - train.offsets[i]);
     const labelSmoothing = cfg.labelSmoothing ?? 0;
