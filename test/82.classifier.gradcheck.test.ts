@@ -3,7 +3,7 @@
 // batches, the whole classifier (each pooling, normalised embeddings, class weights, an
 // unlabelled row), the perturbed pass of adversarial training (r held fixed, as in the paper),
 // and the embedded input's gradient that r is made from.
-import { functional as F, manualSeed, SequenceClassifier, SequencePooling, Tensor } from '../lib';
+import { argmax, functional as F, manualSeed, SequenceClassifier, SequencePooling, Tensor } from '../lib';
 import { Generator } from '../lib/core/random';
 import { rand64, t64, toFloat64 } from './helpers/float64';
 import { dot, expectGradcheck, numericGradient, relativeError, reportGradcheckErrors, weightsLike } from './helpers/gradcheck-expect';
@@ -22,6 +22,14 @@ describe('F.max(x, dim): gradcheck (float64)', () => {
     const x = rand64(g, [3, 4, 5], 1, true);
     const w = weightsLike(g, F.max(x, dim).values);
     expectGradcheck(`F.max dim ${dim}`, () => dot(F.max(x, dim).values, w), [x]);
+  });
+
+  it('along the first of three dimensions, returns rows in x’s order with that dimension removed (argmax once reordered them)', () => {
+    // x (T 2, B 2, F 3): the maximum over T of entry (b, f) must land at b·3 + f.
+    const x = t64([1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 0], [2, 2, 3]);
+    expect(Array.from(argmax(x, 0))).toEqual([0, 0, 0, 0, 1, 0]);
+    expect(Array.from(F.max(x, 0).values.data)).toEqual([1, 0, 0, 0, 9, 0]);
+    expect(Array.from(argmax(x, 1))).toEqual([0, 0, 0, 0, 1, 0]);
   });
 
   it('returns the values and positions torch.max does, and sends the gradient to the chosen position only', () => {
