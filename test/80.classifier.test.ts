@@ -222,6 +222,21 @@ describe('SequenceClassifier training through the general trainer', () => {
     expect(before).toBeLessThan(0.7);
   });
 
+  it('restoreBest leaves the model with the weights of its best validation epoch, not its last', () => {
+    // A third of the validation labels are wrong: the more the model learns, the worse its validation loss.
+    const noisy = { sequences: valid.sequences, labels: Int32Array.from(valid.labels, (y, i) => (i % 3 === 0 ? (y + 1) % 3 : y)) };
+    const m = model({ hiddenSize: 16 });
+    const snapshots: Array<{ valLoss: number; weights: ReturnType<typeof weights> }> = [];
+    const result = fitSync(m, train, { epochs: 4, batchSize: 16, optimizer: { type: 'Adam', lr: 1e-2 }, validationData: noisy, seed: 3, restoreBest: true }, {
+      onEpoch: (e) => snapshots.push({ valLoss: e.valLoss, weights: weights(m) }),
+    });
+    const best = snapshots.reduce((b, s, i) => (s.valLoss < snapshots[b].valLoss ? i : b), 0);
+    expect(best).toBeLessThan(3);
+    expect(result.bestValLoss).toBe(snapshots[best].valLoss);
+    expect(weights(m)).toEqual(snapshots[best].weights);
+    expect(weights(m)).not.toEqual(snapshots[3].weights);
+  });
+
   it('a run with adversarial training and dropout, stopped and resumed from its checkpoint, ends with the weights of an uninterrupted run', () => {
     const config = { epochs: 2, batchSize: 32, optimizer: { type: 'Adam', lr: 5e-3 } as const, validationData: valid, seed: 5, adversarial: { epsilon: 0.5 } };
     const o = { dropout: 0.3, normalizeEmbeddings: true };

@@ -151,7 +151,8 @@ export async function classifyTrain(rawArgs: string[], others: Record<string, st
   const config: TrainingConfig = {
     epochs, batchSize, seed, optimizer: { type: 'Adam', lr }, validationFraction: 0,
     ...(clip > 0 ? { clipGradNorm: clip } : {}),
-    ...(validation ? { scheduler: { type: 'ReduceLROnPlateau', factor: 0.5, patience: 1 } } : {}),
+    // Halve the learning rate when the validation loss stops improving; keep the best epoch.
+    ...(validation ? { scheduler: { type: 'ReduceLROnPlateau', factor: 0.5, patience: 1 }, restoreBest: true } : {}),
     ...(patience !== undefined ? { earlyStopping: { patience } } : {}),
     ...(maxSeconds !== undefined ? { maxSeconds } : {}),
     ...(epsilon !== undefined ? { adversarial: { method: 'at', epsilon } } : {}),

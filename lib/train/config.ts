@@ -39,6 +39,12 @@ export interface TrainingConfig {
   validationFraction?: number;
   /** Stop when the validation loss has not improved by minDelta for `patience` epochs; restores the best weights. */
   earlyStopping?: { patience: number; minDelta?: number };
+  /**
+   * When the run ends, however it ends (epochs done, maxSeconds, maxBatches, an abort), load
+   * the weights of the epoch with the lowest validation loss (Keras's restore_best_weights).
+   * Default false: the model keeps its last weights.
+   */
+  restoreBest?: boolean;
   /** Write a checkpoint into this directory every `checkpointEvery` batches and at each epoch's end. */
   checkpointDir?: string;
   checkpointEvery?: number;
@@ -86,7 +92,7 @@ export interface TrainingConfig {
 
 const CONFIG_KEYS = [
   'epochs', 'batchSize', 'seqLength', 'optimizer', 'scheduler', 'clipGradNorm', 'clipGradValue', 'validationFraction',
-  'earlyStopping', 'checkpointDir', 'checkpointEvery', 'resumeFrom', 'maxSeconds', 'maxBatches', 'seed', 'validateEvery',
+  'earlyStopping', 'restoreBest', 'checkpointDir', 'checkpointEvery', 'resumeFrom', 'maxSeconds', 'maxBatches', 'seed', 'validateEvery',
   'nonFinite', 'detectAnomaly', 'bucketSize', 'shuffle', 'labelSmoothing', 'adversarial',
 ];
 /** What fit() takes besides a TrainingConfig (fitSync accepts and ignores the callbacks there). */
@@ -117,6 +123,7 @@ export function resolveConfig(ctx: string, config: unknown): ResolvedConfig {
     if (c[k] !== undefined && (typeof c[k] !== 'string' || c[k] === '')) throw typeError(ctx, k, 'a directory path', c[k]);
   if (c.nonFinite !== undefined) checkOneOf(ctx, 'nonFinite', c.nonFinite, ['stop', 'skip'] as const);
   if (c.detectAnomaly !== undefined) checkBoolean(ctx, 'detectAnomaly', c.detectAnomaly);
+  if (c.restoreBest !== undefined) checkBoolean(ctx, 'restoreBest', c.restoreBest);
   if (c.bucketSize !== undefined) checkInteger(ctx, 'bucketSize', c.bucketSize, 1);
   if (c.shuffle !== undefined) checkBoolean(ctx, 'shuffle', c.shuffle);
   if (c.labelSmoothing !== undefined) checkNumber(ctx, 'labelSmoothing', c.labelSmoothing, { min: 0, max: 1 });
