@@ -250,6 +250,23 @@ describe('SequenceClassifier training through the general trainer', () => {
     expect(weights(resumed)).toEqual(weights(full));
   });
 
+  it('resumes exactly with optimizer groups that order the parameters otherwise than the model (and a frozen one)', () => {
+    const config = {
+      epochs: 2, batchSize: 32, validationData: valid, seed: 6,
+      optimizer: { type: 'AdamW' as const, lr: 5e-3, groups: [{ params: ['classifier'], lr: 1e-2, weightDecay: 0 }] },
+    };
+    const o = { normalizeEmbeddings: true };
+    const full = model(o);
+    fitSync(full, train, config);
+    const stopDir = path.join(dir, 'stop-groups'), resumeDir = path.join(dir, 'resume-groups');
+    fitSync(model(o), train, { ...config, checkpointDir: stopDir, checkpointEvery: 9, maxBatches: 27 });
+    const resumed = model(o, 98);
+    fitSync(resumed, train, { ...config, resumeFrom: stopDir, checkpointDir: resumeDir });
+    expect(weights(resumed)).toEqual(weights(full));
+    // The frozen frequencies are as set at the start: AdamW's weight decay never touched them.
+    expect(Array.from(resumed.token_frequencies!.data)).toEqual(Array.from(model(o).token_frequencies!.data));
+  });
+
   it('fit() on the worker thread trains to the same weights as fitSync(), with virtual adversarial training on unlabelled examples', async () => {
     const withUnlabelled = { sequences: train.sequences, labels: Int32Array.from(train.labels, (y, i) => (i % 3 === 0 ? -1 : y)) };
     const config = { epochs: 1, batchSize: 32, optimizer: { type: 'Adam', lr: 5e-3 } as const, validationData: valid, seed: 8, adversarial: { method: 'vat' as const, epsilon: 1 } };
