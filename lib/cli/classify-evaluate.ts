@@ -8,7 +8,7 @@
  */
 import { MAX_ELEMENTS } from '../core/validate';
 import { evaluateClassifier } from '../train/adversarial';
-import { CliError, integer, number, Options, parseCommand } from './args';
+import { CliError, integer, number, Options, parseWithOne } from './args';
 import { reportJson, reportLines } from './classify-report';
 import { checkReadable } from './files';
 import { HELP } from './help';
@@ -20,14 +20,9 @@ export const CLASSIFY_EVALUATE_OPTIONS: Options = {
 
 export async function classifyEvaluate(rawArgs: string[], others: Record<string, string>): Promise<number> {
   const args = optionalNumber(rawArgs, 'attack', DEFAULT_EPSILON);
-  const { values: v, positionals, help } = parseCommand('classify evaluate', args, CLASSIFY_EVALUATE_OPTIONS, others);
-  if (help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (positionals.length !== 1)
-    throw new CliError(`classify evaluate needs exactly one model file, received ${positionals.length === 0 ? 'none' : positionals.map((p) => JSON.stringify(p)).join(' ')}`, true);
-  const file = positionals[0];
+  const parsed = parseWithOne('classify evaluate', 'one model file', args, CLASSIFY_EVALUATE_OPTIONS, others, HELP);
+  if (!parsed) return 0;
+  const { values: v, positional: file } = parsed;
   if (v.input === undefined) throw new CliError('classify evaluate needs --input <file>: the labelled texts (label<TAB>text) to evaluate on', true);
   const inputFile = String(v.input);
   const epsilon = number(v, 'attack', { min: 0, minExclusive: true });

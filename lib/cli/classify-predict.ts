@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
 import { MAX_ELEMENTS } from '../core/validate';
-import { CliError, integer, Options, parseCommand } from './args';
+import { CliError, integer, Options, parseWithOne } from './args';
 import { checkReadable } from './files';
 import { HELP } from './help';
 import { loadClassifier } from './labelled';
@@ -16,14 +16,9 @@ import { loadClassifier } from './labelled';
 export const CLASSIFY_PREDICT_OPTIONS: Options = { input: { type: 'string' }, proba: { type: 'boolean' }, batch: { type: 'string' } };
 
 export async function classifyPredict(args: string[], others: Record<string, string>): Promise<number> {
-  const { values: v, positionals, help } = parseCommand('classify predict', args, CLASSIFY_PREDICT_OPTIONS, others);
-  if (help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (positionals.length !== 1)
-    throw new CliError(`classify predict needs exactly one model file, received ${positionals.length === 0 ? 'none' : positionals.map((p) => JSON.stringify(p)).join(' ')}`, true);
-  const file = positionals[0];
+  const parsed = parseWithOne('classify predict', 'one model file', args, CLASSIFY_PREDICT_OPTIONS, others, HELP);
+  if (!parsed) return 0;
+  const { values: v, positional: file } = parsed;
   const batchSize = integer(v, 'batch', { min: 1, max: MAX_ELEMENTS }) ?? 64;
   const inputFile = v.input as string | undefined;
   if (inputFile !== undefined) checkReadable(inputFile);

@@ -15,7 +15,7 @@ import { evaluateClassifier } from '../train/adversarial';
 import type { TrainingConfig } from '../train/config';
 import { fit } from '../train/fit';
 import type { ClassifierData } from '../train/tasks/classifier';
-import { CliError, integer, number, oneOf, Options, parseCommand } from './args';
+import { CliError, integer, number, oneOf, Options, parseWithOne } from './args';
 import { reportLines, TrainingReporter } from './classify-report';
 import { checkDirectory, checkReadable, checkWritable, fileError } from './files';
 import { HELP } from './help';
@@ -55,14 +55,9 @@ function holdOut(data: LabelledTexts, fraction: number, seed: number): { train: 
 
 export async function classifyTrain(rawArgs: string[], others: Record<string, string>): Promise<number> {
   const args = optionalNumber(rawArgs, 'adversarial', DEFAULT_EPSILON);
-  const { values: v, positionals, help } = parseCommand('classify train', args, CLASSIFY_TRAIN_OPTIONS, others);
-  if (help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (positionals.length !== 1)
-    throw new CliError(`classify train needs exactly one file of labelled texts, received ${positionals.length === 0 ? 'none' : positionals.map((p) => JSON.stringify(p)).join(' ')}`, true);
-  const file = positionals[0];
+  const parsed = parseWithOne('classify train', 'one file of labelled texts', args, CLASSIFY_TRAIN_OPTIONS, others, HELP);
+  if (!parsed) return 0;
+  const { values: v, positional: file } = parsed;
 
   // Every option is checked before any work starts.
   if (v.save === undefined) throw new CliError('classify train needs --save <file>: where to write the trained model', true);
