@@ -86,7 +86,10 @@ export function runTraining<M extends TrainableModel, D>(
         progress.badEpochs = 0;
         best = params.map((p) => p.data.slice());
       } else if (++progress.badEpochs > cfg.earlyStopping.patience) stop = true;
-    } else if (!Number.isNaN(valLoss)) progress.bestValLoss = Math.min(progress.bestValLoss, valLoss);
+    } else if (!Number.isNaN(valLoss)) {
+      if (cfg.restoreBest && valLoss < progress.bestValLoss) best = params.map((p) => p.data.slice());
+      progress.bestValLoss = Math.min(progress.bestValLoss, valLoss);
+    }
     run.startEpoch(progress.epoch, true); // the state a checkpoint keeps is the next epoch's
     checkpoint();
     if (stop) {
@@ -194,6 +197,8 @@ export function runTraining<M extends TrainableModel, D>(
     }
     if (endEpoch(false)) break;
   }
+  // restoreBest: whatever ended the run, the model leaves it with its best epoch's weights.
+  if (cfg.restoreBest && best && reason !== 'early-stopping') params.forEach((p, k) => p.data.set(best![k]));
   return {
     epochs: partialEpoch ? [...progress.epochs, partialEpoch] : progress.epochs, steps: progress.step, stoppedEarly: reason === 'early-stopping', aborted: reason === 'aborted',
     bestValLoss: progress.bestValLoss, reason, skippedSteps: progress.skippedSteps,
