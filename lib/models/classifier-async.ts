@@ -6,28 +6,15 @@
  * weights it had at the call. The worker does not keep the process alive while idle and ends
  * when the model is garbage-collected. (Internal to the package.)
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Tensor } from '../core/tensor';
-import type { PredictReply, PredictRequest } from './classifier-worker';
-import type { SequenceClassifier } from './sequence-classifier';
+import { reviveWorkerError, workerScript } from '../core/worker-script';
+import type { PredictReply, PredictRequest } from './classifier-messages';
 
-/** The compiled worker script: next to this file in dist/, or in dist/ when running from TS sources. */
-function workerScript(): string {
-  const here = path.join(__dirname, 'classifier-worker.js');
-  if (fs.existsSync(here)) return here;
-  const built = path.join(__dirname, '..', '..', 'dist', 'models', 'classifier-worker.js');
-  if (fs.existsSync(built)) return built;
-  throw new Error('SequenceClassifier.predictProbaAsync: dist/models/classifier-worker.js is missing; run `npm run build:ts`');
-}
-
-/** Rebuilds a worker's error with its own class and message. */
-function revive(e: { name: string; message: string }): Error {
-  const Ctor = e.name === 'TypeError' ? TypeError : e.name === 'RangeError' ? RangeError : Error;
-  const err = new Ctor(e.message);
-  if (Ctor === Error && e.name !== 'Error') err.name = e.name;
-  return err;
+/** What the worker needs of a SequenceClassifier: its options (to rebuild it) and its weights. */
+interface Predictor {
+  readonly options: object;
+  stateDict(): Record<string, Tensor>;
 }
 
 class PredictionWorker {
@@ -38,8 +25,8 @@ class PredictionWorker {
   private sent: Map<string, Buffer> | null = null;
   private dead: Error | null = null;
 
-  constructor(model: SequenceClassifier) {
-    this.worker = new Worker(workerScript(), { workerData: { options: model.options } });
+  constructor(model: Predictor) {
+    this.worker = new Worker(workerScript('SequenceClassifier.predictProbaAsync', __dirname, 'models', 'classifier-worker'), { workerData: { options: model.options } });
     this.worker.unref();
     this.worker.on('message', (reply: PredictReply) => this.settle(reply));
     this.worker.on('error', (err) => this.fail(err));
@@ -50,7 +37,7 @@ class PredictionWorker {
     return this.dead === null;
   }
 
-  predict(model: SequenceClassifier, sequences: Int32Array[]): Promise<Tensor> {
+  predict(model: Predictor, sequences: Int32Array[]): Promise<Tensor> {
     if (this.dead) return Promise.reject(this.dead);
     const req: PredictRequest = { id: this.nextId++, sequences };
     const weights = this.changedWeights(model);
@@ -63,7 +50,7 @@ class PredictionWorker {
   }
 
   /** Copies of the weights when any differs from what the worker holds, else null. */
-  private changedWeights(model: SequenceClassifier): Record<string, Float32Array> | null {
+  private changedWeights(model: Predictor): Record<string, Float32Array> | null {
     const sd = model.stateDict();
     const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
     const same = this.sent !== null && Object.entries(sd).every(([name, t]) => this.sent!.get(name)?.equals(bytes(t.data)) === true);
@@ -84,7 +71,7 @@ class PredictionWorker {
     this.pending.delete(reply.id);
     if (this.pending.size === 0) this.worker.unref();
     if ('probabilities' in reply) p.resolve(new Tensor(reply.probabilities, [p.rows, reply.probabilities.length / p.rows]));
-    else p.reject(revive(reply.error));
+    else p.reject(reviveWorkerError(reply.error));
   }
 
   private fail(err: Error): void {
@@ -100,12 +87,12 @@ class PredictionWorker {
   }
 }
 
-const workers = new WeakMap<SequenceClassifier, PredictionWorker>();
+const workers = new WeakMap<Predictor, PredictionWorker>();
 // A model dropped by its owner takes its worker with it.
 const reaper = new FinalizationRegistry<PredictionWorker>((w) => w.terminate());
 
 /** Class probabilities (N, C) computed on the model's worker thread (started on first use, restarted if it died). */
-export function predictOnWorker(model: SequenceClassifier, sequences: Int32Array[]): Promise<Tensor> {
+export function predictOnWorker(model: Predictor, sequences: Int32Array[]): Promise<Tensor> {
   let w = workers.get(model);
   if (!w || !w.alive) {
     w = new PredictionWorker(model);

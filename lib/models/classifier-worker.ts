@@ -5,19 +5,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Tensor } from '../core/tensor';
+import type { PredictReply, PredictRequest } from './classifier-messages';
 import { SequenceClassifier, SequenceClassifierOptions } from './sequence-classifier';
-
-/** A request; `weights` (name → flat data) comes only when they changed since the last one. */
-export interface PredictRequest {
-  id: number;
-  sequences: Int32Array[];
-  weights?: Record<string, Float32Array>;
-}
-
-/** The probabilities (N·C, row-major) or the error predictProba() threw. */
-export type PredictReply =
-  | { id: number; probabilities: Float32Array }
-  | { id: number; error: { name: string; message: string } };
 
 const port = parentPort!;
 const model = new SequenceClassifier(workerData.options as SequenceClassifierOptions);
