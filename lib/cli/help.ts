@@ -8,6 +8,9 @@ Usage:
                                              train an encoder-decoder with attention
   rnn-native seq2seq translate <model> [options]
                                              translate lines with a trained encoder-decoder
+  rnn-native launch --nproc <n> [options] -- <command> [arguments…]
+                                             run the ranks of a data-parallel job
+                                             (rnn-native launch --help for its options)
   rnn-native --help | --version
 
 train options:
