@@ -82,7 +82,7 @@ describe('distributed without a process group', () => {
   });
 });
 
-withGloo('initProcessGroup: its options and environment', () => {
+describe('initProcessGroup: its options and environment (checked before anything else, with or without Gloo)', () => {
   const cases: Array<[string, Record<string, string | undefined>, unknown, typeof Error, string]> = [
     ['a backend other than gloo', {}, { backend: 'nccl' }, RangeError, 'initProcessGroup: expected one of "gloo" for backend but received "nccl"'],
     ['an unknown option', {}, { timeout: 5 }, RangeError, 'initProcessGroup: unknown option "timeout" (did you mean "timeoutMs"?)'],
@@ -107,10 +107,22 @@ withGloo('initProcessGroup: its options and environment', () => {
     expect(dist.isInitialized()).toBe(false);
   });
 
+});
+
+withGloo('initProcessGroup: what only the rendezvous finds', () => {
   it('a file store directory that does not exist is an Error naming it', async () => {
     const e = await failure(() => dist.initProcessGroup({ rank: 0, worldSize: 1, initMethod: 'file:///nonexistent/rnn-native-80' }));
     expect(e.message).toContain("initProcessGroup (rank 0 of 1): the file store's directory /nonexistent/rnn-native-80 does not exist");
     expect(dist.isInitialized()).toBe(false);
+  });
+});
+
+(AVAILABLE ? describe.skip : describe)('a build without Gloo', () => {
+  it('initProcessGroup rejects with an Error naming the package to install', async () => {
+    const e = await failure(() => dist.initProcessGroup({ rank: 0, worldSize: 1, initMethod: 'tcp://127.0.0.1:29999' }));
+    expect(e.constructor.name).toBe('Error');
+    expect(e.message).toBe(`initProcessGroup: ${native.distBackend}`);
+    expect(e.message).toContain('sudo apt-get install -y libgloo-dev');
   });
 });
 
@@ -133,7 +145,7 @@ withGloo('a one-rank group in this process', () => {
     expect(e.message).toContain('initProcessGroup: a process group is already initialised');
     e = await failure(() => dist.broadcast(new Float32Array(1), 1));
     expect(e).toBeInstanceOf(RangeError);
-    expect(e.message).toBe('broadcast: expected an integer in [0, 0] for src but received 1 of type number');
+    expect(e.message).toBe('broadcast: expected a rank in [0, 0] for src (worldSize 1) but received 1');
     e = await failure(() => dist.barrier({ timeoutMs: -1 }));
     expect(e).toBeInstanceOf(RangeError);
     await dist.destroyProcessGroup();

@@ -51,8 +51,8 @@ async function onCopy(ctx: string, array: Float32Array, run: (work: Float32Array
 function timeoutOf(ctx: string, options: unknown): number {
   const o = checkOptions<CollectiveOptions>(ctx, 'options', options);
   checkKnownOptions(ctx, o, ['timeoutMs']);
-  const groupTimeout = groupInfo(ctx)[2];
-  return o.timeoutMs === undefined ? groupTimeout : checkInteger(ctx, 'timeoutMs', o.timeoutMs, 1, 2 ** 31 - 1);
+  const own = o.timeoutMs === undefined ? undefined : checkInteger(ctx, 'timeoutMs', o.timeoutMs, 1, 2 ** 31 - 1);
+  return own ?? groupInfo(ctx)[2];
 }
 
 /**
@@ -81,9 +81,10 @@ export async function allReduce(data: Float32Array | Tensor, op: ReduceOp = 'sum
 export async function broadcast(data: Float32Array | Tensor, src: number, options?: CollectiveOptions): Promise<void> {
   const ctx = 'broadcast';
   const array = dataOf(ctx, data);
-  const worldSize = groupInfo(ctx)[1];
-  checkInteger(ctx, 'src', src, 0, worldSize - 1);
+  checkInteger(ctx, 'src', src, 0, 1 << 20);
   const timeoutMs = timeoutOf(ctx, options);
+  const worldSize = groupInfo(ctx)[1];
+  if (src >= worldSize) throw new RangeError(`${ctx}: expected a rank in [0, ${worldSize - 1}] for src (worldSize ${worldSize}) but received ${src}`);
   await onCopy(ctx, array, (work) => native.distBroadcast(work, src, timeoutMs));
 }
 

@@ -126,11 +126,12 @@ export async function initProcessGroup(options: InitProcessGroupOptions = {}): P
   const timeoutMs = o.timeoutMs === undefined ? 60_000 : checkInteger(CTX, 'timeoutMs', o.timeoutMs, 1, 2 ** 31 - 1);
   if (o.initMethod !== undefined && typeof o.initMethod !== 'string') throw typeError(CTX, 'initMethod', "a string ('env://', 'tcp://host:port' or 'file:///dir')", o.initMethod);
   const numThreads = o.numThreads === undefined ? undefined : checkInteger(CTX, 'numThreads', o.numThreads, 1, 1024);
-  if (!native.distAvailable) throw new Error(`${CTX}: ${native.distBackend}`);
   const worldSize = rankOrEnv(o.worldSize, 'worldSize', 'WORLD_SIZE', 1, 1 << 20);
   const rank = rankOrEnv(o.rank, 'rank', 'RANK', 0, 1 << 20);
   if (rank >= worldSize) throw new RangeError(`${CTX}: expected a rank in [0, ${worldSize - 1}] (worldSize ${worldSize}) but received ${rank}`);
   const { store, where, port } = rendezvousOf(o.initMethod ?? 'env://');
+  // Arguments first, then what this build can do: a wrong call says what is wrong with it everywhere.
+  if (!native.distAvailable) throw new Error(`${CTX}: ${native.distBackend}`);
   const iface = envString('GLOO_SOCKET_IFNAME') ?? '';
   const cores = native.hardwareConcurrency() || 1;
   const threads = numThreads ?? Math.max(1, Math.floor(cores / localWorldSize()));
