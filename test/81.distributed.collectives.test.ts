@@ -36,6 +36,16 @@ withGloo('allReduce, broadcast and barrier across processes', () => {
   });
 });
 
+withGloo('the end of a process', () => {
+  it('a process that never destroys its group still exits at once, with code 0', async () => {
+    const results = await runRanks(2, 'forget');
+    for (const r of results) {
+      expect([r.code, r.signal]).toEqual([0, null]);
+      expect(only(r).rank).toBe(r.rank);
+    }
+  });
+});
+
 withGloo('failures', () => {
   it.each([2, 3])('%i ranks: a rank killed (SIGKILL) makes the others reject at once, naming it gone; later calls fail fast', async (n) => {
     const timeoutMs = 8000;
@@ -80,7 +90,7 @@ withGloo('failures', () => {
     const [r0] = await runRanks(2, 'rendezvous', [1000], { ranks: [0] });
     const res = only(r0);
     expect(res.init.ok).toBe(false);
-    expect(res.init.message).toBe('initProcessGroup (rank 0 of 2): the rendezvous timed out after 1000 ms waiting for rank 1 (key rank_1): that rank has not started, or has failed');
+    expect(res.init.message).toBe('initProcessGroup (rank 0 of 2): the rendezvous timed out after 1000 ms waiting for rank 1 (key 1): that rank has not started, or has failed');
     expect(res.init.ms).toBeGreaterThanOrEqual(950);
     expect(res.init.ms).toBeLessThan(3000);
     expect(res.initialized).toBe(false);

@@ -2,6 +2,8 @@
 // others stopped), signals passed on, a whole training job through it, and its usage errors.
 // Runs bin/rnn-native.js → dist/cli/main.js (built by `npx tsc -p tsconfig.build.json`).
 import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { GLOO, RANK_SCRIPT } from './helpers/dist';
 
@@ -74,6 +76,22 @@ describe('rnn-native launch', () => {
     expect(lines.map((l) => l.rank).sort()).toEqual([0, 1]);
     expect(lines[0].weights).toEqual(lines[1].weights);
     expect(lines[0].losses).toEqual(lines[1].losses);
+  });
+
+  (GLOO ? it : it.skip)('runs `rnn-native train` data-parallel: rank 0 alone reports and saves', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-native-83-'));
+    try {
+      const text = path.join(dir, 'text.txt');
+      fs.writeFileSync(text, 'the quick brown fox jumps over the lazy dog. '.repeat(100));
+      const out = path.join(dir, 'model.safetensors');
+      const res = await launch(['--nproc', '2', '--', BIN, 'train', text, '--hidden', '16', '--embedding', '8', '--batch-size', '4', '--seq-length', '16', '--out', out]);
+      expect(res.code).toBe(0);
+      expect(res.stdout.match(/^saved .*model\.safetensors after \d+ batches \(completed\)/gm)).toHaveLength(1);
+      expect(res.stderr).toContain('training 2,439 parameters on 2 ranks × batch 4');
+      expect(fs.statSync(out).size).toBeGreaterThan(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   const usage: Array<[string[], string]> = [

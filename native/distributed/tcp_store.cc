@@ -292,14 +292,13 @@ TcpStore::~TcpStore() {
 }
 
 std::vector<char> TcpStore::request(char op, const std::string& key, const std::vector<char>* value,
-                                    std::chrono::milliseconds timeout) {
+                                    Clock::time_point deadline, std::chrono::milliseconds timeout) {
   std::vector<char> out{op};
   put_bytes(out, key.data(), key.size());
   if (value) put_bytes(out, value->data(), value->size());
   if (!send_all(fd_, out.data(), out.size()))
     throw std::runtime_error("the rendezvous at " + where_ + " closed the connection (rank 0 has exited?)");
 
-  const auto deadline = Clock::now() + timeout;
   std::vector<char> in;
   char buf[4096];
   // Reads until the reply is whole: 'K'; 'V' or 'E' with a length-prefixed payload.
@@ -335,18 +334,17 @@ std::vector<char> TcpStore::request(char op, const std::string& key, const std::
   throw std::runtime_error("the rendezvous at " + where_ + " sent a malformed reply (is something else listening on that port?)");
 }
 
-void TcpStore::set(const std::string& key, const std::vector<char>& data) { request('S', key, &data, timeout_); }
+void TcpStore::set(const std::string& key, const std::vector<char>& data) {
+  request('S', key, &data, Clock::now() + timeout_, timeout_);
+}
 
-std::vector<char> TcpStore::get(const std::string& key) { return request('G', key, nullptr, timeout_); }
+std::vector<char> TcpStore::get(const std::string& key) { return request('G', key, nullptr, Clock::now() + timeout_, timeout_); }
 
 void TcpStore::wait(const std::vector<std::string>& keys) { wait(keys, timeout_); }
 
 void TcpStore::wait(const std::vector<std::string>& keys, const std::chrono::milliseconds& timeout) {
-  const auto deadline = Clock::now() + timeout;
-  for (const std::string& key : keys) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    request('W', key, nullptr, std::max(left, std::chrono::milliseconds(1)));
-  }
+  const auto deadline = Clock::now() + timeout;  // one deadline for all the keys
+  for (const std::string& key : keys) request('W', key, nullptr, deadline, timeout);
 }
 
 }  // namespace rnn::dist

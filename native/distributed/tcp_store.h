@@ -52,9 +52,10 @@ class TcpStore : public gloo::rendezvous::Store {
   void wait(const std::vector<std::string>& keys, const std::chrono::milliseconds& timeout) override;
 
  private:
-  // Sends a request and reads its reply within `timeout`; returns the reply's value.
+  // Sends a request and reads its reply before `deadline`; returns the reply's value. `timeout`
+  // is the whole wait the caller was given, for the message when the deadline passes.
   std::vector<char> request(char op, const std::string& key, const std::vector<char>* value,
-                            std::chrono::milliseconds timeout);
+                            std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds timeout);
 
   int fd_ = -1;
   std::string where_;  // "127.0.0.1:29500", for messages

@@ -10,6 +10,7 @@
 //   node dist-rank.js train-die <victim> <step>    the victim SIGKILLs itself inside fit()
 //   node dist-rank.js exit <victim> <code>   the victim exits with code; the others wait to be stopped
 //   node dist-rank.js signal                 prints the environment, then waits for SIGTERM
+//   node dist-rank.js forget                 joins, reduces once, and ends without destroyProcessGroup
 'use strict';
 const path = require('node:path');
 const lib = require(path.join(__dirname, '..', '..'));
@@ -158,6 +159,11 @@ async function main() {
       out({ rank: r, ok: false, message: e.message, lastStep, msAfterLastStep: Date.now() - t0 });
       process.exitCode = 1;
     }
+  } else if (mode === 'forget') {
+    await dist.initProcessGroup({ timeoutMs: 10000 });
+    await dist.allReduce(new Float32Array(4));
+    out({ rank: dist.getRank(), t: Date.now() });
+    // no destroyProcessGroup(): the process must still end, at once and with code 0
   } else if (mode === 'exit') {
     const victim = Number(args[0]), code = Number(args[1]);
     if (Number(process.env.RANK) === victim) setTimeout(() => process.exit(code), 200);
