@@ -3,7 +3,11 @@
 // thread) and an encoder–decoder (fitSync(), on the main thread); every rank ends with exactly
 // the same weights; the ranks' different starting weights are replaced by rank 0's; a rank
 // killed mid-training makes the others' fit() reject within the timeout.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { GLOO, only, RANK_SCRIPT, runChild, runRanks, skipMessage } from './helpers/dist';
+import { inspectSafetensors } from '../lib/io/safetensors';
 
 if (!GLOO) console.warn(skipMessage('test/82'));
 const withGloo = GLOO ? describe : describe.skip;
@@ -62,6 +66,33 @@ withGloo('data-parallel training equals one process with the whole batch', () =>
     expect(diff).toBeLessThan(2e-5 * Math.max(1, scale));
     // and training did move the weights away from rank 0's start in both
     expect(reference.losses[reference.losses.length - 1]).toBeLessThan(reference.losses[0]);
+  });
+});
+
+withGloo('checkpoints of a data-parallel run', () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-native-82-'))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('rank 0 writes them, with the carried state of the global batch; a resume on 2 ranks continues exactly; 3 ranks are refused', async () => {
+    const whole = (await runRanks(2, 'resume', [4, dir, 'whole'])).map(only);
+    const first = (await runRanks(2, 'resume', [4, dir, 'first'])).map(only);
+    expect(first.map((r) => [r.steps, r.reason])).toEqual([[7, 'max-batches'], [7, 'max-batches']]);
+    // One checkpoint folder, written once: its hidden state is (L, 2 ranks × 4 streams, H).
+    const latest = JSON.parse(fs.readFileSync(path.join(dir, 'latest.json'), 'utf8')).checkpoint;
+    expect(latest).toBe('step-7-epoch-0');
+    const state = inspectSafetensors('test', path.join(dir, latest, 'state.safetensors'));
+    expect(state.entries.map((e) => [e.name, e.shape])).toEqual([['c', [2, 8, 16]], ['h', [2, 8, 16]]]);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, latest, 'trainer.json'), 'utf8')).worldSize).toBe(2);
+    const refused = (await runRanks(3, 'resume', [4, dir, 'rest'])).map(only);
+    for (const r of refused) {
+      expect(r.name).toBe('RangeError');
+      expect(r.error).toContain('was written by a run of 2 ranks, this run has 3: resume with 2 ranks');
+    }
+    const rest = (await runRanks(2, 'resume', [4, dir, 'rest'])).map(only);
+    expect(rest[0].steps).toBe(whole[0].steps);
+    expect(maxDiff(rest[0].weights, whole[0].weights).diff).toBe(0);
+    expect(maxDiff(rest[1].weights, whole[0].weights).diff).toBe(0);
   });
 });
 

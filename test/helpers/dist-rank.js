@@ -8,6 +8,8 @@
 //   node dist-rank.js train-lm <B> <fit|fitSync>   trains a language model, prints its weights
 //   node dist-rank.js train-s2s <B> <fit|fitSync>  the same for an encoder–decoder
 //   node dist-rank.js train-die <victim> <step>    the victim SIGKILLs itself inside fit()
+//   node dist-rank.js resume <B> <dir> <whole|first|rest>  a language model trained at once, or
+//                                            stopped after 7 steps (checkpoints in dir) and resumed
 //   node dist-rank.js exit <victim> <code>   the victim exits with code; the others wait to be stopped
 //   node dist-rank.js signal                 prints the environment, then waits for SIGTERM
 //   node dist-rank.js forget                 joins, reduces once, and ends without destroyProcessGroup
@@ -159,6 +161,23 @@ async function main() {
       out({ rank: r, ok: false, message: e.message, lastStep, msAfterLastStep: Date.now() - t0 });
       process.exitCode = 1;
     }
+  } else if (mode === 'resume') {
+    const [B, dir, phase] = [Number(args[0]), args[1], args[2]];
+    if (grouped) await dist.initProcessGroup({ timeoutMs: 20000 });
+    lib.manualSeed(1);
+    const vocab = lib.Vocabulary.fromText(TEXT);
+    const lm = new lib.LanguageModel({ vocabSize: vocab.size, embeddingDim: 8, hiddenSize: 16, numLayers: 2 });
+    const opts = { ...trainOptions(B), optimizer: { type: 'Adam', lr: 0.01 }, checkpointEvery: 3 };
+    if (phase !== 'whole') opts.checkpointDir = dir;
+    if (phase === 'first') opts.maxBatches = 7;
+    if (phase === 'rest') opts.resumeFrom = dir;
+    try {
+      const result = lib.fitSync(lm, vocab.encode(TEXT), opts);
+      out({ rank: grouped ? dist.getRank() : 0, steps: result.steps, reason: result.reason, weights: weightsOf(lm) });
+    } catch (e) {
+      out({ rank: grouped ? dist.getRank() : 0, error: e.message, name: e.name });
+    }
+    if (grouped) await dist.destroyProcessGroup();
   } else if (mode === 'forget') {
     await dist.initProcessGroup({ timeoutMs: 10000 });
     await dist.allReduce(new Float32Array(4));
