@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { GLOO, only, RANK_SCRIPT, runChild, runRanks, skipMessage } from './helpers/dist';
 import { inspectSafetensors } from '../lib/io/safetensors';
 
-if (!GLOO) console.warn(skipMessage('test/82'));
+if (!GLOO) console.warn(skipMessage('test/87'));
 const withGloo = GLOO ? describe : describe.skip;
 
 interface Trained {
@@ -49,7 +49,7 @@ withGloo('data-parallel training equals one process with the whole batch', () =>
     ['an encoder–decoder with attention, fitSync()', 'train-s2s', 'fitSync', 2, 4],
     ['an encoder–decoder with attention, fitSync() (some ranks with an empty last share)', 'train-s2s', 'fitSync', 3, 4],
   ];
-  it.each(cases)('%s: %s, %i ranks × batch %i', async (_what, mode, how, n, B) => {
+  it.each(cases)('%s (%s, %s): %i ranks × batch %i', async (_what, mode, how, n, B) => {
     const [reference, ranks] = await Promise.all([alone(mode, n * B, how), runRanks(n, mode, [B, how]).then((rs) => rs.map(only) as Trained[])]);
     // Every rank holds exactly the same weights (the same averaged gradients, the same updates).
     for (const r of ranks.slice(1)) expect(maxDiff(r.weights, ranks[0].weights).diff).toBe(0);
@@ -71,7 +71,7 @@ withGloo('data-parallel training equals one process with the whole batch', () =>
 
 withGloo('checkpoints of a data-parallel run', () => {
   let dir: string;
-  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-native-82-'))));
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-native-87-'))));
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('rank 0 writes them, with the carried state of the global batch; a resume on 2 ranks continues exactly; 3 ranks are refused', async () => {

@@ -64,9 +64,9 @@ describe('rnn-native launch', () => {
 
   it('0 when every rank succeeds; a command that cannot start is 127', async () => {
     expect((await launch(['--nproc', '2', '--', process.execPath, '-e', '0'])).code).toBe(0);
-    const res = await launch(['--nproc', '1', '--', '/nonexistent/rnn-native-83']);
+    const res = await launch(['--nproc', '1', '--', '/nonexistent/rnn-native-88']);
     expect(res.code).toBe(127);
-    expect(res.stderr).toContain('rnn-native launch: rank 0 could not be started (spawn /nonexistent/rnn-native-83 ENOENT)');
+    expect(res.stderr).toContain('rnn-native launch: rank 0 could not be started (spawn /nonexistent/rnn-native-88 ENOENT)');
   });
 
   (GLOO ? it : it.skip)('runs a data-parallel training job: both ranks end with the same weights', async () => {
@@ -79,7 +79,7 @@ describe('rnn-native launch', () => {
   });
 
   (GLOO ? it : it.skip)('runs `rnn-native train` data-parallel: rank 0 alone reports and saves', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-native-83-'));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-native-88-'));
     try {
       const text = path.join(dir, 'text.txt');
       fs.writeFileSync(text, 'the quick brown fox jumps over the lazy dog. '.repeat(100));
@@ -87,7 +87,9 @@ describe('rnn-native launch', () => {
       const res = await launch(['--nproc', '2', '--', BIN, 'train', text, '--hidden', '16', '--embedding', '8', '--batch-size', '4', '--seq-length', '16', '--out', out]);
       expect(res.code).toBe(0);
       expect(res.stdout.match(/^saved .*model\.safetensors after \d+ batches \(completed\)/gm)).toHaveLength(1);
-      expect(res.stderr).toContain('training 2,439 parameters on 2 ranks × batch 4');
+      // 28 characters + 2 special tokens = V 30; embedding 30·8, LSTM 4·16·(8 + 16) + 2·4·16,
+      // head 16·30 + 30: 240 + 1,664 + 510.
+      expect(res.stderr).toContain('vocabulary of 30; training 2,414 parameters on 2 ranks × batch 4');
       expect(fs.statSync(out).size).toBeGreaterThan(0);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,7 @@
 // hangs or never arrives: the others fail with a clear error within their timeout.
 import { GLOO, only, runRanks, skipMessage } from './helpers/dist';
 
-if (!GLOO) console.warn(skipMessage('test/81'));
+if (!GLOO) console.warn(skipMessage('test/86'));
 const withGloo = GLOO ? describe : describe.skip;
 
 withGloo('allReduce, broadcast and barrier across processes', () => {

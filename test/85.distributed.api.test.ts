@@ -1,6 +1,6 @@
 // distributed: argument checks of the process group and its collectives (every mistake a
 // TypeError or RangeError naming the argument, before anything reaches the network), and a
-// one-rank group in this process. Multi-process behaviour is in test/81–83.
+// one-rank group in this process. Multi-process behaviour is in test/86–88.
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -9,7 +9,7 @@ import { distributed as dist, Tensor } from '../lib';
 import { native } from '../lib/native/addon';
 
 const AVAILABLE = native.distAvailable;
-if (!AVAILABLE) console.warn(`test/80: the group tests are skipped: ${native.distBackend}`);
+if (!AVAILABLE) console.warn(`test/85: the group tests are skipped: ${native.distBackend}`);
 const withGloo = AVAILABLE ? describe : describe.skip;
 
 /** The error a promise-returning call rejects (or throws) with. */
@@ -111,8 +111,8 @@ describe('initProcessGroup: its options and environment (checked before anything
 
 withGloo('initProcessGroup: what only the rendezvous finds', () => {
   it('a file store directory that does not exist is an Error naming it', async () => {
-    const e = await failure(() => dist.initProcessGroup({ rank: 0, worldSize: 1, initMethod: 'file:///nonexistent/rnn-native-80' }));
-    expect(e.message).toContain("initProcessGroup (rank 0 of 1): the file store's directory /nonexistent/rnn-native-80 does not exist");
+    const e = await failure(() => dist.initProcessGroup({ rank: 0, worldSize: 1, initMethod: 'file:///nonexistent/rnn-native-85' }));
+    expect(e.message).toContain("initProcessGroup (rank 0 of 1): the file store's directory /nonexistent/rnn-native-85 does not exist");
     expect(dist.isInitialized()).toBe(false);
   });
 });
@@ -150,7 +150,7 @@ withGloo('a one-rank group in this process', () => {
     expect(e).toBeInstanceOf(RangeError);
     await dist.destroyProcessGroup();
     expect(dist.isInitialized()).toBe(false);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-native-80-'));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-native-85-'));
     try {
       await dist.initProcessGroup({ rank: 0, worldSize: 1, initMethod: `file://${dir}`, numThreads: threads });
       expect(dist.getWorldSize()).toBe(1);
