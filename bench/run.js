@@ -34,11 +34,12 @@ const GROUPS = {
   inference: ['bilstm', 'step'],
   scaling: ['scaling-T', 'scaling-B', 'scaling-H'],
   trees: ['tree-lstm', 'tree-childsum', 'tree-rnn'],
+  seq2seq: ['seq2seq-train', 'seq2seq-beam'],
   distributed: ['distributed'],
   demo: ['demo'],
 };
 const ALIASES = { memory: 'layer' };
-const DEFAULT_GROUPS = ['sgemm', 'charlm', 'layer', 'fastrnns', 'inference', 'scaling', 'trees', 'distributed'];
+const DEFAULT_GROUPS = ['sgemm', 'charlm', 'layer', 'fastrnns', 'inference', 'scaling', 'trees', 'seq2seq', 'distributed'];
 const ALL_TASKS = Object.values(GROUPS).flat();
 
 const { values: opts, positionals } = parseArgs({
@@ -549,6 +550,9 @@ function buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, 
       ['layer', 'forest', 'rnn-native nodes/s', ...(haveTorch ? ['torch node by node', 'torch level-batched', 'rnn-native ÷ the faster torch'] : [])], rows,
       `${i0 ? `I ${i0.I}, H ${i0.H}, ${i0.trees} random trees per forest (binary, ${i0.minLeaves}–${i0.maxLeaves} leaves each; child-sum: 2–${i0.maxFan} children per node); ` : ''}loss sum(h ⊙ R) over every node, parameter gradients. PyTorch twice (bench/torch_trees.py): node by node — a Python walk calling the cell once per node, as research code does — and level-batched — one batched step per level, schedule precomputed outside the timing; ours schedules inside every call. The ratio is taken against whichever torch version is faster, at its best thread setting.`);
   }
+
+  compare('Encoder–decoder (Seq2Seq, the G2P example\'s model): training step and beam search', ['seq2seq-train', 'seq2seq-beam'],
+    info(results['seq2seq-train'], (i) => `LSTM, E ${i.E}, H ${i.H}, ${i.encoderLayers}-layer bidirectional encoder, ${i.decoderLayers}-layer decoder, ${i.attention} attention with input feeding, dropout ${i.dropout}; B ${i.B} pairs of ${i.minLength}–${i.maxLength} tokens (targets as long as their sources), vocabularies ${i.Vs}/${i.Vt}; training: teacher forcing, Adam, clip ${i.maxNorm}, ${i.batches} batches cycled; beam search: one batch of ${i.B} sources, K ${i.beam}, EOS suppressed so that every hypothesis runs ${i.beamMaxLength} steps. PyTorch runs scripts/seq2seq_torch.py, the twin test/28 checks ours against.`));
 
   // ---- demo
   if (results.demo) {

@@ -423,6 +423,76 @@ TASKS["tree-childsum"] = tree_task("childsum")
 TASKS["tree-rnn"] = tree_task("rnn_tanh")
 
 
+# ---- encoder–decoder (the G2P model's shape) -------------------------------------------------
+
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "scripts"))
+import seq2seq_torch  # noqa: E402  (scripts/seq2seq_torch.py: the twin of lib/models/seq2seq.ts)
+
+
+def seq2seq_pairs(c):
+    """bench/workloads.js's seq2seqPairs: the same pairs, id for id."""
+    r = mulberry32(c["seed"])
+    out = []
+    for _ in range(c["batches"]):
+        sources, targets = [], []
+        for _ in range(c["B"]):
+            n = c["minLength"] + int(r() * (c["maxLength"] - c["minLength"] + 1))
+            sources.append([2 + int(r() * (c["Vs"] - 2)) for _ in range(n)])
+            targets.append([2 + int(r() * (c["Vt"] - 2)) for _ in range(n)])
+        out.append((sources, targets))
+    return out
+
+
+def seq2seq_model(c):
+    torch.manual_seed(1)
+    return seq2seq_torch.Seq2Seq(sourceVocabSize=c["Vs"], targetVocabSize=c["Vt"], embeddingDim=c["E"], hiddenSize=c["H"], cell="lstm",
+                                 encoderLayers=c["encoderLayers"], decoderLayers=c["decoderLayers"], bidirectional=True,
+                                 attention=c["attention"], inputFeeding=True, dropout=c["dropout"])
+
+
+@task("seq2seq-train")
+def seq2seq_train(cfg, timing):
+    """Training step (teacher forcing, dropout on, Adam, clip_grad_norm_), cycling the batches."""
+    c = cfg["seq2seq"]
+    model = seq2seq_model(c)
+    model.train()
+    batches = [seq2seq_torch.Seq2Seq.batch(s, t) for s, t in seq2seq_pairs(c)]
+    params = list(model.parameters())
+    opt = torch.optim.Adam(params, lr=c["lr"])
+
+    def cycle():
+        for b in batches:
+            opt.zero_grad(set_to_none=True)
+            model.loss(b).backward()
+            torch.nn.utils.clip_grad_norm_(params, c["maxNorm"])
+            opt.step()
+
+    samples, iters = time_it(cycle, timing)
+    tokens = sum(b["tokens"] for b in batches)
+    pairs = len(batches) * c["B"]
+    return {
+        "metrics": [metric("tokens", "Seq2Seq training step", "target tokens/s", "higher", [tokens / s for s in samples]),
+                    metric("pairs", "Seq2Seq training step", "pairs/s", "higher", [pairs / s for s in samples])],
+        "info": dict(c, tokensPerCycle=tokens, iters=iters),
+    }
+
+
+@task("seq2seq-beam")
+def seq2seq_beam(cfg, timing):
+    """Beam search over one batch; EOS pushed down so that every hypothesis runs beamMaxLength steps."""
+    c = cfg["seq2seq"]
+    model = seq2seq_model(c)
+    with torch.no_grad():
+        model.decoder.out.bias[0] = -1e4
+    sources = seq2seq_pairs(c)[0][0]
+    samples, iters = time_it(lambda: model.translate(sources, beam_size=c["beam"], max_length=c["beamMaxLength"]), timing)
+    return {
+        "metrics": [metric("words", f"Seq2Seq beam search (K {c['beam']}, {c['beamMaxLength']} steps)", "words/s", "higher",
+                           [c["B"] / s for s in samples])],
+        "info": dict(c, iters=iters),
+    }
+
+
 def main():
     if ARGS.probe:
         print(json.dumps({"impl": "torch", "torch": torch.__version__, "python": sys.version.split()[0],

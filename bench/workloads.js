@@ -6,7 +6,7 @@
 //
 // Tasks: sgemm, charlm-lstm, charlm-gru, charlm-rnn_relu, charlm-autograd-lstm, layer-lstm, layer-gru,
 // fastrnns-fwd, fastrnns-fwdbwd, bilstm, step, scaling-T, scaling-B, scaling-H, tree-lstm, tree-childsum,
-// tree-rnn, demo.
+// tree-rnn, seq2seq-train, seq2seq-beam, demo.
 // bench/torch_workloads.py is the PyTorch twin (same task names, same sizes from
 // bench/config.json). bench/run.js spawns both and compares them.
 //
@@ -399,6 +399,84 @@ tasks['scaling-H'] = scaling('H');
  * report the validation bits per character reached. The corpus comes from
  * bench/demo_corpus.js, the same one demo_torch.py reads.
  */
+// ---- encoder–decoder (the G2P model's shape) ------------------------------------------------
+
+/**
+ * Pairs for the seq2seq tasks, the same in bench/torch_workloads.py: `batches` batches of B
+ * pairs, source lengths uniform in [minLength, maxLength], the target as long as its source
+ * (as in grapheme-to-phoneme), ids from 2 (0 is EOS, 1 unknown).
+ */
+function seq2seqPairs(c) {
+  const r = prng(c.seed);
+  const out = [];
+  for (let k = 0; k < c.batches; k++) {
+    const sources = [], targets = [];
+    for (let b = 0; b < c.B; b++) {
+      const n = c.minLength + Math.floor(r() * (c.maxLength - c.minLength + 1));
+      sources.push(Int32Array.from({ length: n }, () => 2 + Math.floor(r() * (c.Vs - 2))));
+      targets.push(Int32Array.from({ length: n }, () => 2 + Math.floor(r() * (c.Vt - 2))));
+    }
+    out.push({ sources, targets });
+  }
+  return out;
+}
+function seq2seqModel(c) {
+  rnn.manualSeed(1);
+  return new rnn.Seq2Seq({
+    sourceVocabSize: c.Vs, targetVocabSize: c.Vt, embeddingDim: c.E, hiddenSize: c.H, cell: 'lstm', encoderLayers: c.encoderLayers,
+    decoderLayers: c.decoderLayers, bidirectional: true, attention: c.attention, inputFeeding: true, dropout: c.dropout,
+  });
+}
+
+/**
+ * Seq2Seq training step (teacher forcing, dropout on, Adam, clip): target tokens (EOS
+ * included) and pairs per second, cycling through the batches.
+ */
+tasks['seq2seq-train'] = (cfg, timing) => {
+  const c = cfg.seq2seq;
+  const model = seq2seqModel(c);
+  const batches = seq2seqPairs(c).map((p) => model.batch(p.sources, p.targets));
+  const params = model.parameters();
+  const opt = new rnn.Adam(params, { lr: c.lr });
+  let k = 0;
+  const step = () => {
+    const batch = batches[k++ % batches.length];
+    opt.zeroGrad();
+    model.loss(batch).backward();
+    rnn.clipGradNorm(params, c.maxNorm);
+    opt.step();
+  };
+  // A repetition must cover whole cycles of the batches: time the cycle, report per batch.
+  const cycle = () => { for (let i = 0; i < batches.length; i++) step(); };
+  const r = timeIt(cycle, timing);
+  const tokens = batches.reduce((n, b) => n + b.tokens, 0), pairs = batches.length * c.B;
+  return {
+    metrics: [
+      metric('tokens', 'Seq2Seq training step', 'target tokens/s', 'higher', r.samples.map((s) => tokens / s)),
+      metric('pairs', 'Seq2Seq training step', 'pairs/s', 'higher', r.samples.map((s) => pairs / s)),
+    ],
+    info: { ...c, params: model.numParameters(), tokensPerCycle: tokens, iters: r.iters },
+  };
+};
+
+/**
+ * Beam search over one batch of B sources (beam K, eval mode). The output layer's EOS bias is
+ * pushed down so that every hypothesis runs to beamMaxLength: both sides decode exactly the
+ * same number of steps whatever their weights. Sources (words) per second.
+ */
+tasks['seq2seq-beam'] = (cfg, timing) => {
+  const c = cfg.seq2seq;
+  const model = seq2seqModel(c);
+  model.decoder.out.bias.data[0] = -1e4;
+  const { sources } = seq2seqPairs(c)[0];
+  const decode = () => model.translate(sources, { beamSize: c.beam, maxLength: c.beamMaxLength });
+  const r = timeIt(decode, timing);
+  return {
+    metrics: [metric('words', `Seq2Seq beam search (K ${c.beam}, ${c.beamMaxLength} steps)`, 'words/s', 'higher', r.samples.map((s) => c.B / s))],
+    info: { ...c, iters: r.iters },
+  };
+};
+
 tasks.demo = async (cfg) => {
   const d = cfg.demo;
   const { loadCorpus } = require('./demo_corpus.js');

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Fuzzing the file loaders: loadSafetensors, loadLanguageModel and resuming from checkpoints
+// Fuzzing the file loaders: loadSafetensors, loadLanguageModel, loadSeq2Seq and resuming from checkpoints
 // (fitSync's resumeFrom, and a save into the same folder).
 //
 // Each case takes a valid file (or checkpoint folder), mutates it (bit flips, byte edits,
@@ -16,7 +16,7 @@
 // from the command line for long runs, which write every failing case into
 // test/fixtures/fuzz/ (where the test replays it forever after):
 //
-//   npm run fuzz:files -- [--seed N] [--count N] [--kinds safetensors,model,checkpoint]
+//   npm run fuzz:files -- [--seed N] [--count N] [--kinds safetensors,model,seq2seq,checkpoint]
 //                         [--save test/fixtures/fuzz] [--time-limit-ms 2000]
 //
 // (node scripts/fuzz-files.js … works too; it needs the build: npm run build.)
@@ -133,7 +133,7 @@ function mutateHeader(r, bytes) {
     const key = pick(r, Object.keys(meta));
     if (r() < 0.85) meta[key] = mutateJsonText(r, typeof meta[key] === 'string' ? meta[key] : JSON.stringify(meta[key]));
     else if (r() < 0.5) delete meta[key];
-    else meta[key] = pick(r, ['', 'rnn-native/language-model@1', 'pt', '{}']);
+    else meta[key] = pick(r, ['', 'rnn-native/language-model@1', 'rnn-native/seq2seq@1', 'pt', '{}']);
     header.__metadata__ = meta;
   } else if (names.length && roll < 0.85) {
     const name = pick(r, names);
@@ -223,6 +223,23 @@ function makeBases(lib) {
       return fs.readFileSync(file);
     });
 
+    // encoder–decoders: each attention kind, tied embeddings, GRU, stacked layers
+    const letters = new lib.Vocabulary(['<eos>', '<unk>', 'a', 'b', 'c', 'd'], 'char');
+    const words = new lib.Vocabulary(['<eos>', '<unk>', 'X', 'Y', 'Z'], 'word');
+    const seq2seqOptions = [
+      { attention: 'general' },
+      { attention: 'additive', cell: 'gru', encoderLayers: 2 },
+      { attention: 'dot', embeddingDim: 6, tieTargetEmbeddings: true, decoderLayers: 2 },
+      { attention: 'none', bidirectional: false, hiddenSize: 5 },
+    ];
+    const seq2seq = seq2seqOptions.map((o, k) => {
+      lib.manualSeed(k + 1);
+      const m = new lib.Seq2Seq({ sourceVocabSize: letters.size, targetVocabSize: words.size, embeddingDim: 4, hiddenSize: 6, ...o });
+      const file = path.join(tmp, `s2s${k}.safetensors`);
+      lib.saveSeq2Seq(file, m, { source: letters, target: words });
+      return fs.readFileSync(file);
+    });
+
     // a checkpoint with every file: carried state, optimizer moments, scheduler, best weights
     const ckOptions = { vocabSize: vocab.size, hiddenSize: 4 };
     const ckConfig = { batchSize: 2, seqLength: 8, seed: 3, validationFraction: 0.2, epochs: 2, earlyStopping: { patience: 3 }, scheduler: { type: 'StepLR', stepSize: 2 } };
@@ -240,7 +257,7 @@ function makeBases(lib) {
       }
     };
     walk(ckDir, '');
-    return { safetensors, models, checkpoint: { files: checkpoint, options: ckOptions, config: ckConfig, ids } };
+    return { safetensors, models, seq2seq, checkpoint: { files: checkpoint, options: ckOptions, config: ckConfig, ids } };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
@@ -338,6 +355,25 @@ function checkModel(lib, bytes) {
   return null;
 }
 
+function checkSeq2Seq(lib, bytes) {
+  let loaded;
+  try {
+    loaded = lib.loadSeq2Seq(bytes);
+  } catch (e) {
+    return badError(e, 'loadSeq2Seq', false);
+  }
+  // The file pays for every tensor it lists (a tied weight is stored twice, built once).
+  const n = [...new Set(loaded.model.parameters())].reduce((a, p) => a + p.size, 0);
+  if (4 * n > bytes.length) return `a model of ${n} parameters from a ${bytes.length}-byte file`;
+  for (const v of [loaded.sourceVocabulary, loaded.targetVocabulary]) if (!(v instanceof lib.Vocabulary)) return 'a vocabulary is not a Vocabulary';
+  try {
+    loaded.model.translate([Int32Array.of(0)], { beamSize: 2, maxLength: 3 });
+  } catch (e) {
+    return `the loaded model fails: ${e.message}`;
+  }
+  return null;
+}
+
 function checkCheckpoint(lib, { files, save }, base, tmp) {
   const parent = fs.mkdtempSync(path.join(tmp, 'ck-'));
   const dir = path.join(parent, 'checkpoints');
@@ -369,7 +405,7 @@ function checkCheckpoint(lib, { files, save }, base, tmp) {
  * { kind, seed, index, reason, input } where input is the file's bytes, or for a checkpoint
  * { files: { relative path: bytes }, save }.
  */
-function fuzzFiles(lib, { seed = 1, count = { safetensors: 100, model: 100, checkpoint: 10 }, timeLimitMs = 2000, maxRssGrowth = 1.5 * 2 ** 30, bases, onFailure } = {}) {
+function fuzzFiles(lib, { seed = 1, count = { safetensors: 100, model: 100, seq2seq: 100, checkpoint: 10 }, timeLimitMs = 2000, maxRssGrowth = 1.5 * 2 ** 30, bases, onFailure } = {}) {
   const b = bases || makeBases(lib);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-native-fuzz-'));
   const failures = [];
@@ -377,7 +413,7 @@ function fuzzFiles(lib, { seed = 1, count = { safetensors: 100, model: 100, chec
   const rss0 = process.memoryUsage().rss;
   let cases = 0;
   const run = (kind, index, make, check) => {
-    const r = caseRng(seed + { safetensors: 0, model: 1e6, checkpoint: 2e6 }[kind], index);
+    const r = caseRng(seed + { safetensors: 0, model: 1e6, checkpoint: 2e6, seq2seq: 3e6 }[kind], index);
     let input;
     try {
       input = make(r);
@@ -408,6 +444,8 @@ function fuzzFiles(lib, { seed = 1, count = { safetensors: 100, model: 100, chec
       run('safetensors', i, (r) => mutateFile(r, pick(r, b.safetensors)), (bytes) => checkSafetensors(lib, bytes, tmp));
     for (let i = 0; i < (count.model || 0); i++)
       run('model', i, (r) => mutateFile(r, pick(r, b.models)), (bytes) => checkModel(lib, bytes));
+    for (let i = 0; i < (count.seq2seq || 0); i++)
+      run('seq2seq', i, (r) => mutateFile(r, pick(r, b.seq2seq)), (bytes) => checkSeq2Seq(lib, bytes));
     for (let i = 0; i < (count.checkpoint || 0); i++)
       // save: also save into the folder, which exercises the sweep and the deletion of the previous checkpoint
       run('checkpoint', i, (r) => ({ files: mutateCheckpoint(r, b.checkpoint.files), save: r() < 0.3 }), (input) => checkCheckpoint(lib, input, b.checkpoint, tmp));
@@ -428,7 +466,10 @@ function replay(lib, file, bases) {
       return checkCheckpoint(lib, { files, save: saved.save }, b.checkpoint, tmp);
     }
     const bytes = fs.readFileSync(file);
-    return path.basename(file).startsWith('model-') ? checkModel(lib, bytes) : checkSafetensors(lib, bytes, tmp);
+    const name = path.basename(file);
+    if (name.startsWith('model-')) return checkModel(lib, bytes);
+    if (name.startsWith('seq2seq-')) return checkSeq2Seq(lib, bytes);
+    return checkSafetensors(lib, bytes, tmp);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
@@ -457,11 +498,11 @@ if (require.main === module) {
   };
   const seed = Number(opt('seed', String(Date.now() % 1e9)));
   const count = Number(opt('count', '20000'));
-  const kinds = opt('kinds', 'safetensors,model,checkpoint').split(',');
+  const kinds = opt('kinds', 'safetensors,model,seq2seq,checkpoint').split(',');
   const saveDir = opt('save', path.join(__dirname, '..', 'test', 'fixtures', 'fuzz'));
   const timeLimitMs = Number(opt('time-limit-ms', '2000'));
   const lib = require('..');
-  const per = { safetensors: 0, model: 0, checkpoint: 0 };
+  const per = { safetensors: 0, model: 0, seq2seq: 0, checkpoint: 0 };
   for (const k of kinds) per[k] = k === 'checkpoint' ? Math.ceil(count / 20) : count;
   console.log(`fuzz:files seed ${seed}, ${JSON.stringify(per)} cases; failures go to ${saveDir}`);
   const result = fuzzFiles(lib, {

@@ -233,6 +233,22 @@ describe('Seq2Seq training through the general trainer', () => {
     expect(exact(m, valid)).toBeGreaterThan(0.8);
   });
 
+  it('ReduceLROnPlateau steps on the validations inside an epoch (validateEvery), not only at its end', () => {
+    const m = model({ sourceVocabSize: 6, targetVocabSize: 6, ...small });
+    const lrs: number[] = [], validations: number[] = [];
+    // Only a 50 % better loss counts as better: every validation after the first is a
+    // plateau, so with patience 0 each one halves the rate.
+    fitSync(m, train, {
+      epochs: 1, batchSize: 32, optimizer: { type: 'SGD', lr: 0.01 }, validationData: valid, validateEvery: 4, seed: 1,
+      scheduler: { type: 'ReduceLROnPlateau', factor: 0.5, patience: 0, threshold: 0.5 },
+    }, { onBatch: (b) => lrs.push(b.lr), onValidation: (v) => validations.push(v.step) });
+    expect(lrs).toHaveLength(19);
+    expect(validations).toEqual([4, 8, 12, 16]);
+    // Validations after steps 8, 12 and 16 halve the rate that steps 9–12, 13–16 and 17–19 use.
+    const expected = lrs.map((_, i) => 0.01 * 0.5 ** Math.max(0, Math.floor(i / 4) - 1));
+    lrs.forEach((lr, i) => expect(lr).toBeCloseTo(expected[i], 12));
+  });
+
   it('a run stopped and resumed from its checkpoint ends with the weights of an uninterrupted run', () => {
     const config = { epochs: 3, batchSize: 32, optimizer: { type: 'Adam', lr: 5e-3 } as const, validationData: valid, seed: 5 };
     const full = model({ sourceVocabSize: 6, targetVocabSize: 6, ...small });

@@ -80,3 +80,41 @@ describe('random misuse of the public API', () => {
     expect(typed).toBeGreaterThan(400); // the cases mostly misuse the API
   });
 });
+
+describe('hostile values in messages and state dicts', () => {
+  it('a cyclic, very deep or revoked value still gives the usual error, shown briefly', () => {
+    const cyclic: unknown[] = [];
+    cyclic.push(cyclic);
+    let deep: unknown = [1];
+    for (let i = 0; i < 100000; i++) deep = [deep];
+    const { proxy, revoke } = Proxy.revocable([], {});
+    revoke();
+    const hostile = new Proxy({}, { get() { throw new Error('getter'); } });
+    for (const [value, shown] of [[cyclic, '[[[[…] (length 1)]]]'], [deep, '[[[[…] (length 1)]]]'], [proxy, '[unprintable value]'], [hostile, '[unprintable value]']] as const)
+      expect(() => new rnn.LSTM({ inputSize: value as unknown as number, hiddenSize: 2 })).toThrow(
+        new TypeError(`LSTM: expected an integer in [1, 2147483647] for inputSize but received ${shown} of type ${value === cyclic || value === deep ? 'array' : 'object'}`),
+      );
+  });
+
+  it('an optimizer state dict cannot reach a prototype or change an option\'s type', () => {
+    const p = new rnn.Parameter(new Float32Array(3), [3]);
+    const opt = new rnn.Adam([p], { lr: 0.5 });
+    const polluted = JSON.parse('{"state":{},"paramGroups":[{"params":[0],"__proto__":{"lr":9}}]}');
+    expect(() => opt.loadStateDict(polluted)).toThrow(new RangeError('Adam.loadStateDict: stateDict.paramGroups[0] has a key "__proto__", which no optimizer writes'));
+    const inState = JSON.parse('{"state":{"0":{"__proto__":1}},"paramGroups":[{"params":[0]}]}');
+    expect(() => opt.loadStateDict(inState)).toThrow(RangeError);
+    expect(() => opt.loadStateDict({ state: {}, paramGroups: [{ params: [0], lr: '1' as unknown as number }] })).toThrow(TypeError);
+    expect(() => opt.loadStateDict({ state: {}, paramGroups: [{ params: [0], amsgrad: 1 }] })).toThrow(
+      new TypeError('Adam.loadStateDict: expected a boolean (as the optimizer\'s own amsgrad) for stateDict.paramGroups[0].amsgrad but received 1 of type number'),
+    );
+    expect(Object.getPrototypeOf(opt.paramGroups[0])).toBe(Object.prototype);
+    expect(opt.paramGroups[0].lr).toBe(0.5); // nothing applied by a refused state dict
+    opt.loadStateDict(opt.stateDict()); // its own round trip still works
+  });
+
+  it('clipGradNorm names an unknown option', () => {
+    expect(() => rnn.clipGradNorm([], 1, { norm_type: 1 } as never)).toThrow(
+      new RangeError('clipGradNorm: unknown option "norm_type" (did you mean "normType"?); known options: normType, errorIfNonfinite'),
+    );
+  });
+});

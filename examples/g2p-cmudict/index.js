@@ -26,7 +26,10 @@ const { values: args } = parseArgs({
 const SETTINGS = {
   cell: 'lstm', embeddingDim: 128, hiddenSize: 256, encoderLayers: 2, decoderLayers: 1, bidirectional: true,
   attention: 'general', inputFeeding: true, dropout: 0.2,
-  batchSize: 64, bucketSize: 50, lr: 2e-3, clipGradNorm: 5, plateauFactor: 0.5, plateauPatience: 1,
+  batchSize: 64, bucketSize: 50, lr: 2e-3, clipGradNorm: 5,
+  // The learning rate halves when the validation loss (measured every validateEvery batches,
+  // about 50 s here) has not improved for plateauPatience validations in a row.
+  validateEvery: 600, plateauFactor: 0.5, plateauPatience: 2,
 };
 const minutes = args.quick ? 1 : Number(args.minutes);
 if (!(minutes > 0)) throw new RangeError(`--minutes must be a positive number, received ${args.minutes}`);
@@ -70,18 +73,25 @@ console.log(`g2p: ${split.train.length} training words (${train.sources.length} 
 // The curve: greedy WER on (up to) 1000 validation words after every epoch, against minutes.
 const curveWords = split.valid.slice(0, 1000);
 const curve = [];
+const validations = []; // every validateEvery batches: loss and token accuracy
 const started = Date.now();
 let words = 0;
 const result = rnn.fitSync(model, train, {
   epochs: 1e9, maxSeconds: minutes * 60, batchSize: SETTINGS.batchSize, bucketSize: SETTINGS.bucketSize, seed,
   optimizer: { type: 'Adam', lr: SETTINGS.lr }, clipGradNorm: SETTINGS.clipGradNorm,
   scheduler: { type: 'ReduceLROnPlateau', factor: SETTINGS.plateauFactor, patience: SETTINGS.plateauPatience },
-  validationData: valid,
+  validationData: valid, validateEvery: SETTINGS.validateEvery,
 }, {
   onBatch: (b) => {
     words += SETTINGS.batchSize;
     if (process.stderr.isTTY && b.step % 20 === 0)
       process.stderr.write(`\r  epoch ${b.epoch + 1}, batch ${b.batch}/${b.batchesPerEpoch}, loss ${b.loss.toFixed(3)}, ${(words / ((Date.now() - started) / 1000)).toFixed(0)} words/s   `);
+  },
+  onValidation: (v) => {
+    const at = (Date.now() - started) / 60000;
+    if (process.stderr.isTTY) process.stderr.write('\n');
+    validations.push({ minutes: Number(at.toFixed(2)), step: v.step, validationLoss: Number(v.valLoss.toFixed(4)), tokenAccuracy: Number(v.metrics.tokenAccuracy.toFixed(2)) });
+    console.log(`  step ${v.step}: ${at.toFixed(1)} min, validation loss ${v.valLoss.toFixed(3)}, token accuracy ${v.metrics.tokenAccuracy.toFixed(1)}%`);
   },
   onEpoch: (e) => {
     const wer = score(curveWords, decodeAll(model, curveWords, { mode: 'greedy' })).wer;
@@ -101,6 +111,7 @@ const out = {
   wordsPerSecond: Math.round(result.steps * SETTINGS.batchSize / (trainedMinutes * 60)),
   test: { wer: Number(test.wer.toFixed(2)), per: Number(test.per.toFixed(2)), words: split.test.length, beamWordsPerSecond: Math.round(split.test.length / decodeSeconds) },
   curve,
+  validations,
 };
 if (args.json) require('node:fs').writeFileSync(path.resolve(args.json), JSON.stringify(out, null, 2));
 console.log(`g2p: ${result.steps} steps in ${trainedMinutes.toFixed(1)} min (${out.wordsPerSecond} words/s); beam ${beamSize} on ${split.test.length} test words in ${decodeSeconds.toFixed(0)} s`);

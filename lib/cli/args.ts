@@ -143,3 +143,21 @@ export function oneOf<T extends string>(values: Parsed['values'], name: string, 
   }
   return raw as T;
 }
+
+/**
+ * Parses a command that takes exactly one positional argument (`what` names it in the
+ * message: "one text file", "one model file"). Returns null after printing `help` for --help.
+ */
+export function parseWithOne(
+  command: string, what: string, args: string[], options: Options, others: Record<string, string>, help: string,
+): { values: Parsed['values']; positional: string } | null {
+  const parsed = parseCommand(command, args, options, others);
+  if (parsed.help) {
+    process.stdout.write(help);
+    return null;
+  }
+  const { positionals } = parsed;
+  if (positionals.length !== 1)
+    throw new CliError(`${command} needs exactly ${what}, received ${positionals.length === 0 ? 'none' : positionals.map((p) => JSON.stringify(p)).join(' ')}`, true);
+  return { values: parsed.values, positional: positionals[0] };
+}

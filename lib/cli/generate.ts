@@ -3,7 +3,7 @@ import { loadLanguageModel } from '../io/model-file';
 import type { LanguageModel } from '../models/language-model';
 import { MAX_ELEMENTS } from '../core/validate';
 import { Vocabulary } from '../data/vocabulary';
-import { CliError, integer, number, Options, parseCommand } from './args';
+import { CliError, integer, number, Options, parseWithOne } from './args';
 import { checkReadable } from './files';
 import { HELP } from './help';
 
@@ -21,14 +21,9 @@ function unknownTokens(vocabulary: Vocabulary, text: string): string[] {
 }
 
 export async function generate(args: string[], others: Record<string, string>): Promise<number> {
-  const { values: v, positionals, help } = parseCommand('generate', args, GENERATE_OPTIONS, others);
-  if (help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (positionals.length !== 1)
-    throw new CliError(`generate needs exactly one model file, received ${positionals.length === 0 ? 'none' : positionals.map((p) => JSON.stringify(p)).join(' ')}`, true);
-  const file = positionals[0];
+  const parsed = parseWithOne('generate', 'one model file', args, GENERATE_OPTIONS, others, HELP);
+  if (!parsed) return 0;
+  const { values: v, positional: file } = parsed;
   const maxLength = integer(v, 'max-length', { min: 1, max: MAX_ELEMENTS }) ?? 200;
   const temperature = number(v, 'temperature', { min: 0, minExclusive: true });
   const topK = integer(v, 'top-k', { min: 1, max: MAX_ELEMENTS });

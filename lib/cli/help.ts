@@ -70,7 +70,7 @@ seq2seq train options (<pairs.tsv>: one source<TAB>target pair a line):
   --dropout <p>           dropout, in [0, 1) (default: 0.2)
   --batch <n>             pairs per batch (default: 64)
   --lr <x>                Adam learning rate, > 0 (default: 0.002; halved whenever the
-                          validation loss stops improving)
+                          validation loss, measured three times an epoch, stops improving)
   --clip <x>              clip the gradient norm (default: 5; 0 disables)
   --epochs <n>            passes over the pairs (default: 10, or no limit when
                           --max-seconds or --patience is given without --epochs)

@@ -13,9 +13,10 @@ import { Seq2Seq } from '../models/seq2seq';
 import { fit } from '../train/fit';
 import type { TrainingConfig } from '../train/config';
 import type { Seq2SeqData } from '../train/tasks/seq2seq';
-import { CliError, integer, number, oneOf, Options, parseCommand } from './args';
+import { CliError, integer, number, oneOf, Options, parseWithOne } from './args';
 import { checkDirectory, checkReadable, checkWritable, fileError } from './files';
 import { HELP } from './help';
+import { untilInterrupted } from './interrupt';
 import { readPairs, TextPairs, vocabularyOf } from './pairs';
 import { bits, Reporter } from './report';
 import { UNBOUNDED_EPOCHS } from './train';
@@ -61,14 +62,9 @@ function encodePairs(p: TextPairs, source: Vocabulary, target: Vocabulary): Seq2
 }
 
 export async function seq2seqTrain(args: string[], others: Record<string, string>): Promise<number> {
-  const { values: v, positionals, help } = parseCommand('seq2seq train', args, SEQ2SEQ_TRAIN_OPTIONS, others);
-  if (help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (positionals.length !== 1)
-    throw new CliError(`seq2seq train needs exactly one file of pairs, received ${positionals.length === 0 ? 'none' : positionals.map((p) => JSON.stringify(p)).join(' ')}`, true);
-  const file = positionals[0];
+  const parsed = parseWithOne('seq2seq train', 'one file of pairs', args, SEQ2SEQ_TRAIN_OPTIONS, others, HELP);
+  if (!parsed) return 0;
+  const { values: v, positional: file } = parsed;
 
   // Every option is checked before any work starts.
   if (v.save === undefined) throw new CliError('seq2seq train needs --save <file>: where to write the trained model', true);
@@ -136,33 +132,25 @@ export async function seq2seqTrain(args: string[], others: Record<string, string
   const config: TrainingConfig = {
     epochs, batchSize, seed, optimizer: { type: 'Adam', lr }, validationFraction: 0,
     ...(clip > 0 ? { clipGradNorm: clip } : {}),
-    // Halve the learning rate when the validation loss stops improving.
-    ...(validation ? { scheduler: { type: 'ReduceLROnPlateau', factor: 0.5, patience: 1 } } : {}),
+    // Halve the learning rate when the validation loss, measured three times an epoch, has
+    // not improved for two measurements in a row (examples/g2p-cmudict's schedule).
+    ...(validation
+      ? { scheduler: { type: 'ReduceLROnPlateau', factor: 0.5, patience: 2 }, validateEvery: Math.max(50, Math.ceil(train.sources.length / batchSize / 3)) }
+      : {}),
     ...(patience !== undefined ? { earlyStopping: { patience } } : {}),
     ...(maxSeconds !== undefined ? { maxSeconds } : {}),
     ...(checkpointDir !== undefined ? { checkpointDir, checkpointEvery: 500 } : {}),
     ...(v.resume ? { resumeFrom: checkpointDir } : {}),
   };
 
-  // Ctrl-C: stop after the current batch and save; a second one quits at once.
-  const controller = new AbortController();
-  const onInterrupt = () => {
-    if (controller.signal.aborted) process.exit(130);
-    reporter.line('rnn-native: stopping after this batch to save the model (Ctrl-C again quits without saving)');
-    controller.abort();
-  };
-  process.on('SIGINT', onInterrupt);
-  let result;
-  try {
-    result = await fit(model, train, {
-      ...config, ...(validation ? { validationData: validation } : {}), progress: false, signal: controller.signal,
+  // Ctrl-C stops after the current batch and the model is saved; a second one quits at once.
+  const result = await untilInterrupted(reporter, (signal) =>
+    fit(model, train, {
+      ...config, ...(validation ? { validationData: validation } : {}), progress: false, signal,
       onBatch: (b) => reporter.batch(b),
       onEpoch: quiet ? undefined : (e) => reporter.epoch(e),
-    });
-  } finally {
-    process.off('SIGINT', onInterrupt);
-    reporter.end();
-  }
+    }),
+  );
 
   try {
     saveSeq2Seq(out, model, { source: sourceVocabulary, target: targetVocabulary });

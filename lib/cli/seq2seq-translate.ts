@@ -9,7 +9,7 @@ import { MAX_ELEMENTS } from '../core/validate';
 import { loadSeq2Seq } from '../io/seq2seq-file';
 import type { Seq2Seq } from '../models/seq2seq';
 import type { Vocabulary } from '../data/vocabulary';
-import { CliError, integer, number, Options, parseCommand } from './args';
+import { CliError, integer, number, Options, parseWithOne } from './args';
 import { checkReadable } from './files';
 import { HELP } from './help';
 
@@ -32,14 +32,9 @@ function loadModel(file: string): { model: Seq2Seq; sourceVocabulary: Vocabulary
 }
 
 export async function seq2seqTranslate(args: string[], others: Record<string, string>): Promise<number> {
-  const { values: v, positionals, help } = parseCommand('seq2seq translate', args, SEQ2SEQ_TRANSLATE_OPTIONS, others);
-  if (help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (positionals.length !== 1)
-    throw new CliError(`seq2seq translate needs exactly one model file, received ${positionals.length === 0 ? 'none' : positionals.map((p) => JSON.stringify(p)).join(' ')}`, true);
-  const file = positionals[0];
+  const parsed = parseWithOne('seq2seq translate', 'one model file', args, SEQ2SEQ_TRANSLATE_OPTIONS, others, HELP);
+  if (!parsed) return 0;
+  const { values: v, positional: file } = parsed;
   const beamSize = integer(v, 'beam', { min: 1, max: 1024 }) ?? 5;
   const maxLength = integer(v, 'max-length', { min: 1, max: 1 << 20 });
   const lengthPenalty = number(v, 'length-penalty', { min: 0 }) ?? 1;

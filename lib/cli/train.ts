@@ -12,9 +12,10 @@ import { MAX_ELEMENTS } from '../core/validate';
 import { fit } from '../train/fit';
 import type { TrainingConfig } from '../train/fit-sync';
 import { Vocabulary } from '../data/vocabulary';
-import { CliError, integer, number, oneOf, Options, parseCommand } from './args';
+import { CliError, integer, number, oneOf, Options, parseWithOne } from './args';
 import { checkDirectory, checkWritable, fileError, readText } from './files';
 import { HELP } from './help';
+import { untilInterrupted } from './interrupt';
 import { bits, lossSummary, Reporter } from './report';
 import { destroyProcessGroup, getRank, getWorldSize, initProcessGroup } from '../distributed/process-group';
 
@@ -36,14 +37,9 @@ export const UNBOUNDED_EPOCHS = 1e9;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 export async function train(args: string[], others: Record<string, string>): Promise<number> {
-  const { values: v, positionals, help } = parseCommand('train', args, TRAIN_OPTIONS, others);
-  if (help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (positionals.length !== 1)
-    throw new CliError(`train needs exactly one text file, received ${positionals.length === 0 ? 'none' : positionals.map((p) => JSON.stringify(p)).join(' ')}`, true);
-  const file = positionals[0];
+  const parsed = parseWithOne('train', 'one text file', args, TRAIN_OPTIONS, others, HELP);
+  if (!parsed) return 0;
+  const { values: v, positional: file } = parsed;
 
   // Every option is checked before any work starts.
   const tokenization = oneOf(v, 'tokens', ['char', 'word'] as const, 'char');
@@ -119,25 +115,14 @@ export async function train(args: string[], others: Record<string, string>): Pro
     ...(v.resume ? { resumeFrom: checkpointDir } : {}),
   };
 
-  // Ctrl-C: stop after the current batch and save; a second one quits at once.
-  const controller = new AbortController();
-  const onInterrupt = () => {
-    if (controller.signal.aborted) process.exit(130);
-    reporter.line('rnn-native: stopping after this batch to save the model (Ctrl-C again quits without saving)');
-    controller.abort();
-  };
-  process.on('SIGINT', onInterrupt);
-  let result;
-  try {
-    result = await fit(model, ids, {
-      ...config, progress: false, signal: controller.signal,
+  // Ctrl-C stops after the current batch and the model is saved; a second one quits at once.
+  const result = await untilInterrupted(reporter, (signal) =>
+    fit(model, ids, {
+      ...config, progress: false, signal,
       onBatch: (b) => reporter.batch(b),
       onEpoch: quiet ? undefined : (e) => reporter.epoch(e),
-    });
-  } finally {
-    process.off('SIGINT', onInterrupt);
-    reporter.end();
-  }
+    }),
+  );
   if (grouped) await destroyProcessGroup();
   if (!lead) return result.reason === 'aborted' ? 130 : 0; // every rank holds the same weights: rank 0 saves them
 

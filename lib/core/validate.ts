@@ -9,26 +9,37 @@
 export const MAX_ELEMENTS = 2 ** 31 - 1;
 
 /** A short, safe rendering of any value for an error message. */
-export function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value);
-  if (typeof value === 'bigint') return `${value}n`;
-  if (typeof value === 'function') return `[function ${value.name || 'anonymous'}]`;
-  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as ArrayLike<unknown>).length})`;
-  if (Array.isArray(value)) {
-    if (value.length > 8) return `[${value.slice(0, 8).map(show).join(', ')}, …] (length ${value.length})`;
-    return `[${value.map(show).join(', ')}]`;
+export function show(value: unknown, depth = 0): string {
+  try {
+    if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value);
+    if (typeof value === 'bigint') return `${value}n`;
+    if (typeof value === 'function') return `[function ${value.name || 'anonymous'}]`;
+    if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as ArrayLike<unknown>).length})`;
+    if (Array.isArray(value)) {
+      // Nested (or cyclic) arrays are shown three levels deep: a message, not a dump.
+      if (depth >= 3) return `[…] (length ${value.length})`;
+      const items = value.slice(0, 8).map((v) => show(v, depth + 1));
+      return value.length > 8 ? `[${items.join(', ')}, …] (length ${value.length})` : `[${items.join(', ')}]`;
+    }
+    if (value !== null && typeof value === 'object') {
+      const name = value.constructor?.name;
+      return name && name !== 'Object' ? `[object ${name}]` : '[object]';
+    }
+    return String(value);
+  } catch {
+    // A Proxy or an object whose getters throw: still a message, never a second error.
+    return '[unprintable value]';
   }
-  if (value !== null && typeof value === 'object') {
-    const name = value.constructor?.name;
-    return name && name !== 'Object' ? `[object ${name}]` : '[object]';
-  }
-  return String(value);
 }
 
 function kind(value: unknown): string {
   if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  if (ArrayBuffer.isView(value)) return value.constructor.name;
+  try {
+    if (Array.isArray(value)) return 'array';
+    if (ArrayBuffer.isView(value)) return value.constructor.name;
+  } catch {
+    // a revoked Proxy: typeof still answers
+  }
   return typeof value;
 }
 

@@ -6,20 +6,18 @@
  * the call. The worker does not keep the process alive while idle, and ends when the model is
  * garbage-collected. (Internal to the package.)
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { DecodeOptions, Seq2Seq } from './seq2seq';
-import type { TranslateReply, TranslateRequest } from './seq2seq-worker';
+import { workerScript } from '../core/worker-script';
+import type { Tensor } from '../core/tensor';
+import type { DecodeOptions } from './decode-options';
+import type { TranslateReply, TranslateRequest } from './seq2seq-messages';
 
-/** The compiled worker script: next to this file in dist/, or in dist/ when running from TS sources. */
-function workerScript(): string {
-  const here = path.join(__dirname, 'seq2seq-worker.js');
-  if (fs.existsSync(here)) return here;
-  const built = path.join(__dirname, '..', '..', 'dist', 'models', 'seq2seq-worker.js');
-  if (fs.existsSync(built)) return built;
-  throw new Error('Seq2Seq.translateAsync: dist/models/seq2seq-worker.js is missing; run `npm run build:ts`');
+/** What the worker needs of a Seq2Seq: its options (to rebuild it) and its weights. */
+interface Decodable {
+  readonly options: object;
+  stateDict(): Record<string, Tensor>;
 }
+
 
 interface Pending {
   resolve: (outputs: Int32Array[]) => void;
@@ -42,8 +40,8 @@ class TranslationWorker {
   private sent: Map<string, Buffer> | null = null;
   private dead: Error | null = null;
 
-  constructor(model: Seq2Seq) {
-    this.worker = new Worker(workerScript(), { workerData: { options: model.options } });
+  constructor(model: Decodable) {
+    this.worker = new Worker(workerScript('Seq2Seq.translateAsync', __dirname, 'models', 'seq2seq-worker'), { workerData: { options: model.options } });
     this.worker.unref();
     this.worker.on('message', (reply: TranslateReply) => this.settle(reply));
     this.worker.on('error', (err) => this.fail(err));
@@ -54,7 +52,7 @@ class TranslationWorker {
     return this.dead === null;
   }
 
-  translate(model: Seq2Seq, sources: Int32Array[], opts: DecodeOptions | undefined): Promise<Int32Array[]> {
+  translate(model: Decodable, sources: Int32Array[], opts: DecodeOptions | undefined): Promise<Int32Array[]> {
     if (this.dead) return Promise.reject(this.dead);
     const req: TranslateRequest = { id: this.nextId++, sources, opts };
     const weights = this.changedWeights(model);
@@ -68,7 +66,7 @@ class TranslationWorker {
   }
 
   /** Copies of the weights when any differs from what the worker holds, else null. */
-  private changedWeights(model: Seq2Seq): Record<string, Float32Array> | null {
+  private changedWeights(model: Decodable): Record<string, Float32Array> | null {
     const sd = model.stateDict();
     const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
     const same = this.sent !== null && Object.entries(sd).every(([name, t]) => {
@@ -108,12 +106,12 @@ class TranslationWorker {
   }
 }
 
-const workers = new WeakMap<Seq2Seq, TranslationWorker>();
+const workers = new WeakMap<Decodable, TranslationWorker>();
 // A model dropped by its owner takes its worker with it.
 const reaper = new FinalizationRegistry<TranslationWorker>((w) => w.terminate());
 
 /** Decodes on the model's worker thread (started on first use, restarted if it died). */
-export function translateOnWorker(model: Seq2Seq, sources: Int32Array[], opts: DecodeOptions | undefined): Promise<Int32Array[]> {
+export function translateOnWorker(model: Decodable, sources: Int32Array[], opts: DecodeOptions | undefined): Promise<Int32Array[]> {
   let w = workers.get(model);
   if (!w || !w.alive) {
     w = new TranslationWorker(model);

@@ -5,19 +5,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Tensor } from '../core/tensor';
-import { DecodeOptions, Seq2Seq, Seq2SeqOptions } from './seq2seq';
-
-/** A translate request; `weights` (name → flat data) comes only when they changed since the last one. */
-export interface TranslateRequest {
-  id: number;
-  sources: Int32Array[];
-  opts: DecodeOptions | undefined;
-  weights?: Record<string, Float32Array>;
-}
-
-export type TranslateReply =
-  | { id: number; outputs: Int32Array[] }
-  | { id: number; error: { name: string; message: string; stack?: string } };
+import { Seq2Seq, Seq2SeqOptions } from './seq2seq';
+import type { TranslateReply, TranslateRequest } from './seq2seq-messages';
 
 const port = parentPort!;
 const model = new Seq2Seq(workerData.options as Seq2SeqOptions);

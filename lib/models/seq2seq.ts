@@ -22,6 +22,7 @@ import { Linear } from '../nn/linear';
 import { Module } from '../nn/module';
 import { GRU, LSTM, RecurrentBase, RecurrentState, RNN } from '../nn/recurrent';
 import { sampleToken } from './sampling';
+import type { DecodeOptions } from './decode-options';
 import { translateOnWorker } from './seq2seq-async';
 
 export interface Seq2SeqOptions {
@@ -47,6 +48,8 @@ export interface Seq2SeqOptions {
   tieTargetEmbeddings?: boolean;
 }
 
+export type { DecodeOptions } from './decode-options';
+
 /** The id that ends a sequence and, fed to the decoder first, starts one (a Vocabulary's `<eos>`). */
 export const EOS = 0;
 
@@ -64,21 +67,6 @@ export interface Seq2SeqBatch {
   B: number;
   /** Target tokens the loss counts (EOS included). */
   tokens: number;
-}
-
-export interface DecodeOptions {
-  /** 'beam' (default when beamSize > 1), 'greedy' (default otherwise) or 'sample'. */
-  mode?: 'greedy' | 'beam' | 'sample';
-  /** Beams per source (default 5). */
-  beamSize?: number;
-  /** At most this many tokens per output (default: 2 × the longest source + 10). */
-  maxLength?: number;
-  /** Hypotheses are ranked by log-probability / length^lengthPenalty (default 1: the mean). */
-  lengthPenalty?: number;
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  seed?: number;
 }
 
 const OPTION_KEYS = ['sourceVocabSize', 'targetVocabSize', 'embeddingDim', 'hiddenSize', 'cell', 'encoderLayers', 'decoderLayers',

@@ -1,6 +1,6 @@
 import { native } from '../native/addon';
 import { Parameter } from '../core/tensor';
-import { checkBoolean, checkNumber, checkOptions, typeError } from '../core/validate';
+import { checkBoolean, checkKnownOptions, checkNumber, checkOptions, typeError } from '../core/validate';
 
 function checkParams(ctx: string, params: unknown): Parameter[] {
   if (params instanceof Parameter) return [params];
@@ -29,6 +29,7 @@ export function clipGradNorm(
   const list = checkParams(ctx, params);
   checkNumber(ctx, 'maxNorm', maxNorm, { min: 0, finite: false });
   const o = checkOptions<{ normType: number | 'inf'; errorIfNonfinite: boolean }>(ctx, 'opts', opts);
+  checkKnownOptions(ctx, o, ['normType', 'errorIfNonfinite']);
   let p: number;
   const nt = o.normType ?? 2;
   if (nt === 'inf' || nt === Infinity) p = Infinity;

@@ -48,7 +48,10 @@ export interface TrainingConfig {
   maxBatches?: number;
   /** Seeds dropout and everything random in the run. */
   seed?: number;
-  /** Validate every this many batches too (besides each epoch's end): onValidation receives it. */
+  /**
+   * Validate every this many batches too (besides each epoch's end): onValidation receives it,
+   * and a ReduceLROnPlateau scheduler steps on it as on each epoch's validation.
+   */
   validateEvery?: number;
   /**
    * What to do when a step's loss or a gradient is NaN or ±Infinity. 'stop' (default): throw

@@ -1,5 +1,3 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { LanguageModel } from '../models/language-model';
 import type { Seq2Seq } from '../models/seq2seq';
@@ -12,6 +10,7 @@ import { resolveConfig, TrainingConfig } from './config';
 import type { BatchInfo, EpochInfo, FitResult, ValidationInfo } from './types';
 import './fit-sync'; // registers the model kinds' tasks
 import { typeError } from '../core/validate';
+import { workerScript } from '../core/worker-script';
 
 export interface FitOptions<D = Int32Array> extends TrainingConfig {
   /** Held-out data for validation (a token stream, or pairs), else validationFraction of train. */
@@ -25,14 +24,6 @@ export interface FitOptions<D = Int32Array> extends TrainingConfig {
   signal?: AbortSignal;
 }
 
-/** The compiled worker script: next to this file in dist/, or in dist/ when running from TS sources. */
-function workerScript(): string {
-  const here = path.join(__dirname, 'fit-worker.js');
-  if (fs.existsSync(here)) return here;
-  const built = path.join(__dirname, '..', '..', 'dist', 'train', 'fit-worker.js');
-  if (fs.existsSync(built)) return built;
-  throw new Error('fit: dist/train/fit-worker.js is missing; run `npm run build:ts`');
-}
 
 /**
  * Trains a model without blocking the event loop: a LanguageModel on a token stream, a
@@ -78,7 +69,7 @@ export function fit(model: LanguageModel | Seq2Seq, train: unknown, options: Fit
       reject(signal.reason ?? new Error('fit: aborted before it started'));
       return;
     }
-    const worker = new Worker(workerScript(), {
+    const worker = new Worker(workerScript('fit', __dirname, 'train', 'fit-worker'), {
       workerData: { kind: task.kind, options: model.options, weights, train: trainData, validation, config, seed, abort },
     });
     const onAbort = () => Atomics.store(flag, 0, 1);

@@ -203,12 +203,18 @@ export function runTraining<M extends TrainableModel, D>(
         ...(skipped ? { skipped: true, ...skipped } : {}),
       });
       if (cfg.checkpointEvery && progress.step % cfg.checkpointEvery === 0) checkpoint();
-      if (cfg.validateEvery && progress.step % cfg.validateEvery === 0 && (hooks.onValidation || dp)) {
+      // A validation inside the epoch: reported, and a plateau scheduler steps on it (a long
+      // epoch would otherwise lower the learning rate only once an epoch) — except at the
+      // epoch's end, where endEpoch steps it on its own validation. Data-parallel, every rank
+      // validates at the same steps (a collective), whatever hooks it has.
+      const stepPlateau = plateau && progress.offset < batchesPerEpoch;
+      if (cfg.validateEvery && progress.step % cfg.validateEvery === 0 && (hooks.onValidation || stepPlateau || dp)) {
         const v = validate();
         hooks.onValidation?.({
           step: progress.step, epoch: progress.epoch, valLoss: v.loss, perplexity: Math.exp(v.loss), bitsPerToken: v.loss / Math.LN2,
           ...(v.metrics ? { metrics: v.metrics } : {}),
         });
+        if (stepPlateau && !Number.isNaN(v.loss)) (scheduler as schedulers.ReduceLROnPlateau).step(v.loss);
         model.train();
       }
     }

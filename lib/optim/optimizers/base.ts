@@ -147,7 +147,9 @@ export abstract class Optimizer<O extends { lr: number; weightDecay: number }> {
       const p = all[Number(key)];
       if (!p) throw rangeError(ctx, `stateDict.state[${key}]`, `a parameter index below ${all.length}`, key);
       const copy: Record<string, StateValue> = {};
+      if (st === null || typeof st !== 'object') throw typeError(ctx, `stateDict.state[${key}]`, 'an object of Float32Arrays and numbers', st);
       for (const [k, v] of Object.entries(st)) {
+        checkStateKey(ctx, `stateDict.state[${key}]`, k);
         if (v instanceof Float32Array) {
           if (v.length !== p.size) throw rangeError(ctx, `stateDict.state[${key}].${k}`, `a Float32Array of length ${p.size}`, v);
           copy[k] = v.slice();
@@ -156,13 +158,31 @@ export abstract class Optimizer<O extends { lr: number; weightDecay: number }> {
       }
       restored.set(p, copy);
     }
-    s.paramGroups.forEach((g, gi) => {
+    // Group options are checked before any is applied: a number stays a number (lr,
+    // weightDecay, initialLr from a scheduler), a flag a flag, betas numbers.
+    const groups = s.paramGroups.map((g, gi) => {
       const { params: _ignored, ...options } = g;
-      Object.assign(this.paramGroups[gi], copyOptions(options));
+      for (const [k, v] of Object.entries(options)) {
+        checkStateKey(ctx, `stateDict.paramGroups[${gi}]`, k);
+        const ok = (typeof v === 'number' && !Number.isNaN(v)) || typeof v === 'boolean' || (Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x)));
+        if (!ok) throw typeError(ctx, `stateDict.paramGroups[${gi}].${k}`, 'a number, a boolean or an array of numbers', v);
+        const live = (this.paramGroups[gi] as unknown as Record<string, unknown>)[k];
+        if (live !== undefined && typeof live !== typeof v)
+          throw typeError(ctx, `stateDict.paramGroups[${gi}].${k}`, `a ${typeof live} (as the optimizer's own ${k})`, v);
+      }
+      return copyOptions(options);
+    });
+    groups.forEach((o, gi) => {
+      for (const [k, v] of Object.entries(o)) Object.defineProperty(this.paramGroups[gi], k, { value: v, writable: true, enumerable: true, configurable: true });
     });
     this.state.clear();
     for (const [p, st] of restored) this.state.set(p, st);
   }
+}
+
+/** Keys that would reach an object's prototype are refused (a state dict may come from a file). */
+function checkStateKey(ctx: string, where: string, key: string): void {
+  if (key === '__proto__' || key === 'constructor' || key === 'prototype') throw new RangeError(`${ctx}: ${where} has a key ${JSON.stringify(key)}, which no optimizer writes`);
 }
 
 /** Options copied so that no array (betas) is shared between a state dict and a live group. */
