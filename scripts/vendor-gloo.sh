@@ -41,12 +41,19 @@ git -C "$src" show "$full:gloo/config.h.in" | sed \
   -e 's/#cmakedefine01 GLOO_HAVE_TRANSPORT_TCP$/#define GLOO_HAVE_TRANSPORT_TCP 1/' \
   -e 's/#cmakedefine01 \([A-Z_]*\)/#define \1 0/' > "$dest/gloo/config.h"
 git -C "$src" show "$full:LICENSE" > "$dest/LICENSE"
+# Our fixes, kept as patches beside the copy (native/third_party/patches): what g++ 12 and
+# Debian 12's kernel headers need.
+for p in "$root"/native/third_party/patches/*.patch; do
+  patch -s -d "$dest" -p1 < "$p"
+done
 cat > "$dest/README.md" <<EOT
 # Gloo (a subset), for the self-contained prebuild
 
 Copied by \`scripts/vendor-gloo.sh\` from https://github.com/facebookincubator/gloo at commit
 $full, the commit Debian 12's libgloo-dev (0.0~git20220518.5b14351) is built from. Unmodified
-except \`gloo/config.h\`, generated from \`config.h.in\` for the TCP transport alone.
+except \`gloo/config.h\`, generated from \`config.h.in\` for the TCP transport alone, and the
+patches in \`../patches\` (\`gloo/common/linux.cc\`: the link-settings request of the interface
+speed query laid out in one buffer, which g++ 12 with the linux-6.x headers requires).
 
 Compiled only with CMake \`-DRNN_GLOO=BUNDLED\` (what \`scripts/prebuild.js\` uses), so that the
 published addon carries Gloo linked in and needs nothing beyond glibc. Source builds link the

@@ -192,29 +192,33 @@ const std::string& infinibandToBusID(const std::string& name) {
 static int getInterfaceSpeedGLinkSettings(int sock, struct ifreq* ifr) {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(4,6,0)
   constexpr auto link_mode_data_nwords = 3 * 127;
-  struct {
-    struct ethtool_link_settings req;
-    __u32 link_mode_data[link_mode_data_nwords];
-  } ecmd;
+  // rnn-native: the request followed by room for the kernel's link mode masks, in one
+  // buffer (a struct with a flexible array member followed by another member does not
+  // compile with g++ 12 and the linux-6.x headers; upstream's reordering of the two members
+  // would let the kernel write the masks past the end of the struct).
+  alignas(struct ethtool_link_settings) __u8
+      ecmd_buf[sizeof(struct ethtool_link_settings) + link_mode_data_nwords * sizeof(__u32)];
+  struct ethtool_link_settings* req =
+      reinterpret_cast<struct ethtool_link_settings*>(ecmd_buf);
   int rv;
 
-  ifr->ifr_data = (__caddr_t)&ecmd;
-  memset(&ecmd, 0, sizeof(ecmd));
-  ecmd.req.cmd = ETHTOOL_GLINKSETTINGS;
+  ifr->ifr_data = (__caddr_t)ecmd_buf;
+  memset(ecmd_buf, 0, sizeof(ecmd_buf));
+  req->cmd = ETHTOOL_GLINKSETTINGS;
 
   rv = ioctl(sock, SIOCETHTOOL, ifr);
-  if (rv < 0 || ecmd.req.link_mode_masks_nwords >= 0) {
+  if (rv < 0 || req->link_mode_masks_nwords >= 0) {
     return SPEED_UNKNOWN;
   }
 
-  ecmd.req.cmd = ETHTOOL_GLINKSETTINGS;
-  ecmd.req.link_mode_masks_nwords = -ecmd.req.link_mode_masks_nwords;
+  req->cmd = ETHTOOL_GLINKSETTINGS;
+  req->link_mode_masks_nwords = -req->link_mode_masks_nwords;
   rv = ioctl(sock, SIOCETHTOOL, ifr);
   if (rv < 0) {
     return SPEED_UNKNOWN;
   }
 
-  return ecmd.req.speed;
+  return req->speed;
 #else
   (void)sock;
   (void)ifr;
