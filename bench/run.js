@@ -8,6 +8,7 @@
 //   node bench/run.js                      # everything but the demo (about 5–10 minutes)
 //   node bench/run.js charlm layer         # a subset: groups or single tasks
 //   node bench/run.js demo                 # the demo, trained for 140 s here and in PyTorch
+//   node bench/run.js distributed          # allreduce and 1-vs-2-rank training (bench/distributed.js)
 //   node bench/run.js --smoke              # seconds-long check of the scripts (tiny sizes);
 //                                          # writes to a temp file, not bench/RESULTS.md
 //   node bench/run.js --list
@@ -39,10 +40,11 @@ const GROUPS = {
   scaling: ['scaling-T', 'scaling-B', 'scaling-H'],
   trees: ['tree-lstm', 'tree-childsum', 'tree-rnn'],
   seq2seq: ['seq2seq-train', 'seq2seq-beam'],
+  distributed: ['distributed'],
   demo: ['demo'],
 };
 const ALIASES = { memory: 'layer' };
-const DEFAULT_GROUPS = ['sgemm', 'charlm', 'layer', 'fastrnns', 'inference', 'scaling', 'trees', 'seq2seq'];
+const DEFAULT_GROUPS = ['sgemm', 'charlm', 'layer', 'fastrnns', 'inference', 'scaling', 'trees', 'seq2seq', 'distributed'];
 const ALL_TASKS = Object.values(GROUPS).flat();
 
 const { values: opts, positionals } = parseArgs({
@@ -93,7 +95,10 @@ for (const raw of positionals.length ? positionals : DEFAULT_GROUPS) {
 }
 // The layer workload is reported as a share of the measured SGEMM rate: measure it too.
 if (selected.some((t) => t.startsWith('layer-')) && !selected.includes('sgemm')) selected.unshift('sgemm');
-const tasks = [...new Set(selected)];
+// The distributed group runs its own processes (bench/distributed.js: ranks, no PyTorch twin)
+// and reports its own tables, folded into the report at the end.
+const runDistributed = selected.includes('distributed');
+const tasks = [...new Set(selected)].filter((t) => t !== 'distributed');
 const torchThreads = opts['torch-threads'].split(',').map(Number).filter((n) => n >= 1);
 const timeoutSeconds = Number(opts.timeout || (opts.smoke ? 60 : 300));
 const timeoutMs = timeoutSeconds * 1000;
@@ -355,6 +360,15 @@ function main() {
       process.stderr.write('\n');
     }
   }
+  let distributedMd = null;
+  if (runDistributed) {
+    process.stderr.write('distributed (bench/distributed.js) … ');
+    const mdFile = path.join(os.tmpdir(), `rnn-native-bench-distributed-${process.pid}.md`);
+    const r = spawnSync(process.execPath, [path.join(HERE, 'distributed.js'), '--out', mdFile, ...(opts.smoke ? ['--smoke'] : [])], { cwd: ROOT, encoding: 'utf8', timeout: 4 * timeoutMs, stdio: ['ignore', 'ignore', 'pipe'] });
+    distributedMd = r.status === 0 && fs.existsSync(mdFile) ? fs.readFileSync(mdFile, 'utf8') : `## Distributed\n\nfailed: ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-2).join(' | ')}\n`;
+    fs.rmSync(mdFile, { force: true });
+    process.stderr.write(r.status === 0 ? 'done\n' : 'FAILED\n');
+  }
   const loadAfter = os.loadavg();
   if (!rnnInfo.version) {
     // the package did not load at the start (e.g. dist/ was being rebuilt): take it from a task
@@ -368,6 +382,10 @@ function main() {
   const elapsed = (Date.now() - started) / 1000;
 
   const report = buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, elapsed });
+  if (distributedMd) {
+    report.text += `\n\n${distributedMd}`;
+    report.markdown += `\n${distributedMd}`;
+  }
   console.log(report.text);
   fs.writeFileSync(outFile, report.markdown);
   log(`\nwrote ${outFile.startsWith(process.cwd()) ? path.relative(process.cwd(), outFile) : outFile} (${elapsed.toFixed(0)} s in all)`);

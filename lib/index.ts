@@ -12,6 +12,7 @@ export type { RecurrentOptions, RNNOptions, RecurrentState, RecurrentOutput, Rec
 export type { CellKind } from './nn/cell-kinds';
 export { clipGradNorm, clipGradValue } from './optim/clip';
 export { setNumThreads, getNumThreads, version } from './native/runtime';
+export * as distributed from './distributed';
 export { Generator, manualSeed, defaultGenerator } from './core/random';
 export { RNNCell, LSTMCell, GRUCell, CellBase } from './nn/cells';
 export type { CellOptions, RNNCellOptions, CellState } from './nn/cells';

@@ -14,6 +14,9 @@ Usage:
                                              classify lines of text with a trained classifier
   rnn-native classify evaluate <model> --input <test.tsv> [options]
                                              accuracy, per-class precision/recall/F1, confusion
+  rnn-native launch --nproc <n> [options] -- <command> [arguments…]
+                                             run the ranks of a data-parallel job
+                                             (rnn-native launch --help for its options)
   rnn-native --help | --version
 
 train options:

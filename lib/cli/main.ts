@@ -1,7 +1,7 @@
 /**
  * The command-line tool: `rnn-native train <text file> [options]`,
  * `rnn-native generate <model> [options]`, `rnn-native seq2seq train|translate …` and
- * `rnn-native classify train|predict|evaluate …`
+ * `rnn-native classify train|predict|evaluate …`, `rnn-native launch --nproc N … -- <command>`
  * (bin/rnn-native.js runs `main`). Every error ends as
  * one line on stderr, `rnn-native: <message>`, and an exit code: 2 for a wrong option or an
  * unusable input, 1 for a failure while running. RNN_NATIVE_DEBUG=1 adds the stack. (Internal to the package.)
@@ -13,11 +13,12 @@ import { classifyEvaluate, CLASSIFY_EVALUATE_OPTIONS } from './classify-evaluate
 import { classifyPredict, CLASSIFY_PREDICT_OPTIONS } from './classify-predict';
 import { classifyTrain, CLASSIFY_TRAIN_OPTIONS } from './classify-train';
 import { HELP } from './help';
+import { launch, LAUNCH_OPTIONS } from './launch';
 import { seq2seqTrain, SEQ2SEQ_TRAIN_OPTIONS } from './seq2seq-train';
 import { seq2seqTranslate, SEQ2SEQ_TRANSLATE_OPTIONS } from './seq2seq-translate';
 import { train, TRAIN_OPTIONS } from './train';
 
-const COMMANDS = ['train', 'generate', 'seq2seq', 'classify', 'help'];
+const COMMANDS = ['train', 'generate', 'seq2seq', 'classify', 'launch', 'help'];
 const SEQ2SEQ_COMMANDS = ['train', 'translate'];
 const CLASSIFY_COMMANDS = ['train', 'predict', 'evaluate'];
 
@@ -85,7 +86,8 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'generate') return await generate(rest, foreign(GENERATE_OPTIONS, TRAIN_OPTIONS, 'train'));
     if (command === 'seq2seq') return await seq2seq(rest);
     if (command === 'classify') return await classify(rest);
-    if (command.startsWith('-')) throw new CliError(`${command} is not a command; the first argument is the command: train, generate, seq2seq or classify`, true);
+    if (command === 'launch') return await launch(rest, foreign(LAUNCH_OPTIONS, TRAIN_OPTIONS, 'train'));
+    if (command.startsWith('-')) throw new CliError(`${command} is not a command; the first argument is the command: train, generate, seq2seq, classify or launch`, true);
     const guess = closestName(command, COMMANDS);
     throw new CliError(`unknown command ${JSON.stringify(command)}${guess ? ` (did you mean ${guess}?)` : ''}`, true);
   } catch (err) {

@@ -62,6 +62,8 @@ export interface CheckpointParts {
   /** What the task carries across batches (a language model's hidden state), by name. */
   state: Record<string, Tensor>;
   best: Float32Array[] | null;
+  /** The ranks of the run (1 without a process group): a resume must have as many. */
+  worldSize: number;
 }
 
 /**
@@ -105,7 +107,7 @@ function exists(p: string): boolean {
 
 /** Writes a checkpoint of `model` and `parts` into `dir` (see the file comment). Returns its folder name. */
 export function saveCheckpoint(ctx: string, dir: string, model: TrainableModel, parts: CheckpointParts): string {
-  const { optimizer, scheduler, progress, state, best } = parts;
+  const { optimizer, scheduler, progress, state, best, worldSize } = parts;
   try {
     fs.mkdirSync(dir, { recursive: true });
   } catch (err) {
@@ -144,6 +146,7 @@ export function saveCheckpoint(ctx: string, dir: string, model: TrainableModel, 
     progress: { ...progress, bestValLoss: Number.isFinite(progress.bestValLoss) ? progress.bestValLoss : null },
     rng: defaultGenerator.getState(),
     scheduler: scheduler ? scheduler.stateDict() : null,
+    ...(worldSize > 1 ? { worldSize } : {}),
   };
   files.push(['trainer.json', [Buffer.from(JSON.stringify(trainer), 'utf8')]]);
 
@@ -280,7 +283,7 @@ function isUint32Array4(v: unknown): v is number[] {
 export function loadCheckpoint<M extends TrainableModel>(
   ctx: string, dir: string, model: M, task: TrainingTask<M, any>, run: PreparedTask<unknown>, parts: Omit<CheckpointParts, 'state' | 'best'>,
 ): LoadedCheckpoint {
-  const { optimizer, scheduler, progress } = parts;
+  const { optimizer, scheduler, progress, worldSize } = parts;
   const folder = latestCheckpoint(ctx, dir);
   const damaged = (file: string) => (msg: string): never => {
     throw new Error(`${ctx}: the checkpoint ${JSON.stringify(folder)} is damaged: ${file}: ${msg}`);
@@ -365,6 +368,13 @@ export function loadCheckpoint<M extends TrainableModel>(
   const trainer = readJson(path.join(folder, 'trainer.json'), 'the file', MAX_TRAINER_BYTES, 32, badTrainer);
   if (!isJsonObject(trainer)) return badTrainer('must be an object { progress, rng, scheduler }');
   const restored = parseProgress(trainer.progress, badTrainer);
+  const savedWorld = trainer.worldSize ?? 1;
+  if (!(typeof savedWorld === 'number' && Number.isSafeInteger(savedWorld) && savedWorld >= 1)) badTrainer(`worldSize must be a positive integer, found ${showJson(trainer.worldSize)}`);
+  if (savedWorld !== worldSize)
+    throw new RangeError(
+      `${ctx}: the checkpoint in ${folder} was written by a run of ${savedWorld} rank${savedWorld === 1 ? '' : 's'}, this run has ${worldSize}: ` +
+        `resume with ${savedWorld === 1 ? 'one process (no process group, or distributed: false)' : `${savedWorld} ranks`}`,
+    );
   if (!isUint32Array4(trainer.rng)) badTrainer(`rng must be 4 unsigned 32-bit integers, found ${showJson(trainer.rng)}`);
   let applyScheduler: (() => void) | null = null;
   if (scheduler && trainer.scheduler !== null && trainer.scheduler !== undefined) {

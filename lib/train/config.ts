@@ -91,12 +91,24 @@ export interface TrainingConfig {
    * virtual adversarial KL loss, which unlabelled examples (label −1) also feed (about 3×).
    */
   adversarial?: AdversarialOptions;
+  /**
+   * Data-parallel training when a process group is initialised (distributed.initProcessGroup):
+   * on by default then; false trains this process alone even in a group. Each rank's
+   * batchSize is its share: N ranks train on global batches of N × batchSize, with the
+   * result of one process on those batches (docs/distributed.md).
+   */
+  distributed?: boolean;
+  /**
+   * Data-parallel: compare a checksum of the weights across ranks every this many steps
+   * (default 100; 0 never); ranks whose weights differ stop the run with an Error.
+   */
+  checksumEvery?: number;
 }
 
 const CONFIG_KEYS = [
   'epochs', 'batchSize', 'seqLength', 'optimizer', 'scheduler', 'clipGradNorm', 'clipGradValue', 'validationFraction',
   'earlyStopping', 'restoreBest', 'checkpointDir', 'checkpointEvery', 'resumeFrom', 'maxSeconds', 'maxBatches', 'seed', 'validateEvery',
-  'nonFinite', 'detectAnomaly', 'bucketSize', 'shuffle', 'labelSmoothing', 'adversarial',
+  'nonFinite', 'detectAnomaly', 'bucketSize', 'shuffle', 'labelSmoothing', 'adversarial', 'distributed', 'checksumEvery',
 ];
 /** What fit() takes besides a TrainingConfig (fitSync accepts and ignores the callbacks there). */
 const FIT_KEYS = ['validationData', 'onBatch', 'onEpoch', 'onValidation', 'signal', 'progress'];
@@ -131,6 +143,8 @@ export function resolveConfig(ctx: string, config: unknown): ResolvedConfig {
   if (c.shuffle !== undefined) checkBoolean(ctx, 'shuffle', c.shuffle);
   if (c.labelSmoothing !== undefined) checkNumber(ctx, 'labelSmoothing', c.labelSmoothing, { min: 0, max: 1 });
   if (c.adversarial !== undefined) resolveAdversarial(ctx, c.adversarial);
+  if (c.distributed !== undefined) checkBoolean(ctx, 'distributed', c.distributed);
+  if (c.checksumEvery !== undefined) checkInteger(ctx, 'checksumEvery', c.checksumEvery, 0);
   if (c.earlyStopping !== undefined) {
     const e = checkOptions<{ patience: number; minDelta: number }>(ctx, 'earlyStopping', c.earlyStopping);
     checkKnownOptions(`${ctx}: earlyStopping`, e, ['patience', 'minDelta']);

@@ -11,6 +11,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_optim(env, exports);
   register_ops(env, exports);
   register_trees(env, exports);
+  register_distributed(env, exports);
   return exports;
 }
 

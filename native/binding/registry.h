@@ -12,5 +12,6 @@ void register_dense(Napi::Env env, Napi::Object exports);
 void register_optim(Napi::Env env, Napi::Object exports);
 void register_ops(Napi::Env env, Napi::Object exports);
 void register_trees(Napi::Env env, Napi::Object exports);
+void register_distributed(Napi::Env env, Napi::Object exports);
 
 }  // namespace binding
