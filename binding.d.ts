@@ -167,6 +167,32 @@ export interface NativeBinding extends OpsBinding, TreeBinding {
   scaleGrads(grads: Float32Array[], factor: number): void;
   clipGradValue(grads: Float32Array[], clipValue: number): void;
 
+  /** Whether the addon was built with Gloo (native/distributed). */
+  readonly distAvailable: boolean;
+  /** "Gloo 0.5.0 (TCP transport)", or what to install when distAvailable is false. */
+  readonly distBackend: string;
+  /** Rendezvous and connection (store 'tcp': where = MASTER_ADDR; 'file': where = a directory, port unused). */
+  distInit(rank: number, worldSize: number, store: 'tcp' | 'file', where: string, port: number, iface: string, timeoutMs: number): Promise<void>;
+  /** Closes the group (after the collective in flight); false when there was none. */
+  distDestroy(): Promise<boolean>;
+  /** [rank, worldSize, timeoutMs] of the process's group (shared by all its threads), or null. */
+  distInfo(): [number, number, number] | null;
+  /**
+   * op: 0 sum, 1 mean, 2 max, 3 min. The async calls work in place on data, on a libuv thread,
+   * and hold it until they settle: pass an array nobody else touches or transfers meanwhile
+   * (lib/distributed passes a private copy).
+   */
+  distAllReduce(data: Float32Array, op: number, timeoutMs: number): Promise<void>;
+  distBroadcast(data: Float32Array, src: number, timeoutMs: number): Promise<void>;
+  distBarrier(timeoutMs: number): Promise<void>;
+  /** In place, blocking the calling thread (the training loop); tag is checked equal on every rank. */
+  distAllReduceSync(data: Float32Array, op: number, timeoutMs: number, tag: number, who: string): void;
+  distBroadcastSync(data: Float32Array, src: number, timeoutMs: number, tag: number, who: string): void;
+  /** Throws on every rank unless all passed the same safe integer `value` (named `what` in the message). */
+  distAgreeSync(value: number, what: string, timeoutMs: number, who: string): void;
+  /** A 32-bit hash of the bits of the arrays, in order. */
+  distChecksum(arrays: Float32Array[]): number;
+
   /** out (N,E) = weight (V,E) rows at indices (N); indices are range-checked. Float32 or float64 throughout. */
   embeddingForward(out: Float32Array, weight: Float32Array, V: number, E: number, indices: Int32Array): void;
   /** gradWeight (V,E) += scatter of gradOutput (N,E); paddingIdx -1 for none. */

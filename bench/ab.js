@@ -10,7 +10,9 @@
 // Tasks: train-lstm, train-gru, train-rnn_relu (the char-LM training step of bench/config.json),
 // ag-lstm, ag-gru, ag-rnn_relu (the same step written with autograd: Embedding → LSTM → Linear →
 // functional.crossEntropy, loss.backward()),
-// fwd-lstm, fwd-gru, fwd-rnn_relu (its forward only), step-N (one LSTM step, B 1, I = H = N).
+// fwd-lstm, fwd-gru, fwd-rnn_relu (its forward only), step-N (one LSTM step, B 1, I = H = N),
+// layer-lstm, layer-gru (the layer workload: forward + backward), fastrnns-fwd, fastrnns-fwdbwd,
+// bilstm (the 2-layer bidirectional inference) — sizes from bench/config.json.
 // Each round runs a block of calls of every build in turn (A, B, A, B, …, 30 rounds) with a
 // short pause between blocks so that each build's idle kernel threads fall asleep; the
 // verdict is the median over rounds of the paired ratio B/A, which a slow phase moves for
@@ -22,7 +24,15 @@ const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..');
 const SNAPSHOTS = '/tmp/rnn-native-ab';
-const charlm = require('./config.json').charlm.full;
+const config = require('./config.json');
+const charlm = config.charlm.full;
+
+/** A (T, B, n) tensor of small deterministic values. */
+function filled(rnn, shape, scale) {
+  const t = rnn.Tensor.zeros(shape);
+  for (let i = 0; i < t.data.length; i++) t.data[i] = scale * Math.sin(i * 0.37);
+  return t;
+}
 
 function snapshot(name) {
   const dir = path.join(SNAPSHOTS, name);
@@ -47,6 +57,24 @@ function workload(task, dir) {
     x.data.fill(0.1);
     let state = { h: rnn.Tensor.zeros([1, 1, n]), c: rnn.Tensor.zeros([1, 1, n]) };
     return { block: 2000, call: () => { const o = lstm.forward(x, state); state = { h: o.h, c: o.c }; } };
+  }
+  if (kind === 'layer' || kind === 'fastrnns') {
+    const { I, H, B, T } = config[kind].full;
+    const cell = kind === 'layer' ? arg : 'lstm';
+    const layer = cell === 'gru' ? new rnn.GRU({ inputSize: I, hiddenSize: H }) : new rnn.LSTM({ inputSize: I, hiddenSize: H });
+    const x = filled(rnn, [T, B, I], 1);
+    const dy = filled(rnn, [T, B, H], 0.01);
+    if (arg === 'fwd') {
+      layer.eval();
+      return { block: 2, call: () => layer.forward(x) };
+    }
+    return { block: 1, call: () => { layer.forward(x); layer.backward(dy); } };
+  }
+  if (kind === 'bilstm') {
+    const { I, H, L, B, T } = config.bilstm.full;
+    const layer = new rnn.LSTM({ inputSize: I, hiddenSize: H, numLayers: L, bidirectional: true }).eval();
+    const x = filled(rnn, [T, B, I], 1);
+    return { block: 2, call: () => layer.forward(x) };
   }
   const { V, E, H, B, T, lr, maxNorm } = charlm;
   if (kind === 'ag') {

@@ -1,16 +1,20 @@
 #!/usr/bin/env node
 // The benchmark runner: every workload in a fresh process, here (bench/workloads.js) and in
-// PyTorch (bench/torch_workloads.py, at 1 and at 2 threads) in the same run; medians and
-// ratios printed as a table and written to bench/RESULTS.md.
+// PyTorch (bench/torch_workloads.py, at 1 and at 2 threads) in the same run, under two
+// PyTorch builds: Debian's 1.13 (OpenBLAS) and a 2.x wheel (MKL + oneDNN) in the venv that
+// scripts/torch2-venv.sh makes; medians and ratios (against the strongest PyTorch: the best
+// build and thread setting for each row) printed as a table and written to bench/RESULTS.md.
 //
 //   node bench/run.js                      # everything but the demo (about 5–10 minutes)
 //   node bench/run.js charlm layer         # a subset: groups or single tasks
 //   node bench/run.js demo                 # the demo, trained for 140 s here and in PyTorch
+//   node bench/run.js distributed          # allreduce and 1-vs-2-rank training (bench/distributed.js)
 //   node bench/run.js --smoke              # seconds-long check of the scripts (tiny sizes);
 //                                          # writes to a temp file, not bench/RESULTS.md
 //   node bench/run.js --list
 //
-// Options: --no-torch, --torch-threads 1,2, --torch-wait-policy PASSIVE|ACTIVE|default,
+// Options: --no-torch (neither build), --no-torch2 (Debian's 1.13 only), --torch-threads 1,2,
+// --torch-wait-policy PASSIVE|ACTIVE|default (1.13's), --torch2-wait-policy (2.x's; see torchEnv),
 // --threads N (ours; default: the library's), --reps N, --warmup N, --demo-seconds S,
 // --out FILE, --json FILE, --timeout S (per process; default 300, 60 with --smoke),
 // --rounds N (alternate ours and torch N times per task, pooling samples; see roundsFor).
@@ -24,6 +28,8 @@ const { parseArgs } = require('node:util');
 const HERE = __dirname;
 const ROOT = path.dirname(HERE);
 const PYTHON = process.env.BENCH_PYTHON || '/usr/bin/python3'; // Debian's, with python3-torch (not whatever python3 is on PATH)
+// PyTorch 2.x: BENCH_TORCH2_PYTHON, else the venv scripts/torch2-venv.sh finds or makes.
+const TORCH2_SCRIPT = path.join(ROOT, 'scripts', 'torch2-venv.sh');
 
 const GROUPS = {
   sgemm: ['sgemm'],
@@ -34,10 +40,11 @@ const GROUPS = {
   scaling: ['scaling-T', 'scaling-B', 'scaling-H'],
   trees: ['tree-lstm', 'tree-childsum', 'tree-rnn'],
   seq2seq: ['seq2seq-train', 'seq2seq-beam'],
+  distributed: ['distributed'],
   demo: ['demo'],
 };
 const ALIASES = { memory: 'layer' };
-const DEFAULT_GROUPS = ['sgemm', 'charlm', 'layer', 'fastrnns', 'inference', 'scaling', 'trees', 'seq2seq'];
+const DEFAULT_GROUPS = ['sgemm', 'charlm', 'layer', 'fastrnns', 'inference', 'scaling', 'trees', 'seq2seq', 'distributed'];
 const ALL_TASKS = Object.values(GROUPS).flat();
 
 const { values: opts, positionals } = parseArgs({
@@ -45,6 +52,7 @@ const { values: opts, positionals } = parseArgs({
   options: {
     smoke: { type: 'boolean', default: false },
     'no-torch': { type: 'boolean', default: false },
+    'no-torch2': { type: 'boolean', default: false },
     'torch-threads': { type: 'string', default: '1,2' },
     threads: { type: 'string' },
     reps: { type: 'string' },
@@ -53,6 +61,7 @@ const { values: opts, positionals } = parseArgs({
     out: { type: 'string' },
     json: { type: 'string' },
     'torch-wait-policy': { type: 'string', default: 'PASSIVE' },
+    'torch2-wait-policy': { type: 'string', default: 'PASSIVE' },
     timeout: { type: 'string' },
     rounds: { type: 'string' },
     list: { type: 'boolean', default: false },
@@ -86,7 +95,10 @@ for (const raw of positionals.length ? positionals : DEFAULT_GROUPS) {
 }
 // The layer workload is reported as a share of the measured SGEMM rate: measure it too.
 if (selected.some((t) => t.startsWith('layer-')) && !selected.includes('sgemm')) selected.unshift('sgemm');
-const tasks = [...new Set(selected)];
+// The distributed group runs its own processes (bench/distributed.js: ranks, no PyTorch twin)
+// and reports its own tables, folded into the report at the end.
+const runDistributed = selected.includes('distributed');
+const tasks = [...new Set(selected)].filter((t) => t !== 'distributed');
 const torchThreads = opts['torch-threads'].split(',').map(Number).filter((n) => n >= 1);
 const timeoutSeconds = Number(opts.timeout || (opts.smoke ? 60 : 300));
 const timeoutMs = timeoutSeconds * 1000;
@@ -173,34 +185,71 @@ function demoLimitMs() {
 }
 
 /**
- * PyTorch's threads: OpenMP for its own kernels, the system OpenBLAS pool for GEMMs; both
- * get n. OMP_WAIT_POLICY PASSIVE by default: with ACTIVE (libgomp's default) the OpenMP
- * workers spin between regions while OpenBLAS needs the cores, which made torch's 2-thread
- * char-LM step up to 25× slower than its 1-thread one here. `--torch-wait-policy default`
- * leaves the variable unset.
+ * PyTorch's threads: OpenMP for its own kernels (and, in the 2.x wheels, for MKL and oneDNN),
+ * the system OpenBLAS pool for Debian's 1.13 GEMMs; all get n. OMP_WAIT_POLICY PASSIVE by
+ * default: with ACTIVE (libgomp's default) 1.13's OpenMP workers spin between regions while
+ * OpenBLAS needs the cores, which made its 2-thread char-LM step up to 25× slower than its
+ * 1-thread one here. The 2.x wheel has no second pool, but PASSIVE measured as its better
+ * setting too: its 2-thread char-LM step ran about twice as fast as with ACTIVE (bench/NOTES.md §16). `--torch-wait-policy default` (or
+ * `--torch2-wait-policy default`) leaves the variable unset.
  */
-function torchEnv(n) {
+function torchEnv(n, policy) {
   const env = { OMP_NUM_THREADS: String(n), OPENBLAS_NUM_THREADS: String(n), MKL_NUM_THREADS: String(n) };
-  if (opts['torch-wait-policy'] !== 'default') env.OMP_WAIT_POLICY = opts['torch-wait-policy'];
+  if (policy !== 'default') env.OMP_WAIT_POLICY = policy;
   return env;
 }
 
-function runTorch(task, threads) {
+/** One PyTorch run: `setting` is { build, threads } (see torchSettings). */
+function runTorch(task, setting) {
+  const { build, threads } = setting;
+  const env = torchEnv(threads, build.waitPolicy);
   if (task === 'demo') {
     const a = [path.join(HERE, 'demo_torch.py'), '--threads', String(threads), '--quiet'];
     if (opts.smoke) a.push('--smoke');
     if (opts['demo-seconds']) a.push('--seconds', opts['demo-seconds']);
-    return runJson(PYTHON, a, torchEnv(threads), demoLimitMs());
+    return runJson(build.exe, a, env, demoLimitMs());
   }
-  return runJson(PYTHON, [path.join(HERE, 'torch_workloads.py'), task, '--threads', String(threads), ...commonArgs()], torchEnv(threads));
+  return runJson(build.exe, [path.join(HERE, 'torch_workloads.py'), task, '--threads', String(threads), ...commonArgs()], env);
 }
 
-function probeTorch() {
-  if (opts['no-torch']) return { available: false, reason: 'skipped (--no-torch)' };
-  if (!fs.existsSync(PYTHON)) return { available: false, reason: `${PYTHON} is missing` };
-  const r = runJson(PYTHON, [path.join(HERE, 'torch_workloads.py'), '--probe', '--threads', '1'], torchEnv(1));
-  if (r.error) return { available: false, reason: `PyTorch is not importable by ${PYTHON} (${r.error.replace(/\s+/g, ' ').slice(0, 160)})` };
+/** Asks one interpreter for its torch (version, BLAS); { available, reason } either way. */
+function probePython(python, policy) {
+  if (!fs.existsSync(python)) return { available: false, reason: `${python} is missing` };
+  const r = runJson(python, [path.join(HERE, 'torch_workloads.py'), '--probe', '--threads', '1'], torchEnv(1, policy));
+  if (r.error) return { available: false, reason: `PyTorch is not importable by ${python} (${r.error.replace(/\s+/g, ' ').slice(0, 160)})` };
   return { available: true, ...r };
+}
+
+/** The 2.x interpreter: BENCH_TORCH2_PYTHON, or the venv of scripts/torch2-venv.sh (made on first use). */
+function torch2Python() {
+  if (process.env.BENCH_TORCH2_PYTHON) return { python: process.env.BENCH_TORCH2_PYTHON };
+  const r = spawnSync('bash', [TORCH2_SCRIPT], { cwd: ROOT, encoding: 'utf8', timeout: 600000 });
+  const said = (r.stderr || '').trim().split('\n').filter(Boolean);
+  if (r.status === 0) return { python: r.stdout.trim().split('\n').pop() };
+  const why = said.find((l) => /skipped:/.test(l)) || said.slice(-1)[0] || `exit ${r.status}`;
+  return { reason: why.replace(/^torch2-venv: (skipped: )?/, '') };
+}
+
+/**
+ * The PyTorch builds to compare with: Debian's 1.13 and a 2.x wheel. Each is
+ * { exe (the interpreter), waitPolicy, available, torch (its version), short ("1.13"), ... } or,
+ * when it cannot run, { available: false, reason }.
+ */
+function probeTorchBuilds() {
+  if (opts['no-torch']) return [{ name: 'PyTorch', available: false, reason: 'skipped (--no-torch)' }];
+  const builds = [];
+  const deb = probePython(PYTHON, opts['torch-wait-policy']);
+  builds.push({ name: 'Debian PyTorch', exe: PYTHON, waitPolicy: opts['torch-wait-policy'], ...deb });
+  if (opts['no-torch2']) builds.push({ name: 'PyTorch 2.x', available: false, reason: 'skipped (--no-torch2)' });
+  else {
+    const t2 = torch2Python();
+    if (!t2.python) builds.push({ name: 'PyTorch 2.x', available: false, reason: `skipped: ${t2.reason}` });
+    else builds.push({ name: 'PyTorch 2.x', exe: t2.python, waitPolicy: opts['torch2-wait-policy'], ...probePython(t2.python, opts['torch2-wait-policy']) });
+  }
+  for (const b of builds) if (b.available) b.short = b.torch.split(/[^\d.]/)[0].split('.').slice(0, 2).join('.');
+  // two builds of the same version (BENCH_TORCH2_PYTHON pointing at 1.13): keep them apart
+  if (builds.filter((b) => b.available).length === 2 && builds[0].short === builds[1].short) builds[1].short += "'";
+  return builds;
 }
 
 // ---- machine ------------------------------------------------------------------------------
@@ -279,13 +328,17 @@ function main() {
     log('warning: require(\'rnn-native\') failed in a probe process: is dist/ built (npm run build:ts)?');
   }
   const machine = machineInfo();
-  const torch = probeTorch();
+  const builds = probeTorchBuilds();
+  const available = builds.filter((b) => b.available);
+  const settings = available.flatMap((build) => torchThreads.map((threads) => ({ key: `${build.short} ${threads}t`, build, threads })));
+  const torch = { available: available.length > 0, builds, settings, reason: builds.map((b) => `${b.name}: ${b.reason}`).join('; ') };
   log(`rnn-native ${rnnInfo.version && rnnInfo.version.package} on ${rnnInfo.version && rnnInfo.version.openblas}, ${rnnInfo.threads} threads; node ${process.version}; ${machine.cpu}, ${machine.cpus} CPUs`);
-  log(torch.available ? `PyTorch ${torch.torch} (BLAS: ${torch.openblas ? torch.openblas.config : torch.blasInfo}); threads tried: ${torchThreads.join(', ')}` : `PyTorch: not run: ${torch.reason}`);
+  for (const b of builds)
+    log(b.available ? `PyTorch ${b.torch} (${b.exe}; BLAS: ${blasOf(b)}); threads tried: ${torchThreads.join(', ')}` : `${b.name}: not run: ${b.reason}`);
   log(`tasks: ${tasks.join(', ')}${opts.smoke ? ' (smoke sizes)' : ''}`);
   if (loadBefore[0] > 0.7) log(`warning: the machine is busy (load average ${loadBefore.map((x) => x.toFixed(2)).join(', ')}); figures will be low and noisy`);
 
-  const results = {}; // task → { ours, torch: { [threads]: result } }
+  const results = {}; // task → { ours, torch: { [setting key, e.g. "2.13 2t"]: result } }
   for (const task of tasks) {
     const entry = (results[task] = { ours: null, torch: {} });
     const rounds = roundsFor(task);
@@ -296,16 +349,25 @@ function main() {
       process.stderr.write(ours.error ? `FAILED (${ours.error})` : `${ours.processSeconds.toFixed(1)} s`);
       if (torch.available) {
         // The demo trains for a fixed wall time: run it once, at the best setting found so far.
-        const threadList = task === 'demo' ? [bestTorchThreads(results) || Math.max(...torchThreads)] : torchThreads;
-        for (const n of threadList) {
-          process.stderr.write(`; torch ${n}t … `);
-          const theirs = runTorch(task, n);
-          entry.torch[n] = pool(entry.torch[n], theirs);
+        const best = task === 'demo' ? settings.find((x) => x.key === bestTorchSetting(results)) || settings[settings.length - 1] : null;
+        for (const setting of best ? [best] : settings) {
+          process.stderr.write(`; torch ${setting.key} … `);
+          const theirs = runTorch(task, setting);
+          entry.torch[setting.key] = pool(entry.torch[setting.key], theirs);
           process.stderr.write(theirs.error ? `FAILED (${theirs.error})` : `${theirs.processSeconds.toFixed(1)} s`);
         }
       }
       process.stderr.write('\n');
     }
+  }
+  let distributedMd = null;
+  if (runDistributed) {
+    process.stderr.write('distributed (bench/distributed.js) … ');
+    const mdFile = path.join(os.tmpdir(), `rnn-native-bench-distributed-${process.pid}.md`);
+    const r = spawnSync(process.execPath, [path.join(HERE, 'distributed.js'), '--out', mdFile, ...(opts.smoke ? ['--smoke'] : [])], { cwd: ROOT, encoding: 'utf8', timeout: 4 * timeoutMs, stdio: ['ignore', 'ignore', 'pipe'] });
+    distributedMd = r.status === 0 && fs.existsSync(mdFile) ? fs.readFileSync(mdFile, 'utf8') : `## Distributed\n\nfailed: ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-2).join(' | ')}\n`;
+    fs.rmSync(mdFile, { force: true });
+    process.stderr.write(r.status === 0 ? 'done\n' : 'FAILED\n');
   }
   const loadAfter = os.loadavg();
   if (!rnnInfo.version) {
@@ -320,22 +382,31 @@ function main() {
   const elapsed = (Date.now() - started) / 1000;
 
   const report = buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, elapsed });
+  if (distributedMd) {
+    report.text += `\n\n${distributedMd}`;
+    report.markdown += `\n${distributedMd}`;
+  }
   console.log(report.text);
   fs.writeFileSync(outFile, report.markdown);
   log(`\nwrote ${outFile.startsWith(process.cwd()) ? path.relative(process.cwd(), outFile) : outFile} (${elapsed.toFixed(0)} s in all)`);
   if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ machine, torch, rnnInfo, results }, null, 1));
 }
 
-/** The torch thread count that won most metrics so far (for the demo). */
-function bestTorchThreads(results) {
+/** The torch setting (build and threads) that won most metrics so far (for the demo). */
+function bestTorchSetting(results) {
   const wins = {};
   for (const { torch } of Object.values(results))
     for (const m of metricsOf(torch)) {
       const b = bestOf(torch, m.key, m.better);
-      if (b) wins[b.threads] = (wins[b.threads] || 0) + 1;
+      if (b) wins[b.setting] = (wins[b.setting] || 0) + 1;
     }
   const best = Object.entries(wins).sort((a, b) => b[1] - a[1])[0];
-  return best ? Number(best[0]) : null;
+  return best ? best[0] : null;
+}
+/** What a build's GEMMs run on, for the report. */
+function blasOf(b) {
+  if (b.openblas) return b.openblas.config;
+  return b.mathLibraries ? `${b.mathLibraries} (BLAS_INFO ${b.blasInfo})` : b.blasInfo;
 }
 function metricsOf(torchResults) {
   const first = Object.values(torchResults).find((r) => r && !r.error);
@@ -346,13 +417,13 @@ const metricStats = (res, key) => {
   const m = res.metrics.find((x) => x.key === key);
   return m ? stats(m.samples) : null;
 };
-/** Best torch result over the thread settings for one metric: { threads, stats }. */
+/** The strongest torch result for one metric, over builds and thread settings: { setting, stats }. */
 function bestOf(torchResults, key, better) {
   let best = null;
-  for (const [threads, res] of Object.entries(torchResults)) {
+  for (const [setting, res] of Object.entries(torchResults)) {
     const st = metricStats(res, key);
     if (!st) continue;
-    if (!best || (better === 'higher' ? st.median > best.stats.median : st.median < best.stats.median)) best = { threads: Number(threads), stats: st };
+    if (!best || (better === 'higher' ? st.median > best.stats.median : st.median < best.stats.median)) best = { setting, stats: st };
   }
   return best;
 }
@@ -361,7 +432,8 @@ function buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, 
   const text = [];
   const md = [];
   const haveTorch = torch.available;
-  const tHeads = haveTorch ? torchThreads.map((n) => `torch ${n}t`) : [];
+  const keys = torch.settings.map((x) => x.key);
+  const tHeads = keys.map((k) => `torch ${k}`);
   const section = (title, header, rows, note) => {
     text.push(`\n== ${title}\n${table(header, rows)}${note ? `\n${note}` : ''}`);
     md.push(`\n## ${title}\n\n${mdTable(header, rows)}${note ? `\n\n${note}` : ''}`);
@@ -374,15 +446,14 @@ function buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, 
   if (results.sgemm) {
     const r = results.sgemm;
     const rows = [];
-    if (haveTorch)
-      for (const n of torchThreads) {
-        const st = metricStats(r.torch[n], 'gflops');
-        rows.push([`torch.mm float32 ${r.torch[n] && r.torch[n].info ? r.torch[n].info.N : ''}² (${n} thread${n > 1 ? 's' : ''})`, err(r.torch[n]) || fmtStat(st)]);
-        if (st && n === 2) {
-          sgemm2 = st.median;
-          sgemmSource = 'torch.mm on 2 threads';
-        }
+    for (const { key, build, threads: n } of torch.settings) {
+      const st = metricStats(r.torch[key], 'gflops');
+      rows.push([`torch ${build.short} torch.mm float32 ${r.torch[key] && r.torch[key].info ? r.torch[key].info.N : ''}² (${n} thread${n > 1 ? 's' : ''})`, err(r.torch[key]) || fmtStat(st)]);
+      if (st && n === 2 && (sgemm2 === null || st.median > sgemm2)) {  // the strongest 2-thread SGEMM
+        sgemm2 = st.median;
+        sgemmSource = `torch ${build.short} torch.mm on 2 threads`;
       }
+    }
     const N = r.ours && r.ours.info ? r.ours.info.N : '';
     for (const n of [1, 2]) {
       const ours = metricStats(r.ours, `gflops-${n}`);
@@ -404,16 +475,16 @@ function buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, 
       if (!r) continue;
       const metrics = r.ours && !r.ours.error ? r.ours.metrics : metricsOf(r.torch);
       if (!metrics.length) {
-        rows.push([t, '', err(r.ours) || 'failed', ...tHeads.map((_, i) => err(r.torch[torchThreads[i]]) || '–'), ...(haveTorch ? ['–'] : [])]);
+        rows.push([t, '', err(r.ours) || 'failed', ...keys.map((k) => err(r.torch[k]) || '–'), ...(haveTorch ? ['–'] : [])]);
         continue;
       }
       for (const m of metrics) {
         const ours = metricStats(r.ours, m.key);
         const cells = [m.label, m.unit, err(r.ours) || fmtStat(ours)];
         if (haveTorch) {
-          for (const n of torchThreads) cells.push(err(r.torch[n]) || fmtStat(metricStats(r.torch[n], m.key)));
+          for (const k of keys) cells.push(err(r.torch[k]) || fmtStat(metricStats(r.torch[k], m.key)));
           const best = bestOf(r.torch, m.key, m.better);
-          cells.push(best && ours ? `${fmtRatio(speedRatio(ours, best.stats, m.better))} (vs ${best.threads}t)` : '–');
+          cells.push(best && ours ? `${fmtRatio(speedRatio(ours, best.stats, m.better))} (vs ${best.setting})` : '–');
         }
         rows.push(cells);
       }
@@ -437,9 +508,9 @@ function buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, 
       const label = t.slice(6).toUpperCase();
       const cells = [label, err(r.ours) || fmtStat(ours), ours && sgemm2 ? `${((100 * ours.median) / sgemm2).toFixed(0)}%` : '–'];
       if (haveTorch) {
-        for (const n of torchThreads) cells.push(err(r.torch[n]) || fmtStat(metricStats(r.torch[n], 'gflops')));
+        for (const k of keys) cells.push(err(r.torch[k]) || fmtStat(metricStats(r.torch[k], 'gflops')));
         cells.push(best && sgemm2 ? `${((100 * best.stats.median) / sgemm2).toFixed(0)}%` : '–');
-        cells.push(best && ours ? `${fmtRatio(speedRatio(ours, best.stats, 'higher'))} (vs ${best.threads}t)` : '–');
+        cells.push(best && ours ? `${fmtRatio(speedRatio(ours, best.stats, 'higher'))} (vs ${best.setting})` : '–');
       }
       rows.push(cells);
       // memory
@@ -452,7 +523,7 @@ function buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, 
         memRows.push([label, who, mib(peakRss), mib(baselineRss), mib(peakRss - baselineRss), mib(est), `${((peakRss - baselineRss) / est).toFixed(2)}`]);
       };
       add('rnn-native', r.ours);
-      if (haveTorch) for (const n of torchThreads) add(`torch ${n}t`, r.torch[n]);
+      if (haveTorch) for (const k of keys) add(`torch ${k}`, r.torch[k]);
     }
     const i = (results['layer-lstm'] || results['layer-gru']).ours;
     const dims = i && i.info ? `I ${i.info.I}, H ${i.info.H}, B ${i.info.B}, T ${i.info.T}` : '';
@@ -495,10 +566,10 @@ function buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, 
         const cells = [m.label.replace('LSTM fwd+bwd ', ''), err(r.ours) || fmtStat(ours), oursRel ? fmt(oursRel[m.key]) : '–'];
         if (haveTorch) {
           if (best) {
-            const rel = perFlop(r.torch[best.threads]);
+            const rel = perFlop(r.torch[best.setting]);
             torchBestRel[m.key] = rel && rel[m.key];
           }
-          cells.push(best ? `${fmtStat(best.stats)} (${best.threads}t)` : '–', fmt(torchBestRel[m.key]), best ? fmtRatio(speedRatio(ours, best.stats, 'lower')) : '–');
+          cells.push(best ? `${fmtStat(best.stats)} (${best.setting})` : '–', fmt(torchBestRel[m.key]), best ? fmtRatio(speedRatio(ours, best.stats, 'lower')) : '–');
         }
         rows.push(cells);
       }
@@ -522,8 +593,8 @@ function buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, 
         const level = bestOf(r.torch, 'nodes-levels', 'higher');
         const anchor = node && level ? (level.stats.median >= node.stats.median ? level : node) : node || level;
         const failed = Object.values(r.torch).find((x) => x && x.error);
-        cells.push(node ? `${fmtStat(node.stats)} (${node.threads}t)` : err(failed) || '–', level ? `${fmtStat(level.stats)} (${level.threads}t)` : err(failed) || '–');
-        cells.push(anchor && ours ? `${fmtRatio(speedRatio(ours, anchor.stats, 'higher'))} (vs ${anchor === level ? 'level-batched' : 'node by node'}, ${anchor.threads}t)` : '–');
+        cells.push(node ? `${fmtStat(node.stats)} (${node.setting})` : err(failed) || '–', level ? `${fmtStat(level.stats)} (${level.setting})` : err(failed) || '–');
+        cells.push(anchor && ours ? `${fmtRatio(speedRatio(ours, anchor.stats, 'higher'))} (vs ${anchor === level ? 'level-batched' : 'node by node'}, ${anchor.setting})` : '–');
       }
       rows.push(cells);
     }
@@ -546,7 +617,7 @@ function buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, 
       rows.push([who, fmt(res.metrics[0].samples[0]), String(res.info.steps), `${fmt(res.info.wallSeconds)} s`, res.info.reason]);
     };
     addDemo(`rnn-native (${r.ours && r.ours.threads} threads)`, r.ours);
-    for (const [n, res] of Object.entries(r.torch)) addDemo(`torch (${n} thread${n > 1 ? 's' : ''})`, res);
+    for (const [k, res] of Object.entries(r.torch)) addDemo(`torch ${k.replace(/ (\d+)t$/, (_, n) => ` (${n} thread${n > 1 ? 's' : ''})`)}`, res);
     const i = r.ours && r.ours.info;
     section('Demo configuration: validation bits/char after the same wall time', ['run', 'validation bits/char', 'batches', 'wall time', 'stopped by'], rows,
       `${i ? `${i.corpus}: ${i.characters.toLocaleString('en-US')} characters, ${i.vocab} tokens. Embedding(V, ${i.E}) → LSTM(${i.H}) → Linear(V), B ${i.B}, T ${i.T}, Adam ${i.lr}, StepLR(${i.stepSize}, ${i.gamma}) per batch, clip ${i.maxNorm}, epochs until the wall time runs out (capped by bench/config.json); validation = the last 2% of the text, also every ${i.validateEvery} batches (that time counts). ` : ''}Ours through fit() as examples/demo.js; PyTorch: bench/demo_torch.py.`);
@@ -560,10 +631,11 @@ function buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, 
     `Generated by \`node bench/run.js${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}\` (\`npm run bench\`) on ${new Date().toISOString()}; do not edit by hand: run it again.`,
     '',
     'How it is produced: every task runs in a fresh process, ours (`node bench/workloads.js <task>`) and PyTorch\'s twin',
-    '(`/usr/bin/python3 bench/torch_workloads.py <task> --threads N`, once per thread setting), with the sizes of',
+    '(`python bench/torch_workloads.py <task> --threads N`, once per PyTorch build and thread setting: Debian\'s 1.13 under `/usr/bin/python3`,',
+    'a 2.x wheel in the venv of `scripts/torch2-venv.sh`), with the sizes of',
     '`bench/config.json`. In each process, warm-up calls first (they also size a repetition to about',
     `${fmt(tc(results).targetRepSeconds)} s), then ${tc(results).reps} timed repetitions (process.hrtime.bigint / time.perf_counter); tables show the median [min–max] over`,
-    `them.${roundsNote(results)} "rnn-native ÷ best torch" is a speed ratio against PyTorch at its best thread setting for that row:`,
+    `them.${roundsNote(results)} "rnn-native ÷ best torch" is a speed ratio against the strongest PyTorch for that row (the faster build at its better thread setting, named in brackets):`,
     'above 1 rnn-native is faster (throughputs divided, times inverted).',
     '',
     '| | |',
@@ -573,7 +645,7 @@ function buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, 
     `| rnn-native | ${v.package}, N-API ${v.napi} |`,
     `| OpenBLAS (ours) | ${v.openblas} |`,
     `| rnn-native threads | ${opts.threads ? `${opts.threads} (--threads)` : `${rnnInfo.threads} (the library default, getNumThreads())`} |`,
-    `| PyTorch | ${haveTorch ? `${torch.torch} (Python ${torch.python}), BLAS: ${torch.openblas ? torch.openblas.config : torch.blasInfo}, CPU capability ${torch.capability}; threads tried: ${torchThreads.join(' and ')} (torch.set_num_threads with OMP_NUM_THREADS and OPENBLAS_NUM_THREADS set to match; OMP_WAIT_POLICY ${opts['torch-wait-policy'] === 'default' ? 'unset' : opts['torch-wait-policy']})` : `**not run**: ${torch.reason}. Every other figure is still measured; the ratio columns are absent.`} |`,
+    ...torch.builds.map((b) => `| ${b.available ? `PyTorch ${b.short}` : b.name} | ${b.available ? `${b.torch} (Python ${b.python}: ${b.exe}), BLAS: ${blasOf(b)}, CPU capability ${b.capability}; threads tried: ${torchThreads.join(' and ')} (torch.set_num_threads with OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and MKL_NUM_THREADS set to match; OMP_WAIT_POLICY ${b.waitPolicy === 'default' ? 'unset' : b.waitPolicy})` : `**not run**: ${b.reason}.${haveTorch ? '' : ' Every other figure is still measured; the ratio columns are absent.'}`} |`),
     `| load average | ${loadBefore.map((x) => x.toFixed(2)).join(', ')} before, ${loadAfter.map((x) => x.toFixed(2)).join(', ')} after (1, 5, 15 min); the run took ${elapsed.toFixed(0)} s |`,
     `| mode | ${opts.smoke ? '**smoke** (tiny sizes: these numbers mean nothing)' : 'full'}; tasks: ${Object.keys(results).join(', ')} |`,
   ];
@@ -581,7 +653,7 @@ function buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, 
     head.push('', `> **Warning:** the machine was not idle (1-minute load average ${loadBefore[0].toFixed(2)} at the start, ${loadAfter[0].toFixed(2)} at the end, on ${machine.cpus} CPUs): other processes shared the cores, so these figures are low and noisy, the 2-thread ones most. Run again on an idle machine.`);
   const textHead = [
     `rnn-native ${v.package} — ${machine.cpu}, ${machine.cpus} CPUs — node ${process.version} — ${v.openblas}`,
-    haveTorch ? `PyTorch ${torch.torch}, threads ${torchThreads.join('/')}; ratio = rnn-native ÷ best torch (> 1: rnn-native faster)` : `PyTorch not run: ${torch.reason}`,
+    haveTorch ? `PyTorch ${torch.builds.filter((b) => b.available).map((b) => b.torch).join(' and ')}, threads ${torchThreads.join('/')}; ratio = rnn-native ÷ best torch (> 1: rnn-native faster)` : `PyTorch not run: ${torch.reason}`,
   ];
   return { text: [...textHead, ...text].join('\n'), markdown: `${[...head, ...md].join('\n')}\n` };
 }

@@ -5,9 +5,11 @@
     /usr/bin/python3 bench/torch_workloads.py --probe      # torch version and BLAS, as JSON
 
 Same task names and sizes (bench/config.json) as the Node side; prints one JSON line.
-The thread count must be fixed before torch loads: Debian's torch runs its GEMMs on the
-system OpenBLAS (openblas-pthread), whose pool reads OPENBLAS_NUM_THREADS at load time,
-and its own kernels on OpenMP; so both variables are set here, then torch.set_num_threads.
+Runs under Debian's torch 1.13 (/usr/bin/python3) and under a torch 2.x wheel (the venv of
+scripts/torch2-venv.sh): bench/run.js runs both. The thread count must be fixed before torch
+loads: Debian's torch runs its GEMMs on the system OpenBLAS (openblas-pthread), whose pool
+reads OPENBLAS_NUM_THREADS at load time, and its own kernels on OpenMP; the 2.x wheel runs
+MKL and oneDNN on OpenMP; so all three variables are set here, then torch.set_num_threads.
 OMP_WAIT_POLICY defaults to PASSIVE (see below) unless the environment sets it.
 Each timed metric: warm-up calls (which also size a repetition to about targetRepSeconds),
 then `reps` repetitions timed with time.perf_counter; samples are seconds per call.
@@ -56,8 +58,30 @@ torch.set_num_threads(ARGS.threads)
 torch.manual_seed(0)
 
 
+def config_line(pattern):
+    """The first group of pattern in torch.__config__.show(), or None."""
+    m = re.search(pattern, torch.__config__.show())
+    return m.group(1) if m else None
+
+
+def blas_info():
+    """BLAS_INFO of torch's build: "generic" (Debian's 1.13: libblas.so.3, the system OpenBLAS) or "mkl" (the wheels)."""
+    return config_line(r"BLAS_INFO=(\w+)")
+
+
+def math_libraries():
+    """MKL and oneDNN versions a 2.x wheel carries, e.g. "MKL 2024.2, oneDNN 3.12.0", or None."""
+    mkl = config_line(r"Math Kernel Library Version ([\d.]+)")
+    dnn = config_line(r"MKL-DNN v([\d.]+)")
+    parts = ([f"MKL {mkl}"] if mkl else []) + ([f"oneDNN {dnn}"] if dnn and torch.backends.mkldnn.is_available() else [])
+    return ", ".join(parts) or None
+
+
 def openblas():
-    """The OpenBLAS that torch's GEMMs run on (config string and thread count), if any."""
+    """The OpenBLAS that torch's GEMMs run on (config string and thread count), if torch uses
+    one: a 2.x wheel links MKL, and asking a system OpenBLAS there would describe the wrong library."""
+    if blas_info() == "mkl":
+        return None
     for name in ("libopenblas.so.0", "libblas.so.3"):
         try:
             lib = ctypes.CDLL(name)
@@ -497,7 +521,7 @@ def main():
     if ARGS.probe:
         print(json.dumps({"impl": "torch", "torch": torch.__version__, "python": sys.version.split()[0],
                           "numThreads": torch.get_num_threads(), "openblas": openblas(), "ompWaitPolicy": os.environ.get("OMP_WAIT_POLICY"),
-                          "blasInfo": (re.search(r"BLAS_INFO=(\w+)", torch.__config__.show()) or [None, None])[1],
+                          "blasInfo": blas_info(), "mathLibraries": math_libraries(),
                           "capability": next((l.split(":", 1)[1].strip() for l in torch.__config__.show().splitlines() if "CPU capability" in l), None)}))
         return
     if ARGS.task not in TASKS:
@@ -515,7 +539,7 @@ def main():
     res = {"impl": "torch", "task": ARGS.task, "mode": mode, "threads": torch.get_num_threads(), "timing": timing,
            "wallSeconds": time.perf_counter() - t0}
     res.update(out)
-    res["env"] = {"torch": torch.__version__, "python": sys.version.split()[0], "openblas": openblas(),
+    res["env"] = {"torch": torch.__version__, "python": sys.version.split()[0], "openblas": openblas(), "mathLibraries": math_libraries(),
                   "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY")}
     print(json.dumps(res))
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Fuzzing the file loaders: loadSafetensors, loadLanguageModel, loadSeq2Seq and resuming from checkpoints
+// Fuzzing the file loaders: loadSafetensors, loadLanguageModel, loadSeq2Seq, loadSequenceClassifier and resuming from checkpoints
 // (fitSync's resumeFrom, and a save into the same folder).
 //
 // Each case takes a valid file (or checkpoint folder), mutates it (bit flips, byte edits,
@@ -16,7 +16,7 @@
 // from the command line for long runs, which write every failing case into
 // test/fixtures/fuzz/ (where the test replays it forever after):
 //
-//   npm run fuzz:files -- [--seed N] [--count N] [--kinds safetensors,model,seq2seq,checkpoint]
+//   npm run fuzz:files -- [--seed N] [--count N] [--kinds safetensors,model,seq2seq,classifier,checkpoint]
 //                         [--save test/fixtures/fuzz] [--time-limit-ms 2000]
 //
 // (node scripts/fuzz-files.js … works too; it needs the build: npm run build.)
@@ -133,7 +133,7 @@ function mutateHeader(r, bytes) {
     const key = pick(r, Object.keys(meta));
     if (r() < 0.85) meta[key] = mutateJsonText(r, typeof meta[key] === 'string' ? meta[key] : JSON.stringify(meta[key]));
     else if (r() < 0.5) delete meta[key];
-    else meta[key] = pick(r, ['', 'rnn-native/language-model@1', 'rnn-native/seq2seq@1', 'pt', '{}']);
+    else meta[key] = pick(r, ['', 'rnn-native/language-model@1', 'rnn-native/seq2seq@1', 'rnn-native/sequence-classifier@1', 'pt', '{}']);
     header.__metadata__ = meta;
   } else if (names.length && roll < 0.85) {
     const name = pick(r, names);
@@ -240,6 +240,24 @@ function makeBases(lib) {
       return fs.readFileSync(file);
     });
 
+    // classifiers: each pooling kind, normalised embeddings (a frozen tensor), class weights, GRU, stacked layers
+    const texts = new lib.Vocabulary(['<eos>', '<unk>', 'free', 'prize', 'lunch', 'noon', '!'], 'word');
+    const classifierOptions = [
+      { pooling: 'max', normalizeEmbeddings: true, maxLength: 50 },
+      { pooling: 'attention', cell: 'gru', numLayers: 2, classWeights: [1, 2, 0.5] },
+      { pooling: 'last', bidirectional: false, cell: 'rnn_tanh' },
+      { pooling: 'mean', normalizeEmbeddings: true, dropout: 0.2 },
+    ];
+    const classifiers = classifierOptions.map((o, k) => {
+      lib.manualSeed(k + 1);
+      const numClasses = o.classWeights ? o.classWeights.length : 2;
+      const m = new lib.SequenceClassifier({ vocabSize: texts.size, numClasses, embeddingDim: 4, hiddenSize: 5, ...o });
+      if (o.normalizeEmbeddings) m.setTokenFrequencies(Float32Array.from({ length: texts.size }, (_, i) => i + 1));
+      const file = path.join(tmp, `clf${k}.safetensors`);
+      lib.saveSequenceClassifier(file, m, { vocabulary: texts, labels: ['ham', 'spam', 'eggs'].slice(0, numClasses) });
+      return fs.readFileSync(file);
+    });
+
     // a checkpoint with every file: carried state, optimizer moments, scheduler, best weights
     const ckOptions = { vocabSize: vocab.size, hiddenSize: 4 };
     const ckConfig = { batchSize: 2, seqLength: 8, seed: 3, validationFraction: 0.2, epochs: 2, earlyStopping: { patience: 3 }, scheduler: { type: 'StepLR', stepSize: 2 } };
@@ -257,7 +275,7 @@ function makeBases(lib) {
       }
     };
     walk(ckDir, '');
-    return { safetensors, models, seq2seq, checkpoint: { files: checkpoint, options: ckOptions, config: ckConfig, ids } };
+    return { safetensors, models, seq2seq, classifiers, checkpoint: { files: checkpoint, options: ckOptions, config: ckConfig, ids } };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
@@ -374,6 +392,27 @@ function checkSeq2Seq(lib, bytes) {
   return null;
 }
 
+function checkClassifier(lib, bytes) {
+  let loaded;
+  try {
+    loaded = lib.loadSequenceClassifier(bytes);
+  } catch (e) {
+    return badError(e, 'loadSequenceClassifier', false);
+  }
+  const n = loaded.model.parameters().reduce((a, p) => a + p.size, 0);
+  if (4 * n > bytes.length) return `a model of ${n} parameters from a ${bytes.length}-byte file`;
+  if (!(loaded.vocabulary instanceof lib.Vocabulary)) return 'vocabulary is not a Vocabulary';
+  if (loaded.vocabulary.size !== loaded.model.options.vocabSize) return `a vocabulary of ${loaded.vocabulary.size} tokens for vocabSize ${loaded.model.options.vocabSize}`;
+  if (!Array.isArray(loaded.labels) || loaded.labels.length !== loaded.model.options.numClasses) return 'labels do not match numClasses';
+  try {
+    const p = loaded.model.predictProba([Int32Array.of(0), Int32Array.of(1, 0)]);
+    if (p.shape[0] !== 2 || p.shape[1] !== loaded.model.options.numClasses) return `predictProba gave shape [${p.shape}]`;
+  } catch (e) {
+    return `the loaded model fails: ${e.message}`;
+  }
+  return null;
+}
+
 function checkCheckpoint(lib, { files, save }, base, tmp) {
   const parent = fs.mkdtempSync(path.join(tmp, 'ck-'));
   const dir = path.join(parent, 'checkpoints');
@@ -405,7 +444,7 @@ function checkCheckpoint(lib, { files, save }, base, tmp) {
  * { kind, seed, index, reason, input } where input is the file's bytes, or for a checkpoint
  * { files: { relative path: bytes }, save }.
  */
-function fuzzFiles(lib, { seed = 1, count = { safetensors: 100, model: 100, seq2seq: 100, checkpoint: 10 }, timeLimitMs = 2000, maxRssGrowth = 1.5 * 2 ** 30, bases, onFailure } = {}) {
+function fuzzFiles(lib, { seed = 1, count = { safetensors: 100, model: 100, seq2seq: 100, classifier: 100, checkpoint: 10 }, timeLimitMs = 2000, maxRssGrowth = 1.5 * 2 ** 30, bases, onFailure } = {}) {
   const b = bases || makeBases(lib);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-native-fuzz-'));
   const failures = [];
@@ -413,7 +452,7 @@ function fuzzFiles(lib, { seed = 1, count = { safetensors: 100, model: 100, seq2
   const rss0 = process.memoryUsage().rss;
   let cases = 0;
   const run = (kind, index, make, check) => {
-    const r = caseRng(seed + { safetensors: 0, model: 1e6, checkpoint: 2e6, seq2seq: 3e6 }[kind], index);
+    const r = caseRng(seed + { safetensors: 0, model: 1e6, checkpoint: 2e6, seq2seq: 3e6, classifier: 4e6 }[kind], index);
     let input;
     try {
       input = make(r);
@@ -446,6 +485,8 @@ function fuzzFiles(lib, { seed = 1, count = { safetensors: 100, model: 100, seq2
       run('model', i, (r) => mutateFile(r, pick(r, b.models)), (bytes) => checkModel(lib, bytes));
     for (let i = 0; i < (count.seq2seq || 0); i++)
       run('seq2seq', i, (r) => mutateFile(r, pick(r, b.seq2seq)), (bytes) => checkSeq2Seq(lib, bytes));
+    for (let i = 0; i < (count.classifier || 0); i++)
+      run('classifier', i, (r) => mutateFile(r, pick(r, b.classifiers)), (bytes) => checkClassifier(lib, bytes));
     for (let i = 0; i < (count.checkpoint || 0); i++)
       // save: also save into the folder, which exercises the sweep and the deletion of the previous checkpoint
       run('checkpoint', i, (r) => ({ files: mutateCheckpoint(r, b.checkpoint.files), save: r() < 0.3 }), (input) => checkCheckpoint(lib, input, b.checkpoint, tmp));
@@ -469,6 +510,7 @@ function replay(lib, file, bases) {
     const name = path.basename(file);
     if (name.startsWith('model-')) return checkModel(lib, bytes);
     if (name.startsWith('seq2seq-')) return checkSeq2Seq(lib, bytes);
+    if (name.startsWith('classifier-')) return checkClassifier(lib, bytes);
     return checkSafetensors(lib, bytes, tmp);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -498,11 +540,11 @@ if (require.main === module) {
   };
   const seed = Number(opt('seed', String(Date.now() % 1e9)));
   const count = Number(opt('count', '20000'));
-  const kinds = opt('kinds', 'safetensors,model,seq2seq,checkpoint').split(',');
+  const kinds = opt('kinds', 'safetensors,model,seq2seq,classifier,checkpoint').split(',');
   const saveDir = opt('save', path.join(__dirname, '..', 'test', 'fixtures', 'fuzz'));
   const timeLimitMs = Number(opt('time-limit-ms', '2000'));
   const lib = require('..');
-  const per = { safetensors: 0, model: 0, seq2seq: 0, checkpoint: 0 };
+  const per = { safetensors: 0, model: 0, seq2seq: 0, classifier: 0, checkpoint: 0 };
   for (const k of kinds) per[k] = k === 'checkpoint' ? Math.ceil(count / 20) : count;
   console.log(`fuzz:files seed ${seed}, ${JSON.stringify(per)} cases; failures go to ${saveDir}`);
   const result = fuzzFiles(lib, {

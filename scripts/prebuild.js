@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Builds the self-contained addon that ships in the npm package: prebuilds/<platform>-<arch>/
 // node.napi.glibc.node, with OpenBLAS, libstdc++ and libgcc linked in (CMake option
-// RNN_STATIC_OPENBLAS), so that `npm install rnn-native` on such a machine needs no compiler,
-// no OpenBLAS package and no download. Run by `npm run prebuild` and by `npm pack` (prepack).
-// Needs what a source build needs: cmake, g++ and libopenblas-dev (for libopenblas.a).
+// RNN_STATIC_OPENBLAS) and Gloo compiled in from native/third_party/gloo (RNN_GLOO=BUNDLED:
+// Debian ships no static libgloo), so that `npm install rnn-native` on such a machine needs no
+// compiler, no OpenBLAS or Gloo package and no download. Run by `npm run prebuild` and by
+// `npm pack` (prepack). Needs what a source build needs: cmake, g++ and libopenblas-dev (for
+// libopenblas.a).
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -26,7 +28,7 @@ if (process.platform !== 'linux') {
 run(process.execPath, [path.join(__dirname, 'check-toolchain.js')]);
 run(process.execPath, [
   require.resolve('cmake-js/bin/cmake-js'), 'compile', '--out', outDir,
-  '--CDCMAKE_BUILD_TYPE=Release', '--CDRNN_STATIC_OPENBLAS=ON',
+  '--CDCMAKE_BUILD_TYPE=Release', '--CDRNN_STATIC_OPENBLAS=ON', '--CDRNN_GLOO=BUNDLED',
 ]);
 fs.mkdirSync(path.dirname(target), { recursive: true });
 fs.copyFileSync(path.join(outDir, 'Release', 'rnn_native.node'), target);
@@ -38,6 +40,8 @@ const notice = ['libopenblas0-pthread', 'libopenblas0', 'libopenblas-dev']
   .find((f) => fs.existsSync(f));
 if (notice) fs.copyFileSync(notice, path.join(path.dirname(target), 'OPENBLAS-COPYRIGHT'));
 else console.warn('rnn-native prebuild: OpenBLAS copyright file not found; add its notice by hand before publishing');
+// Gloo is BSD-licensed too: its license ships next to the prebuild that contains it.
+fs.copyFileSync(path.join(root, 'native', 'third_party', 'gloo', 'LICENSE'), path.join(path.dirname(target), 'GLOO-LICENSE'));
 
 // What the dynamic loader will need: nothing beyond the C library and the loader itself.
 const ldd = spawnSync('ldd', [target], { encoding: 'utf8' });

@@ -41,7 +41,9 @@ apt_install() {
 main() {
   cd "$(dirname "$0")/.."
   apt_update
-  apt_install cmake g++ make libopenblas-dev
+  # libgloo-dev: Gloo, for data-parallel training (optional: without it the addon builds, and
+  # distributed.initProcessGroup says to install it).
+  apt_install cmake g++ make libopenblas-dev libgloo-dev
   node --version
   npm --version
   npm ci --no-audit --no-fund

@@ -43,16 +43,33 @@ for (let step = 0; step < 30; step++) {
   if (step === 0) first = loss; last = loss;
 }
 if (!(last < first / 2)) throw new Error("training did not converge: " + first + " -> " + last);
+if (!rnn.distributed.isAvailable()) throw new Error("the prebuild has no Gloo");
 console.log("test-install: loaded " + path.relative(dir, addon) + "; loss " + first.toFixed(3) + " -> " + last.toFixed(3));
 '
+# Gloo compiled in: two ranks through the installed launcher, an allreduce between them.
+PATH="$work/stubs:$PATH" npx --no-install rnn-native launch --nproc 2 -- node -e '
+const { distributed } = require("rnn-native");
+(async () => {
+  await distributed.initProcessGroup({ timeoutMs: 20000 });
+  const x = Float32Array.of(distributed.getRank() + 1);
+  await distributed.allReduce(x);
+  if (x[0] !== 3) throw new Error("allReduce gave " + x[0]);
+  await distributed.destroyProcessGroup();
+  console.log("test-install: rank " + process.env.RANK + " of 2: allReduce ok");
+})().catch((e) => { console.error(e); process.exit(1); });
+'
 needs="$(ldd "$work/app/node_modules/rnn-native/prebuilds/linux-x64/node.napi.glibc.node")"
-if echo "$needs" | grep -Eq 'openblas|gfortran|libstdc\+\+|libgcc_s'; then
+if echo "$needs" | grep -Eq 'openblas|gfortran|libstdc\+\+|libgcc_s|gloo|ibverbs|hiredis'; then
   echo "test-install: the prebuild depends on shared libraries beyond glibc:" >&2
   echo "$needs" >&2
   exit 1
 fi
 if [ ! -s "$work/app/node_modules/rnn-native/prebuilds/linux-x64/OPENBLAS-COPYRIGHT" ]; then
   echo "test-install: OpenBLAS's copyright notice is missing next to the prebuild" >&2
+  exit 1
+fi
+if [ ! -s "$work/app/node_modules/rnn-native/prebuilds/linux-x64/GLOO-LICENSE" ]; then
+  echo "test-install: Gloo's license is missing next to the prebuild" >&2
   exit 1
 fi
 echo "test-install: ok"

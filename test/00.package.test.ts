@@ -16,6 +16,8 @@ describe('the package root', () => {
       'saveSafetensors', 'loadSafetensors', 'setNumThreads', 'getNumThreads', 'version', 'LanguageModel', 'fit',
     ])
       expect([name, typeof pkg[name]]).toEqual([name, name === 'version' ? 'object' : 'function']);
+    for (const name of ['initProcessGroup', 'destroyProcessGroup', 'getRank', 'getWorldSize', 'allReduce', 'broadcast', 'barrier'])
+      expect([name, typeof pkg.distributed[name]]).toEqual([name, 'function']);
     expect(pkg.version.package).toBe(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
     expect(pkg.version.openblas).toMatch(/OpenBLAS \d+\.\d+/);
     expect(pkg.version.napi).toBeGreaterThanOrEqual(8);

@@ -11,7 +11,7 @@ import * as rnn from '../lib';
 const PAGE = path.join(__dirname, '..', 'docs', 'misuse.md');
 const AREAS = [
   'Tensors and autograd', 'Functional ops', 'Layers', 'Models', 'Optimizers, clipping and schedulers',
-  'Files', 'Training', 'Data helpers', 'Runtime',
+  'Files', 'Training', 'Data helpers', 'Runtime', 'Distributed',
 ];
 const CLASSES = ['TypeError', 'RangeError', 'Error'];
 

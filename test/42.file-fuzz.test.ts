@@ -1,4 +1,4 @@
-// Seeded fuzzing of the file loaders (loadSafetensors, loadLanguageModel, loadSeq2Seq, resuming from a
+// Seeded fuzzing of the file loaders (loadSafetensors, loadLanguageModel, loadSeq2Seq, loadSequenceClassifier, resuming from a
 // checkpoint folder), bounded to a few seconds; the long run is `npm run fuzz:files`
 // (scripts/fuzz-files.js, which holds the mutations and the contract checked here). Every
 // case that ever failed is kept in test/fixtures/fuzz/ and replayed here.
@@ -43,6 +43,12 @@ describe('file loaders under seeded mutation', () => {
 
   it('Seq2Seq files: 1500 cases, never more parameters than the file pays for, and a loaded model decodes', () => {
     const r = fuzz.fuzzFiles(lib, { seed: SEED, count: { seq2seq: 1500 }, bases });
+    expect(describeFailures(r.failures)).toEqual([]);
+    expect(r.cases).toBe(1500);
+  });
+
+  it('SequenceClassifier files: 1500 cases, never more parameters than the file pays for, and a loaded model predicts', () => {
+    const r = fuzz.fuzzFiles(lib, { seed: SEED, count: { classifier: 1500 }, bases });
     expect(describeFailures(r.failures)).toEqual([]);
     expect(r.cases).toBe(1500);
   });

@@ -265,7 +265,7 @@ describe('fit()', () => {
     const lm = model();
     const before = snapshot(lm);
     const cases: Array<[() => Promise<unknown>, ErrorConstructor, string]> = [
-      [() => fit({} as LanguageModel, IDS), TypeError, 'fit: expected a model the trainer knows (language-model, seq2seq) for model'],
+      [() => fit({} as LanguageModel, IDS), TypeError, 'fit: expected a model the trainer knows (language-model, seq2seq, sequence-classifier) for model'],
       [() => fit(lm, [1, 2, 3] as unknown as Int32Array), TypeError, 'fit: expected an Int32Array for train but received [1, 2, 3]'],
       [() => fit(lm, IDS, 'fast' as unknown as object), TypeError, 'fit: expected an options object for options'],
       [() => fit(lm, IDS, { epochs: '2' as unknown as number }), TypeError, 'fit: expected an integer in [1, 2147483647] for epochs but received "2"'],

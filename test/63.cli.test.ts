@@ -84,7 +84,7 @@ describe('rnn-native --help / --version / usage errors', () => {
     expectCleanError(cli('frobnicate'), 'unknown command "frobnicate"', { usage: true });
     expectCleanError(cli('trian', textFile), 'unknown command "trian" (did you mean train?)', { usage: true });
     expectCleanError(cli('generat', modelFile), 'unknown command "generat" (did you mean generate?)', { usage: true });
-    expectCleanError(cli('--hidden', '8'), '--hidden is not a command; the first argument is the command: train, generate or seq2seq', { usage: true });
+    expectCleanError(cli('--hidden', '8'), '--hidden is not a command; the first argument is the command: train, generate, seq2seq, classify or launch', { usage: true });
   });
 
   it('an unknown option: "did you mean", or the command it belongs to; exit 2', () => {

@@ -16,7 +16,7 @@ export const GENERATE_OPTIONS: Options = {
 /** The tokens of `text` the vocabulary does not hold (read as `<unk>`), each once. */
 function unknownTokens(vocabulary: Vocabulary, text: string): string[] {
   const known = new Set(vocabulary.tokens);
-  const parts = vocabulary.tokenization === 'char' ? Array.from(text) : text.split(/\s+/).filter(Boolean);
+  const parts = vocabulary.tokenize(text);
   return [...new Set(parts.filter((p) => !known.has(p)))];
 }
 
@@ -40,6 +40,8 @@ export async function generate(args: string[], others: Record<string, string>): 
     const message = err instanceof Error ? err.message : String(err);
     if (/holds a Seq2Seq model/.test(message))
       throw new CliError(`${file} is a Seq2Seq model (saved by 'rnn-native seq2seq train'); use 'rnn-native seq2seq translate ${file}'`);
+    if (/holds a SequenceClassifier/.test(message))
+      throw new CliError(`${file} is a text classifier (saved by 'rnn-native classify train'); use 'rnn-native classify predict ${file}'`);
     throw new CliError(message.includes(file) ? message : `${file}: ${message}`);
   }
   const { model, vocabulary } = loaded;

@@ -27,6 +27,8 @@ function loadModel(file: string): { model: Seq2Seq; sourceVocabulary: Vocabulary
     const message = err instanceof Error ? err.message : String(err);
     if (/holds a language model/.test(message))
       throw new CliError(`${file} is a language model (saved by 'rnn-native train'); seq2seq translate needs a model saved by 'rnn-native seq2seq train'`);
+    if (/holds a SequenceClassifier/.test(message))
+      throw new CliError(`${file} is a text classifier (saved by 'rnn-native classify train'); seq2seq translate needs a model saved by 'rnn-native seq2seq train'`);
     throw new CliError(message.includes(file) ? message.replace(/^loadSeq2Seq: /, '') : `${file}: ${message}`);
   }
 }
@@ -54,7 +56,7 @@ export async function seq2seqTranslate(args: string[], others: Record<string, st
   const flush = (lines: string[]): void => {
     const ids = lines.map((l) => sourceVocabulary.encode(l));
     for (const l of lines)
-      for (const tok of sourceVocabulary.tokenization === 'char' ? Array.from(l) : l.split(/\s+/).filter(Boolean))
+      for (const tok of sourceVocabulary.tokenize(l))
         if (!known.has(tok) && !warned.has(tok) && warned.size < 10) {
           warned.add(tok);
           process.stderr.write(`rnn-native: note: the model never saw ${JSON.stringify(tok)}; it reads it as the unknown token\n`);

@@ -1,4 +1,8 @@
-/** `rnn-native train <text file> [options]`: trains a language model and saves it. (Internal to the package.) */
+/**
+ * `rnn-native train <text file> [options]`: trains a language model and saves it. Started by
+ * `rnn-native launch` (WORLD_SIZE set), every rank joins the process group and trains its
+ * share of each batch; rank 0 alone reports, saves and checkpoints. (Internal to the package.)
+ */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LanguageModel } from '../models/language-model';
@@ -13,6 +17,7 @@ import { checkDirectory, checkWritable, fileError, readText } from './files';
 import { HELP } from './help';
 import { untilInterrupted } from './interrupt';
 import { bits, lossSummary, Reporter } from './report';
+import { destroyProcessGroup, getRank, getWorldSize, initProcessGroup } from '../distributed/process-group';
 
 export const TRAIN_OPTIONS: Options = {
   out: { type: 'string' }, tokens: { type: 'string' }, cell: { type: 'string' },
@@ -86,12 +91,17 @@ export async function train(args: string[], others: Record<string, string>): Pro
   }
   const unit = `bits/${tokenization}`;
 
+  // A rank of a data-parallel job (rnn-native launch): --batch-size is each rank's share.
+  const grouped = process.env.WORLD_SIZE !== undefined;
+  if (grouped) await initProcessGroup();
+  const lead = !grouped || getRank() === 0;
   manualSeed(seed);
   const model = new LanguageModel({ vocabSize: vocab.size, hiddenSize: hidden, embeddingDim: embedding, numLayers: layers, cell, dropout, tieWeights: tie });
   const parameters = model.parameters().reduce((n, p) => n + p.size, 0);
-  process.stderr.write(`${file}: ${plural(ids.length, unitName)}, vocabulary of ${vocab.size}; training ${parameters.toLocaleString('en-US')} parameters\n`);
+  const ranks = grouped ? ` on ${getWorldSize()} ranks × batch ${batchSize}` : '';
+  if (lead) process.stderr.write(`${file}: ${plural(ids.length, unitName)}, vocabulary of ${vocab.size}; training ${parameters.toLocaleString('en-US')} parameters${ranks}\n`);
 
-  const quiet = v.quiet === true;
+  const quiet = v.quiet === true || !lead;
   const reporter = new Reporter({
     unit, epochs: epochsGiven ?? (epochs === 1 ? 1 : null), maxSeconds, live: !quiet && Boolean(process.stderr.isTTY), stream: process.stderr,
   });
@@ -113,6 +123,8 @@ export async function train(args: string[], others: Record<string, string>): Pro
       onEpoch: quiet ? undefined : (e) => reporter.epoch(e),
     }),
   );
+  if (grouped) await destroyProcessGroup();
+  if (!lead) return result.reason === 'aborted' ? 130 : 0; // every rank holds the same weights: rank 0 saves them
 
   try {
     saveLanguageModel(out, model, vocab);

@@ -14,3 +14,11 @@ export function workerScript(ctx: string, callerDir: string, folder: string, nam
   if (fs.existsSync(built)) return built;
   throw new Error(`${ctx}: dist/${folder}/${name}.js is missing; run \`npm run build:ts\``);
 }
+
+/** Rebuilds an error a worker sent as { name, message } with its own class (TypeError, RangeError, …). */
+export function reviveWorkerError(e: { name: string; message: string }): Error {
+  const Ctor = e.name === 'TypeError' ? TypeError : e.name === 'RangeError' ? RangeError : Error;
+  const err = new Ctor(e.message);
+  if (Ctor === Error && e.name !== 'Error') err.name = e.name;
+  return err;
+}

@@ -74,6 +74,7 @@ export const LANGUAGE_MODEL_FILE: ModelKind<Required<LanguageModelOptions>> = {
 const MODEL_KINDS = new Map<string, { what: string; loader: string }>([
   [FORMAT, { what: 'a language model', loader: 'loadLanguageModel' }],
   ['rnn-native/seq2seq@1', { what: 'a Seq2Seq model', loader: 'loadSeq2Seq' }],
+  ['rnn-native/sequence-classifier@1', { what: 'a SequenceClassifier', loader: 'loadSequenceClassifier' }],
 ]);
 
 /**

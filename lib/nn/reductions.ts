@@ -1,5 +1,5 @@
 /** Non-differentiable helpers on tensors: the index of the largest value, the k largest. */
-import { normalizeDim, product, swapDims, Tensor } from '../core/tensor';
+import { normalizeDim, product, Tensor } from '../core/tensor';
 import { checkInteger, typeError } from '../core/validate';
 import { native } from '../native/addon';
 
@@ -15,12 +15,17 @@ export function argmax(x: Tensor, dim = -1): Int32Array {
   const d = normalizeDim(ctx, 'dim', dim, x.shape.length);
   const n = x.shape[d];
   if (n === 0) throw new RangeError(`${ctx}: dimension ${d} of x is empty`);
-  // Make dim the last one, then one pass over rows.
-  const last = x.shape.length - 1;
-  const rowsMajor = d === last ? x : swapDims(x, d, last);
-  const rows = product(x.shape) / n;
-  const out = new Int32Array(rows);
-  native.argmax(out, rowsMajor.data, rows, n);
+  // Move dim to the end, the other dims keeping their order: x viewed as (outer, n, inner)
+  // becomes (outer, inner, n) (swapping dim d with the last would reorder the dims between
+  // them), then one pass over rows.
+  const outer = product(x.shape, 0, d), inner = product(x.shape, d + 1);
+  let rowsMajor = x.data;
+  if (inner > 1) {
+    rowsMajor = new (x.data.constructor as new (n: number) => Float32Array)(x.size);
+    native.swapDims(rowsMajor, x.data, outer, n, inner, 1, 1);
+  }
+  const out = new Int32Array(outer * inner);
+  native.argmax(out, rowsMajor, outer * inner, n);
   return out;
 }
 

@@ -62,6 +62,8 @@ export interface CheckpointParts {
   /** What the task carries across batches (a language model's hidden state), by name. */
   state: Record<string, Tensor>;
   best: Float32Array[] | null;
+  /** The ranks of the run (1 without a process group): a resume must have as many. */
+  worldSize: number;
 }
 
 /**
@@ -105,7 +107,7 @@ function exists(p: string): boolean {
 
 /** Writes a checkpoint of `model` and `parts` into `dir` (see the file comment). Returns its folder name. */
 export function saveCheckpoint(ctx: string, dir: string, model: TrainableModel, parts: CheckpointParts): string {
-  const { optimizer, scheduler, progress, state, best } = parts;
+  const { optimizer, scheduler, progress, state, best, worldSize } = parts;
   try {
     fs.mkdirSync(dir, { recursive: true });
   } catch (err) {
@@ -144,6 +146,7 @@ export function saveCheckpoint(ctx: string, dir: string, model: TrainableModel, 
     progress: { ...progress, bestValLoss: Number.isFinite(progress.bestValLoss) ? progress.bestValLoss : null },
     rng: defaultGenerator.getState(),
     scheduler: scheduler ? scheduler.stateDict() : null,
+    ...(worldSize > 1 ? { worldSize } : {}),
   };
   files.push(['trainer.json', [Buffer.from(JSON.stringify(trainer), 'utf8')]]);
 
@@ -280,7 +283,7 @@ function isUint32Array4(v: unknown): v is number[] {
 export function loadCheckpoint<M extends TrainableModel>(
   ctx: string, dir: string, model: M, task: TrainingTask<M, any>, run: PreparedTask<unknown>, parts: Omit<CheckpointParts, 'state' | 'best'>,
 ): LoadedCheckpoint {
-  const { optimizer, scheduler, progress } = parts;
+  const { optimizer, scheduler, progress, worldSize } = parts;
   const folder = latestCheckpoint(ctx, dir);
   const damaged = (file: string) => (msg: string): never => {
     throw new Error(`${ctx}: the checkpoint ${JSON.stringify(folder)} is damaged: ${file}: ${msg}`);
@@ -302,32 +305,12 @@ export function loadCheckpoint<M extends TrainableModel>(
     throw new RangeError(`${ctx}: the checkpoint in ${folder} is of a model with options ${m.metadata.options}, not ${JSON.stringify(model.options)}`);
   checkLayout(m, layout(), "the model's parameters");
 
-  // optimizer.safetensors: state arrays `<param index>.<key>` of the parameters' sizes
-  const params = model.parameters();
+  // optimizer.safetensors: state arrays `<param index>.<key>` of the parameters' sizes, indexed
+  // as the optimizer numbers its parameters (across its groups; frozen parameters are not in it)
+  const params = optimizer.paramGroups.flatMap((g) => g.params);
   const o = open('optimizer.safetensors');
   const badOpt = damaged('optimizer.safetensors');
-  for (const e of o.entries) {
-    const match = /^([0-9]{1,9})\.(.+)$/.exec(e.name);
-    const idx = match ? Number(match[1]) : -1;
-    if (!match || idx >= params.length || !SAFE_KEY.test(match[2]))
-      badOpt(`tensor ${show(e.name)} is not "<parameter index below ${params.length}>.<state name>"`);
-    if (e.shape.length !== 1 || e.shape[0] !== params[idx].size)
-      badOpt(`tensor ${show(e.name)} has shape [${e.shape.join(', ')}], expected [${params[idx].size}]`);
-  }
-  const optArrays = o.read();
-  for (const [key, t] of Object.entries(optArrays)) if (!allFinite([t.data])) badOpt(`tensor ${show(key)} holds a NaN or an infinity`);
-  const scalarsJson = parseJsonField(o.metadata.scalars, 'metadata.scalars', badOpt, { maxDepth: 4 });
-  if (!isJsonObject(scalarsJson)) badOpt('metadata.scalars must be an object');
-  const scalars = scalarsJson as Record<string, unknown>;
-  for (const [idx, st] of Object.entries(scalars)) {
-    if (!/^[0-9]{1,9}$/.test(idx) || Number(idx) >= params.length) badOpt(`metadata.scalars has a key ${show(idx)}, not a parameter index below ${params.length}`);
-    if (!isJsonObject(st)) badOpt(`metadata.scalars[${idx}] must be an object of numbers`);
-    for (const [k, v] of Object.entries(st as Record<string, unknown>)) {
-      if (!SAFE_KEY.test(k) || typeof v !== 'number' || !Number.isFinite(v)) badOpt(`metadata.scalars[${idx}].${k} must be a finite number, found ${showJson(v)}`);
-      // the optimizers' one scalar: how many steps a parameter has had
-      if (k === 'step' && !(Number.isSafeInteger(v) && (v as number) >= 0)) badOpt(`metadata.scalars[${idx}].step must be a non-negative integer, found ${showJson(v)}`);
-    }
-  }
+  // The grouping first: a checkpoint grouped otherwise numbers its state otherwise, and says so.
   const groupsJson = parseJsonField(o.metadata.paramGroups, 'metadata.paramGroups', badOpt, { maxDepth: 4 });
   const live = optimizer.stateDict().paramGroups;
   if (!Array.isArray(groupsJson) || groupsJson.length !== live.length)
@@ -358,12 +341,40 @@ export function loadCheckpoint<M extends TrainableModel>(
       }
     }
   });
-
+  for (const e of o.entries) {
+    const match = /^([0-9]{1,9})\.(.+)$/.exec(e.name);
+    const idx = match ? Number(match[1]) : -1;
+    if (!match || idx >= params.length || !SAFE_KEY.test(match[2]))
+      badOpt(`tensor ${show(e.name)} is not "<parameter index below ${params.length}>.<state name>"`);
+    if (e.shape.length !== 1 || e.shape[0] !== params[idx].size)
+      badOpt(`tensor ${show(e.name)} has shape [${e.shape.join(', ')}], expected [${params[idx].size}]`);
+  }
+  const optArrays = o.read();
+  for (const [key, t] of Object.entries(optArrays)) if (!allFinite([t.data])) badOpt(`tensor ${show(key)} holds a NaN or an infinity`);
+  const scalarsJson = parseJsonField(o.metadata.scalars, 'metadata.scalars', badOpt, { maxDepth: 4 });
+  if (!isJsonObject(scalarsJson)) badOpt('metadata.scalars must be an object');
+  const scalars = scalarsJson as Record<string, unknown>;
+  for (const [idx, st] of Object.entries(scalars)) {
+    if (!/^[0-9]{1,9}$/.test(idx) || Number(idx) >= params.length) badOpt(`metadata.scalars has a key ${show(idx)}, not a parameter index below ${params.length}`);
+    if (!isJsonObject(st)) badOpt(`metadata.scalars[${idx}] must be an object of numbers`);
+    for (const [k, v] of Object.entries(st as Record<string, unknown>)) {
+      if (!SAFE_KEY.test(k) || typeof v !== 'number' || !Number.isFinite(v)) badOpt(`metadata.scalars[${idx}].${k} must be a finite number, found ${showJson(v)}`);
+      // the optimizers' one scalar: how many steps a parameter has had
+      if (k === 'step' && !(Number.isSafeInteger(v) && (v as number) >= 0)) badOpt(`metadata.scalars[${idx}].step must be a non-negative integer, found ${showJson(v)}`);
+    }
+  }
   // trainer.json: progress, generator, scheduler
   const badTrainer = damaged('trainer.json');
   const trainer = readJson(path.join(folder, 'trainer.json'), 'the file', MAX_TRAINER_BYTES, 32, badTrainer);
   if (!isJsonObject(trainer)) return badTrainer('must be an object { progress, rng, scheduler }');
   const restored = parseProgress(trainer.progress, badTrainer);
+  const savedWorld = trainer.worldSize ?? 1;
+  if (!(typeof savedWorld === 'number' && Number.isSafeInteger(savedWorld) && savedWorld >= 1)) badTrainer(`worldSize must be a positive integer, found ${showJson(trainer.worldSize)}`);
+  if (savedWorld !== worldSize)
+    throw new RangeError(
+      `${ctx}: the checkpoint in ${folder} was written by a run of ${savedWorld} rank${savedWorld === 1 ? '' : 's'}, this run has ${worldSize}: ` +
+        `resume with ${savedWorld === 1 ? 'one process (no process group, or distributed: false)' : `${savedWorld} ranks`}`,
+    );
   if (!isUint32Array4(trainer.rng)) badTrainer(`rng must be 4 unsigned 32-bit integers, found ${showJson(trainer.rng)}`);
   let applyScheduler: (() => void) | null = null;
   if (scheduler && trainer.scheduler !== null && trainer.scheduler !== undefined) {

@@ -3,10 +3,12 @@ import type { LanguageModel } from '../models/language-model';
 import type { Seq2Seq } from '../models/seq2seq';
 import { taskFor, taskKinds } from './task';
 import type { Seq2SeqData } from './tasks/seq2seq';
+import type { SequenceClassifier } from '../models/sequence-classifier';
+import type { ClassifierData } from './tasks/classifier';
 import { defaultGenerator } from '../core/random';
 import { ProgressBar } from './progress-bar';
 import { Tensor } from '../core/tensor';
-import { resolveConfig, TrainingConfig } from './config';
+import { checkConfigForKind, resolveConfig, TrainingConfig } from './config';
 import type { BatchInfo, EpochInfo, FitResult, ValidationInfo } from './types';
 import './fit-sync'; // registers the model kinds' tasks
 import { typeError } from '../core/validate';
@@ -27,7 +29,7 @@ export interface FitOptions<D = Int32Array> extends TrainingConfig {
 
 /**
  * Trains a model without blocking the event loop: a LanguageModel on a token stream, a
- * Seq2Seq on { sources, targets } pairs. The loop runs on a worker thread of its own (the
+ * Seq2Seq on { sources, targets } pairs, a SequenceClassifier on { sequences, labels }. The loop runs on a worker thread of its own (the
  * model is rebuilt there from its options and weights), progress arrives through callbacks
  * (and an optional progress bar), and an AbortSignal stops it after the current batch. When
  * the promise settles the model holds the trained weights (also after an abort).
@@ -43,12 +45,13 @@ export interface FitOptions<D = Int32Array> extends TrainingConfig {
  */
 export function fit(model: LanguageModel, train: Int32Array, options?: FitOptions<Int32Array>): Promise<FitResult>;
 export function fit(model: Seq2Seq, train: Seq2SeqData, options?: FitOptions<Seq2SeqData>): Promise<FitResult>;
-export function fit(model: LanguageModel | Seq2Seq, train: unknown, options: FitOptions<unknown> = {}): Promise<FitResult> {
+export function fit(model: SequenceClassifier, train: ClassifierData, options?: FitOptions<ClassifierData>): Promise<FitResult>;
+export function fit(model: LanguageModel | Seq2Seq | SequenceClassifier, train: unknown, options: FitOptions<unknown> = {}): Promise<FitResult> {
   const ctx = 'fit';
   const task = taskFor(model);
   if (!task) throw typeError(ctx, 'model', `a model the trainer knows (${taskKinds().join(', ')})`, model);
   const trainData = task.serialize(task.checkData(ctx, model, train, 'train'));
-  resolveConfig(ctx, options);
+  checkConfigForKind(ctx, task.kind, resolveConfig(ctx, options));
   const { onBatch, onEpoch, onValidation, signal, progress, validationData, ...config } = options;
   if (onBatch !== undefined && typeof onBatch !== 'function') throw typeError(ctx, 'onBatch', 'a function', onBatch);
   if (onEpoch !== undefined && typeof onEpoch !== 'function') throw typeError(ctx, 'onEpoch', 'a function', onEpoch);

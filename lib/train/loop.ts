@@ -4,7 +4,9 @@
  *   optimizer step → scheduler,
  * with validation and early stopping at epoch ends, checkpoints that resume exactly, time and
  * batch limits, and a stop flag. fitSync() runs it on the caller's thread, fit() on a worker
- * thread of its own.
+ * thread of its own. When a process group is initialised the run is data-parallel
+ * (data-parallel.ts): the gradient hook's place holds the allreduce, and every decision that
+ * could split the ranks (stopping, validation results) is taken together.
  */
 import * as path from 'node:path';
 import { defaultGenerator, manualSeed } from '../core/random';
@@ -13,6 +15,8 @@ import * as schedulers from '../optim/schedulers';
 import { loadCheckpoint, Progress, saveCheckpoint } from './checkpoint';
 import { buildOptimizer, buildScheduler, ResolvedConfig } from './config';
 import { allFinite, firstNonFinite, NonFiniteError } from './non-finite';
+import { DataParallel } from './data-parallel';
+import { native } from '../native/addon';
 import type { TrainableModel, TrainingTask } from './task';
 import type { EpochInfo, FitResult, TrainingHooks } from './types';
 
@@ -21,7 +25,11 @@ export function runTraining<M extends TrainableModel, D>(
   ctx: string, task: TrainingTask<M, D>, model: M, train: D, validation: D | null, cfg: ResolvedConfig, hooks: TrainingHooks,
 ): FitResult {
   if (cfg.seed !== undefined) manualSeed(cfg.seed);
-  const run = task.prepare(ctx, model, train, validation, cfg);
+  // Data-parallel when a process group exists (unless distributed: false): rank 0's weights
+  // and random state everywhere before the task draws from it (a Seq2Seq's batch order).
+  const dp = cfg.distributed !== false && native.distInfo() !== null ? new DataParallel(ctx, model.parameters()) : null;
+  dp?.syncStart(model.parameters());
+  const run = task.prepare(ctx, model, train, validation, cfg, dp ?? undefined);
   const batchesPerEpoch = run.batchesPerEpoch;
 
   const optimizer = buildOptimizer(model, cfg.optimizer);
@@ -36,18 +44,27 @@ export function runTraining<M extends TrainableModel, D>(
   // The step/epoch of the checkpoint last written to (or resumed from) checkpointDir: a second
   // save of the same step (maxBatches right after checkpointEvery) would write the same thing.
   let saved = '';
+  const worldSize = dp?.worldSize ?? 1;
   if (cfg.resumeFrom) {
-    ({ best } = loadCheckpoint(ctx, cfg.resumeFrom, model, task, run, { optimizer, scheduler, progress }));
+    ({ best } = loadCheckpoint(ctx, cfg.resumeFrom, model, task, run, { optimizer, scheduler, progress, worldSize }));
     if (cfg.checkpointDir && path.resolve(cfg.checkpointDir) === path.resolve(cfg.resumeFrom)) saved = `${progress.step}/${progress.epoch}`;
   }
+  if (dp) agreeOnRun(dp, cfg, run.batchesPerEpoch, named, progress.step);
   let partialEpoch: EpochInfo | null = null;
   const started = Date.now();
   let reason = 'completed';
   const checkpoint = () => {
     if (!cfg.checkpointDir || saved === `${progress.step}/${progress.epoch}`) return;
-    saveCheckpoint(ctx, cfg.checkpointDir, model, { optimizer, scheduler, progress, state: run.saveState?.() ?? {}, best });
+    const state = run.saveState?.() ?? {}; // on every rank: a sharded task gathers its state here
+    if (!dp || dp.rank === 0) saveCheckpoint(ctx, cfg.checkpointDir, model, { optimizer, scheduler, progress, state, best, worldSize });
     saved = `${progress.step}/${progress.epoch}`;
   };
+  // Validation: in a data-parallel run every rank validates and takes rank 0's numbers, so
+  // that early stopping and the plateau scheduler decide the same everywhere.
+  const validate = () => (dp ? dp.shareValidation(run.validate()) : run.validate());
+  const overTime = () => cfg.maxSeconds !== undefined && (Date.now() - started) / 1000 >= cfg.maxSeconds;
+  // Data-parallel: why the ranks agreed to stop, in the allreduce of the step before.
+  let stopAfter: 'aborted' | 'max-seconds' | null = null;
   const nonFinite = cfg.nonFinite ?? 'stop';
   const lrNow = () => optimizer.paramGroups[0].lr;
   let epochStart = Date.now();
@@ -55,7 +72,7 @@ export function runTraining<M extends TrainableModel, D>(
   // Closes an epoch: validation, scheduler, early stopping, checkpoint. A partial epoch (the
   // run hit maxSeconds or maxBatches) only reports its validation. Returns true to stop.
   const endEpoch = (partial: boolean): boolean => {
-    const v = run.validate();
+    const v = validate();
     const valLoss = v.loss;
     const info: EpochInfo = {
       epoch: progress.epoch, trainLoss: progress.epochLossSum / Math.max(1, progress.epochTokens), valLoss,
@@ -86,7 +103,10 @@ export function runTraining<M extends TrainableModel, D>(
         progress.badEpochs = 0;
         best = params.map((p) => p.data.slice());
       } else if (++progress.badEpochs > cfg.earlyStopping.patience) stop = true;
-    } else if (!Number.isNaN(valLoss)) progress.bestValLoss = Math.min(progress.bestValLoss, valLoss);
+    } else if (!Number.isNaN(valLoss)) {
+      if (cfg.restoreBest && valLoss < progress.bestValLoss) best = params.map((p) => p.data.slice());
+      progress.bestValLoss = Math.min(progress.bestValLoss, valLoss);
+    }
     run.startEpoch(progress.epoch, true); // the state a checkpoint keeps is the next epoch's
     checkpoint();
     if (stop) {
@@ -103,8 +123,8 @@ export function runTraining<M extends TrainableModel, D>(
     epochStart = Date.now();
     model.train();
     while (progress.offset < batchesPerEpoch) {
-      if (hooks.shouldStop?.()) { reason = 'aborted'; break outer; }
-      if (cfg.maxSeconds !== undefined && (Date.now() - started) / 1000 >= cfg.maxSeconds) { reason = 'max-seconds'; endEpoch(true); break outer; }
+      if (dp ? stopAfter === 'aborted' : hooks.shouldStop?.()) { reason = 'aborted'; break outer; }
+      if (dp ? stopAfter === 'max-seconds' : overTime()) { reason = 'max-seconds'; endEpoch(true); break outer; }
       if (cfg.maxBatches !== undefined && progress.step >= cfg.maxBatches) { reason = 'max-batches'; endEpoch(true); break outer; }
       const t0 = process.hrtime.bigint();
       const index = progress.offset;
@@ -114,14 +134,21 @@ export function runTraining<M extends TrainableModel, D>(
       // phase 2: forward and loss
       model.zeroGrad();
       const step = run.loss(batch);
-      const { value: loss, count } = step;
+      let { value: loss, count } = step;
       // phase 3: backward. A non-finite loss skips it; a non-finite gradient is caught before
       // clipping (which would spread it to every gradient) and before the optimizer step.
       let fault: string | null = null;
+      if (dp) {
+        // Data-parallel: every rank reduces, even one whose loss is non-finite (its gradients
+        // stay zero and its NaN reaches every rank's global loss, so all skip or stop alike).
+        if (Number.isFinite(loss)) step.backward();
+        const reduced = dp.reduce(loss, count, progress.step + 1, hooks.shouldStop?.() ?? false, overTime());
+        ({ loss, count } = reduced);
+        stopAfter = reduced.stop;
+      } else if (Number.isFinite(loss)) step.backward();
       if (!Number.isFinite(loss)) fault = 'loss';
       else {
-        step.backward();
-        // phase 4: the gradient hook
+        // phase 4: the gradient hook (data-parallel: after the gradients were averaged)
         hooks.onGradients?.({ step: progress.step + 1, epoch: progress.epoch, parameters: named });
         if (!allFinite(grads)) fault = `gradient of ${firstNonFinite(named, 'grad')}`;
       }
@@ -162,6 +189,7 @@ export function runTraining<M extends TrainableModel, D>(
           );
         }
       }
+      if (dp && cfg.checksumEvery !== 0 && (progress.step + 1) % (cfg.checksumEvery ?? 100) === 0) dp.checkWeights(params, progress.step + 1);
       // phase 7: the scheduler
       const lr = lrNow();
       if (scheduler && interval === 'batch' && !plateau) scheduler.step();
@@ -180,10 +208,11 @@ export function runTraining<M extends TrainableModel, D>(
       if (cfg.checkpointEvery && progress.step % cfg.checkpointEvery === 0) checkpoint();
       // A validation inside the epoch: reported, and a plateau scheduler steps on it (a long
       // epoch would otherwise lower the learning rate only once an epoch) — except at the
-      // epoch's end, where endEpoch steps it on its own validation.
+      // epoch's end, where endEpoch steps it on its own validation. Data-parallel, every rank
+      // validates at the same steps (a collective), whatever hooks it has.
       const stepPlateau = plateau && progress.offset < batchesPerEpoch;
-      if (cfg.validateEvery && progress.step % cfg.validateEvery === 0 && (hooks.onValidation || stepPlateau)) {
-        const v = run.validate();
+      if (cfg.validateEvery && progress.step % cfg.validateEvery === 0 && (hooks.onValidation || stepPlateau || dp)) {
+        const v = validate();
         hooks.onValidation?.({
           step: progress.step, epoch: progress.epoch, valLoss: v.loss, perplexity: Math.exp(v.loss), bitsPerToken: v.loss / Math.LN2,
           ...(v.metrics ? { metrics: v.metrics } : {}),
@@ -194,8 +223,26 @@ export function runTraining<M extends TrainableModel, D>(
     }
     if (endEpoch(false)) break;
   }
+  // restoreBest: whatever ended the run, the model leaves it with its best epoch's weights.
+  if (cfg.restoreBest && best && reason !== 'early-stopping') params.forEach((p, k) => p.data.set(best![k]));
   return {
     epochs: partialEpoch ? [...progress.epochs, partialEpoch] : progress.epochs, steps: progress.step, stoppedEarly: reason === 'early-stopping', aborted: reason === 'aborted',
     bestValLoss: progress.bestValLoss, reason, skippedSteps: progress.skippedSteps,
   };
+}
+
+/**
+ * Checks, before the first step, that every rank runs the same training: the same model
+ * layout, batches per epoch, options that set the sequence of steps and collectives, and the
+ * same step (a resumed run). A difference would hang or corrupt the run; this names it.
+ */
+function agreeOnRun(dp: DataParallel, cfg: ResolvedConfig, batchesPerEpoch: number, named: ReadonlyArray<[string, { shape: readonly number[] }]>, step: number): void {
+  dp.agree("the model's parameters (names and shapes)", named.map(([n, p]) => [n, p.shape]));
+  dp.agree('the number of batches per epoch (the data differ across ranks?)', batchesPerEpoch);
+  dp.agree('the step to start from (a resumed run)', step);
+  dp.agree('the options epochs, batchSize and seqLength', [cfg.epochs, cfg.batchSize, cfg.seqLength]);
+  dp.agree('the optimizer and scheduler options', [cfg.optimizer ?? null, cfg.scheduler ?? null]);
+  dp.agree('the options clipGradNorm, clipGradValue and nonFinite', [cfg.clipGradNorm ?? null, cfg.clipGradValue ?? null, cfg.nonFinite ?? 'stop']);
+  dp.agree('the checkpoint schedule (checkpointDir given or not, checkpointEvery)', [Boolean(cfg.checkpointDir), cfg.checkpointEvery ?? null]);
+  dp.agree('the options maxBatches, validateEvery, earlyStopping and checksumEvery', [cfg.maxBatches ?? null, cfg.validateEvery ?? null, cfg.earlyStopping ?? null, cfg.checksumEvery ?? null]);
 }

@@ -10,6 +10,7 @@ import type { Tensor } from '../core/tensor';
 import type { ParameterLayout } from '../io/model-layout';
 import type { SafetensorsEntry } from '../io/safetensors';
 import type { ResolvedConfig } from './config';
+import type { Shard } from './data-parallel';
 
 /** A model the trainer can train: a Module with JSON options (rebuilt from them in a worker). */
 export interface TrainableModel extends Module {
@@ -75,8 +76,14 @@ export interface TrainingTask<M extends TrainableModel = TrainableModel, Data = 
   /** The data in a form that crosses to a worker thread (typed arrays, plain objects). */
   serialize(data: Data): unknown;
   deserialize(raw: unknown): Data;
-  /** Binds the task to a model, its training data and (optional) validation data for one run. */
-  prepare(ctx: string, model: M, train: Data, validation: Data | null, cfg: ResolvedConfig): PreparedTask<unknown>;
+  /**
+   * Binds the task to a model, its training data and (optional) validation data for one run.
+   * With a shard (data-parallel), every rank gets the same data and the same batch size B:
+   * the task forms the global batches of one process with batch size worldSize × B and this
+   * rank trains on its rank-th share of each (its BatchLoss.count may be 0 when a last batch
+   * has fewer examples than ranks); validation runs on the global batches.
+   */
+  prepare(ctx: string, model: M, train: Data, validation: Data | null, cfg: ResolvedConfig, shard?: Shard): PreparedTask<unknown>;
   /** Splits the last `fraction` of the training data off for validation when none is given. */
   split(data: Data, fraction: number): { train: Data; validation: Data };
 }

@@ -13,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_trees(env, exports);
   register_decode(env, exports);
   register_precision(env, exports);
+  register_distributed(env, exports);
   return exports;
 }
 

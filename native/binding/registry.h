@@ -14,5 +14,6 @@ void register_ops(Napi::Env env, Napi::Object exports);
 void register_trees(Napi::Env env, Napi::Object exports);
 void register_decode(Napi::Env env, Napi::Object exports);
 void register_precision(Napi::Env env, Napi::Object exports);
+void register_distributed(Napi::Env env, Napi::Object exports);
 
 }  // namespace binding

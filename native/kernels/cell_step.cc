@@ -72,8 +72,9 @@ void cell_backward(CellType cell, int B, int I, int H, const F* x, const F* h, c
     F* gb = dgates + static_cast<size_t>(b) * GH;
     switch (cell) {
       case CellType::Lstm:
-        tanh_copy(carry + o, extra + o, H);  // tanh(c_t); the LSTM's direct dh_prev part is 0
-        lstm_backward(gb, H, dh_in + o, dc_in + o, c + o, carry + o, dc_prev + o, H);
+        // tanh(c_t) from the saved c_t; the LSTM's direct dh_prev part is 0
+        lstm_backward_step(gb, H, dh_in + o, dc_in + o, c + o, extra + o, carry + o, dc_prev + o,
+                           static_cast<F*>(nullptr), H);
         break;
       case CellType::Gru:
         gru_backward(gb, H, dh_in + o, extra + o, h + o, carry + o, H);

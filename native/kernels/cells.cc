@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <initializer_list>
+#include <type_traits>
 
 #include "activations.h"
 #include "clones.h"
@@ -74,6 +75,8 @@ RNN_CLONES void lstm_forward(F* __restrict g, const F* __restrict h_in, const F*
     for (F* gate : {gi, gf, gg, go}) std::memset(gate, 0, sizeof(F) * n);
     return;
   }
+  if constexpr (std::is_same<F, float>::value)  // one sweep instead of seven (AVX-512)
+    if (lstm_cell_forward_fused(gi, gf, gg, go, c_in, c_out, h_out, y, n)) return;
   sigmoid_span(gi, n);
   sigmoid_span(gf, n);
   tanh_span(gg, n);
@@ -153,6 +156,17 @@ RNN_CLONES void lstm_backward(F* __restrict g, int H, const F* __restrict dh, co
   }
 }
 
+template <typename F>
+void lstm_backward_step(F* g, int H, const F* dh, const F* dc, const F* c_in, const F* c_t, F* dh_prev, F* dc_prev,
+                        F* db, int n) {
+  if constexpr (std::is_same<F, float>::value)
+    if (lstm_cell_backward_fused(g, H, dh, dc, c_in, c_t, dh_prev, dc_prev, db, n)) return;
+  tanh_copy(dh_prev, c_t, n);
+  lstm_backward(g, H, dh, dc, c_in, dh_prev, dc_prev, n);
+  if (db)
+    for (int q = 0; q < 4; ++q) add_span(db + q * H, g + q * H, n);
+}
+
 // ghn: in, W_hn h + b_hn saved by forward; out, dn * r (the n part of the recurrent
 // pre-activation gradient), in place like the gates.
 template <typename F>
@@ -189,6 +203,7 @@ RNN_CLONES void rnn_backward(bool relu, F* __restrict g, const F* __restrict dh,
   template void gru_forward<F>(F*, const F*, const F*, const F*, F*, F*, F*, int, int, int, bool);              \
   template void rnn_backward<F>(bool, F*, const F*, const F*, F*, int);                                         \
   template void lstm_backward<F>(F*, int, const F*, const F*, const F*, F*, F*, int);                           \
+  template void lstm_backward_step<F>(F*, int, const F*, const F*, const F*, const F*, F*, F*, F*, int);        \
   template void gru_backward<F>(F*, int, const F*, F*, const F*, F*, int);                                      \
   template void add_span<F>(F*, const F*, int);                                                                 \
   template void sigmoid_span<F>(F*, int);                                                                       \

@@ -44,6 +44,13 @@ void rnn_backward(bool relu, F* g, const F* dh, const F* h, F* dh_prev, int n);
 template <typename F>
 void lstm_backward(F* g, int H, const F* dh, const F* dc, const F* c_in, F* tanh_c_then_dh_prev, F* dc_prev, int n);
 
+// The LSTM's whole backward step for n units: tanh_copy of c_t into dh_prev, lstm_backward,
+// and, when db is not null, db[q*H + j] += the gradient of gate q (the bias gradients' sums,
+// db pre-offset like g). One sweep for float with AVX-512, else these passes in turn.
+template <typename F>
+void lstm_backward_step(F* g, int H, const F* dh, const F* dc, const F* c_in, const F* c_t, F* dh_prev, F* dc_prev,
+                        F* db, int n);
+
 // ghn: in, W_hn h + b_hn saved by forward; out, dn * r (the n part of the recurrent
 // pre-activation gradient), in place like the gates. h_prev: h_{t-1}.
 template <typename F>

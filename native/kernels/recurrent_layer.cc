@@ -24,9 +24,17 @@ inline F* hist_row(F* hist, int k, int B, int H, bool full) {
 
 
 // ---- work split ----------------------------------------------------------------------
-// Hidden units go to threads in blocks of 16 (one AVX-512 panel). Small layers run on one
-// thread: a per-step barrier costs about a microsecond.
+// Two ways to share a time loop between threads:
+// - by hidden units, in blocks of 16 (one AVX-512 panel): each thread computes its units'
+//   gate columns for every batch row, so step t+1 needs every thread's part of h_t — one
+//   barrier per step — but each thread reads only its rows of W_hh (they stay in its L2);
+// - by batch rows: each thread runs the whole recurrence for its rows, which depend on no
+//   other row, so the loop has no barrier at all; each thread reads all of W_hh every step.
+// Rows win once each thread has a full microkernel block of them (bench/NOTES.md §17): the
+// barrier waits for the slower core every step, and on a shared VM that is often.
+// Small layers run on one thread: a per-step barrier costs about a microsecond.
 constexpr int kUnitBlock = 16;
+constexpr int kMinRowsPerThread = 8;
 
 int workers_for(int B, int G, int H) {
   const int blocks = (H + kUnitBlock - 1) / kUnitBlock;
@@ -49,62 +57,74 @@ UnitRange unit_range(int H, int tid, int n) {
   return {b0 * kUnitBlock, b1 * kUnitBlock < H ? b1 * kUnitBlock : H, b0, b1};
 }
 
-// The recurrent product of one step for units [j0, j1) of every gate:
-// out[:, q*H + j] (+)= h (B, H) · W_hh[q*H + j, :] for each gate q.
+// One thread's share of a time loop: batch rows [r0, r1) × hidden units u.
+struct Part {
+  int r0, r1;
+  UnitRange u;
+};
+bool split_rows(int B, int workers) { return workers > 1 && B >= kMinRowsPerThread * workers; }
+Part part_of(bool by_rows, int B, int H, int tid, int n) {
+  if (!by_rows) return {0, B, unit_range(H, tid, n)};
+  return {static_cast<int>(static_cast<long>(B) * tid / n), static_cast<int>(static_cast<long>(B) * (tid + 1) / n),
+          unit_range(H, 0, 1)};
+}
+
+// The recurrent product of one step for units [j0, j1) of every gate and M batch rows:
+// out[:, q*H + j] (+)= h (M, H) · W_hh[q*H + j, :] for each gate q.
 // float with AVX-512: the microkernel over packed panels (panel u*G + q = gate q, unit
 // block u); otherwise one BLAS call per gate.
 template <typename F>
 struct ForwardProduct {
   const F* w_hh;
-  int B, G, H;
+  int G, H;
   const Panels* panels;  // float + AVX-512 only, else nullptr
-  void operator()(const F* h, F* out, size_t ldo, const UnitRange& u, bool accumulate) const {
-    if (u.j0 >= u.j1) return;
-    blas_product(h, out, ldo, u, accumulate);
+  void operator()(const F* h, int M, F* out, size_t ldo, const UnitRange& u, bool accumulate) const {
+    if (u.j0 >= u.j1 || M <= 0) return;
+    blas_product(h, M, out, ldo, u, accumulate);
   }
   // One BLAS call per gate: GEMV for a single row (batch-1 inference: each thread's rows of
   // W_hh stay in its core's L2 from step to step), GEMM otherwise.
-  void blas_product(const F* h, F* out, size_t ldo, const UnitRange& u, bool accumulate) const {
+  void blas_product(const F* h, int M, F* out, size_t ldo, const UnitRange& u, bool accumulate) const {
     const int nu = u.j1 - u.j0;
     for (int q = 0; q < G; ++q) {
       const F* w = w_hh + static_cast<size_t>(q * H + u.j0) * H;
-      if (B == 1)
+      if (M == 1)
         gemv(false, nu, H, F(1), w, H, h, accumulate ? F(1) : F(0), out + q * H + u.j0);
       else
-        gemm(false, true, B, nu, H, F(1), h, H, w, H, accumulate ? F(1) : F(0), out + q * H + u.j0,
+        gemm(false, true, M, nu, H, F(1), h, H, w, H, accumulate ? F(1) : F(0), out + q * H + u.j0,
              static_cast<int>(ldo));
     }
   }
 };
 template <>
-void ForwardProduct<float>::operator()(const float* h, float* out, size_t ldo, const UnitRange& u,
+void ForwardProduct<float>::operator()(const float* h, int M, float* out, size_t ldo, const UnitRange& u,
                                        bool accumulate) const {
-  if (u.j0 >= u.j1) return;
+  if (u.j0 >= u.j1 || M <= 0) return;
   if (panels) {
-    step_gemm(B, H, h, H, *panels, u.blk0 * G, u.blk1 * G, out, ldo, accumulate);
+    step_gemm(M, H, h, H, *panels, u.blk0 * G, u.blk1 * G, out, ldo, accumulate);
     return;
   }
-  if (B == 1 && step_gemm_available()) {
+  if (M == 1 && step_gemm_available()) {
     for (int q = 0; q < G; ++q)
       gemv_rows(w_hh + static_cast<size_t>(q * H + u.j0) * H, H, h, H, out + q * H + u.j0, u.j1 - u.j0, accumulate);
     return;
   }
-  blas_product(h, out, ldo, u, accumulate);
+  blas_product(h, M, out, ldo, u, accumulate);
 }
 
-// dh (B, H) columns [j0, j1) += A (B, K) · W_hh[k0 : k0 + K, j0 : j1]. `view` (float +
+// dh (M, H) columns [j0, j1) += A (M, K) · W_hh[k0 : k0 + K, j0 : j1]. `view` (float +
 // AVX-512) holds W_hh (G*H, H) as packed panels of 16 columns; else one BLAS call.
 template <typename F>
-void backward_product(const F* A, int lda, int k0, int K, const F* w_hh, F* dh, int B, int H,
+void backward_product(const F* A, int lda, int k0, int K, const F* w_hh, F* dh, int M, int H,
                       const UnitRange& u, const Panels* view) {
   if (u.j0 >= u.j1) return;
   if (view) {
     Panels rows = *view;
     rows.data += static_cast<size_t>(k0) * rows.k_stride;  // start at row k0 of every panel
-    step_gemm(B, K, reinterpret_cast<const float*>(A), lda, rows, u.blk0, u.blk1, reinterpret_cast<float*>(dh), H, true);
+    step_gemm(M, K, reinterpret_cast<const float*>(A), lda, rows, u.blk0, u.blk1, reinterpret_cast<float*>(dh), H, true);
     return;
   }
-  gemm(false, false, B, u.j1 - u.j0, K, F(1), A, lda, w_hh + static_cast<size_t>(k0) * H + u.j0, H, F(1), dh + u.j0, H);
+  gemm(false, false, M, u.j1 - u.j0, K, F(1), A, lda, w_hh + static_cast<size_t>(k0) * H + u.j0, H, F(1), dh + u.j0, H);
 }
 
 // out (rows, ldo) columns [0, n) = x (rows, I) · W (n, I)^T: a slice of the input
@@ -175,15 +195,12 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
   if (tokens) {
     if (bias_sum) sum_biases(0, H);
     // gates row r = (table · W_ih^T + biases)[ids[r]]: the table's V rows projected once (the
-    // biases added there, in the order the time loop would add them), then gathered.
+    // biases added there, in the order the time loop would add them), then gathered by the
+    // time loop, step by step, into rows its product is about to read (gathering all T*B rows
+    // up front wrote all of them out to memory for the loop to read them back; bench/NOTES.md §19).
     par_gemm(false, true, tokens->V, GH, I, F(1), tokens->table, I, w.w_ih, I, F(0), tokens->work, GH);
     if (bias_sum)
       for (int v = 0; v < tokens->V; ++v) add_span(tokens->work + static_cast<size_t>(v) * GH, bias_sum, GH);
-    parallel_ranges(static_cast<int>(TB), 1, 64, [&](int r0, int r1) {
-      for (int r = r0; r < r1; ++r)
-        std::memcpy(buf.gates + static_cast<size_t>(r) * GH, tokens->work + static_cast<size_t>(tokens->ids[r]) * GH,
-                    sizeof(F) * GH);
-    });
   } else if (!project_per_thread) {
     par_gemm(false, true, static_cast<int>(TB), GH, I, F(1), x, I, w.w_ih, I, F(0), buf.gates, GH);
   }
@@ -201,7 +218,7 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
 
   // The recurrent weights, packed once per call for the microkernel (float, AVX-512).
   const int workers = workers_for(B, G, H);
-  ForwardProduct<F> product{w.w_hh, B, G, H, nullptr};
+  ForwardProduct<F> product{w.w_hh, G, H, nullptr};
   Panels panels{};
   std::vector<int> dest, width;  // per panel: first output column (= first row of W_hh), valid columns
   // Packing moves G*H*H floats once; it pays off over many rows and steps, not for the
@@ -223,16 +240,21 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
     product.panels = &panels;
   }
 
-  // 3. The time loop; each thread owns a range of hidden units, one barrier per step.
+  // 3. The time loop. Each thread owns a Part: a range of hidden units of every row (one
+  // barrier per step) or a range of rows with all their units (no barrier; see split_rows).
+  // project_per_thread splits units: its few rows are the point of keeping W_ih in L2.
+  const bool by_rows = !project_per_thread && split_rows(B, workers);
+  if (by_rows && add_bias_per_step) sum_biases(0, H);  // every thread reads all of it
   ThreadPool::instance().run(
       [&](int tid, int n) {
-        const UnitRange u = unit_range(H, tid, n);
-        const int nu = u.j1 - u.j0;
+        const Part p = part_of(by_rows, B, H, tid, n);
+        const UnitRange& u = p.u;
+        const int nu = u.j1 - u.j0, rows = p.r1 - p.r0;
         if (project_per_thread && nu > 0)
           for (int q = 0; q < G; ++q)
             project_rows(x, static_cast<int>(TB), I, w.w_ih + static_cast<size_t>(q * H + u.j0) * I, nu,
                          buf.gates + q * H + u.j0, GH);
-        if (add_bias_per_step) sum_biases(u.j0, u.j1);  // this thread's units: only it reads them
+        if (add_bias_per_step && !by_rows) sum_biases(u.j0, u.j1);  // this thread's units: only it reads them
         for (int s = 0; s < T; ++s) {
           const int t = d.reverse ? T - 1 - s : s;
           const int k_in = d.reverse ? t + 1 : t;
@@ -241,32 +263,42 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
           F* h_out = hist_row(buf.hist_h, k_out, B, H, buf.full_history);
           F* g_t = buf.gates + static_cast<size_t>(t) * B * GH;  // (B, GH)
           F* y_t = y + static_cast<size_t>(t) * B * ldy;          // (B, ldy)
-          if (nu > 0) {
+          const F* h_rows = h_in + static_cast<size_t>(p.r0) * H;  // (rows, H): this part's rows of h_{t-1}
+          if (nu > 0 && rows > 0) {
+            if (tokens)  // this part's gate columns of its rows from the projected table
+              for (int b = p.r0; b < p.r1; ++b) {
+                const F* src = tokens->work + static_cast<size_t>(tokens->ids[static_cast<size_t>(t) * B + b]) * GH;
+                F* dst = g_t + static_cast<size_t>(b) * GH;
+                if (nu == H)
+                  std::memcpy(dst, src, sizeof(F) * GH);
+                else
+                  for (int q = 0; q < G; ++q) std::memcpy(dst + q * H + u.j0, src + q * H + u.j0, sizeof(F) * nu);
+              }
             if (add_bias_per_step)
-              for (int b = 0; b < B; ++b)
+              for (int b = p.r0; b < p.r1; ++b)
                 for (int q = 0; q < G; ++q)
                   add_span(g_t + static_cast<size_t>(b) * GH + q * H + u.j0, bias_sum + q * H + u.j0, nu);
             if (gru) {
-              product(h_in, scratch, GH, u, false);
+              product(h_rows, rows, scratch + static_cast<size_t>(p.r0) * GH, GH, u, false);
               F* ghn_t = buf.ghn + static_cast<size_t>(t) * BH;
-              for (int b = 0; b < B; ++b)
+              for (int b = p.r0; b < p.r1; ++b)
                 gru_forward(g_t + static_cast<size_t>(b) * GH, scratch + static_cast<size_t>(b) * GH, b_hn,
                           h_in + static_cast<size_t>(b) * H, h_out + static_cast<size_t>(b) * H,
                           y_t + static_cast<size_t>(b) * ldy, ghn_t + static_cast<size_t>(b) * H, H, u.j0, nu,
                           is_active(lengths, b, t));
             } else {
-              product(h_in, g_t, GH, u, true);
+              product(h_rows, rows, g_t + static_cast<size_t>(p.r0) * GH, GH, u, true);
               if (lstm) {
                 F* c_in = hist_row(buf.hist_c, k_in, B, H, buf.full_history);
                 F* c_out = hist_row(buf.hist_c, k_out, B, H, buf.full_history);
-                for (int b = 0; b < B; ++b) {
+                for (int b = p.r0; b < p.r1; ++b) {
                   const size_t o = static_cast<size_t>(b) * H;
                   lstm_forward(g_t + o * 4, h_in + o, c_in + o, h_out + o, c_out + o, y_t + static_cast<size_t>(b) * ldy,
                              H, u.j0, nu, is_active(lengths, b, t));
                 }
               } else {
                 const bool relu = d.cell == CellType::RnnRelu;
-                for (int b = 0; b < B; ++b) {
+                for (int b = p.r0; b < p.r1; ++b) {
                   const size_t o = static_cast<size_t>(b) * H;
                   rnn_forward(relu, g_t + o, h_in + o, h_out + o, y_t + static_cast<size_t>(b) * ldy, u.j0, nu,
                             is_active(lengths, b, t));
@@ -274,7 +306,7 @@ void layer_forward(const LayerDims& d, const LayerWeights<F>& w, const F* x, con
               }
             }
           }
-          ThreadPool::instance().barrier();  // step t+1 reads all of h_t
+          if (!by_rows) ThreadPool::instance().barrier();  // step t+1 reads all of h_t
         }
       },
       workers);
@@ -327,18 +359,26 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
     if (dcN) std::memcpy(dc, dcN, sizeof(F) * BH); else std::memset(dc, 0, sizeof(F) * BH);
   }
 
-  // The time loop for dgates and dh: each thread owns a range of hidden units; the barrier
+  // The time loop for dgates and dh, split like forward's (Part). Split by units, the barrier
   // sits between the elementwise pass (unit-local) and the product with W_hh (reads every
-  // unit's dgates). The product writes only the thread's own units of dh, which only it
-  // reads at the next step. The bias gradients are summed on the way, while each row's gate
-  // gradients are in L1: db_sum (GH) sums dgates, db_sum + GH (H) GRU's dn * r.
+  // unit's dgates); the product writes only the thread's own units of dh, which only it
+  // reads at the next step. Split by rows, a thread's product reads only its own rows: no
+  // barrier. The bias gradients are summed on the way, while each row's gate gradients are
+  // in L1: db_sum (GH) sums dgates, db_sum + GH (H) GRU's dn * r — split by rows, each
+  // thread sums into its own copy (db_parts, (n-1, (G+1)*H): threads 1..n-1), added up after.
   F* const db_sum = (g.db_ih || g.db_hh) ? buf.bias_sum : nullptr;
+  const int workers = workers_for(B, G, H);
+  const bool by_rows = split_rows(B, workers);
+  const size_t db_len = static_cast<size_t>(G + 1) * H;
+  std::vector<F> db_parts(by_rows && db_sum ? (workers - 1) * db_len : 0);
   ThreadPool::instance().run(
       [&](int tid, int n) {
-        const UnitRange u = unit_range(H, tid, n);
-        const int nu = u.j1 - u.j0;
-        if (db_sum && nu > 0)
-          for (int q = 0; q < G + (gru ? 1 : 0); ++q) std::memset(db_sum + q * H + u.j0, 0, sizeof(F) * nu);
+        const Part p = part_of(by_rows, B, H, tid, n);
+        const UnitRange& u = p.u;
+        const int nu = u.j1 - u.j0, rows = p.r1 - p.r0;
+        F* const db = !db_sum ? nullptr : by_rows && tid > 0 ? db_parts.data() + (tid - 1) * db_len : db_sum;
+        if (db && nu > 0)
+          for (int q = 0; q < G + (gru ? 1 : 0); ++q) std::memset(db + q * H + u.j0, 0, sizeof(F) * nu);
         F* dh_cur = dh;  // each thread swaps its own copies of the two pointers
         F* dh_next = dh + BH;
         F* dc_cur = dc;
@@ -351,7 +391,7 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
           F* dgn_t = gru ? dgn + static_cast<size_t>(t) * BH : nullptr;
           const F* h_in = buf.hist_h + static_cast<size_t>(k_in) * BH;
           const F* h_out = buf.hist_h + static_cast<size_t>(k_out) * BH;
-          for (int b = 0; b < B && nu > 0; ++b) {
+          for (int b = p.r0; b < p.r1 && nu > 0; ++b) {
             const size_t o = static_cast<size_t>(b) * H + u.j0;
             F* __restrict dhb = dh_cur + o;
             F* __restrict dhn = dh_next + o;  // the part of dh_{prev} not coming through W_hh
@@ -371,33 +411,41 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
               const F* dyb = dy + static_cast<size_t>(t) * B * ldy + static_cast<size_t>(b) * ldy + u.j0;
               for (int j = 0; j < nu; ++j) dhb[j] += dyb[j];
             }
-            if (lstm) {
-              tanh_copy(dhn, buf.hist_c + static_cast<size_t>(k_out) * BH + o, nu);  // tanh(c_t)
-              lstm_backward(dgb, H, dhb, dc_cur + o, buf.hist_c + static_cast<size_t>(k_in) * BH + o,
-                                  dhn, dc_next + o, nu);
-            } else if (gru) {
-              gru_backward(dgb, H, dhb, dgnb, h_in + o, dhn, nu);
-            } else {
-              rnn_backward(d.cell == CellType::RnnRelu, dgb, dhb, h_out + o, dhn, nu);
+            if (lstm) {  // the bias gradients' sums included
+              lstm_backward_step(dgb, H, dhb, dc_cur + o, buf.hist_c + static_cast<size_t>(k_in) * BH + o,
+                                 buf.hist_c + static_cast<size_t>(k_out) * BH + o, dhn, dc_next + o,
+                                 db ? db + u.j0 : nullptr, nu);
+              continue;
             }
-            if (db_sum) {
-              for (int q = 0; q < G; ++q) add_span(db_sum + q * H + u.j0, dgb + q * H, nu);
-              if (gru) add_span(db_sum + GH + u.j0, dgnb, nu);
+            if (gru)
+              gru_backward(dgb, H, dhb, dgnb, h_in + o, dhn, nu);
+            else
+              rnn_backward(d.cell == CellType::RnnRelu, dgb, dhb, h_out + o, dhn, nu);
+            if (db) {
+              for (int q = 0; q < G; ++q) add_span(db + q * H + u.j0, dgb + q * H, nu);
+              if (gru) add_span(db + GH + u.j0, dgnb, nu);
             }
           }
-          ThreadPool::instance().barrier();  // the product reads every unit's dgates
+          if (!by_rows) ThreadPool::instance().barrier();  // the product reads every unit's dgates
           const Panels* v = use_view ? &view : nullptr;
-          if (gru) {
-            backward_product(dg_t, GH, 0, 2 * H, w.w_hh, dh_next, B, H, u, v);
-            backward_product(dgn_t, H, 2 * H, H, w.w_hh, dh_next, B, H, u, v);
-          } else {
-            backward_product(dg_t, GH, 0, GH, w.w_hh, dh_next, B, H, u, v);
+          // this part's rows: dgates (rows, GH), GRU's dn * r (rows, H), dh (rows, H)
+          F* dg_rows = dg_t + static_cast<size_t>(p.r0) * GH;
+          F* dh_rows = dh_next + static_cast<size_t>(p.r0) * H;
+          if (rows > 0) {
+            if (gru) {
+              backward_product(dg_rows, GH, 0, 2 * H, w.w_hh, dh_rows, rows, H, u, v);
+              backward_product(dgn_t + static_cast<size_t>(p.r0) * H, H, 2 * H, H, w.w_hh, dh_rows, rows, H, u, v);
+            } else {
+              backward_product(dg_rows, GH, 0, GH, w.w_hh, dh_rows, rows, H, u, v);
+            }
           }
           std::swap(dh_cur, dh_next);
           if (lstm) std::swap(dc_cur, dc_next);
         }
       },
-      workers_for(B, G, H));
+      workers);
+  for (int k = 0; k + 1 < workers && !db_parts.empty(); ++k)  // split by rows: the other threads' bias sums
+    add_span(db_sum, db_parts.data() + k * db_len, static_cast<int>(db_len - (gru ? 0 : H)));
   // After T swaps the carry sits in dh (T even) or dh + BH (T odd); copied only now that
   // every thread has finished its last product.
   const size_t last = T % 2 == 0 ? 0 : BH;

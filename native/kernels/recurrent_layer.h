@@ -7,10 +7,12 @@
 // elementwise pass; backward loops over time for dgates and dh only, then the weight
 // gradients are one GEMM each over all T*B rows.
 //
-// Threads (thread_pool.h): the time loop is split by hidden units — each thread owns blocks
-// of 16 units, computes their gate columns (its rows of W_hh, which stay in its core's
-// cache) and runs their elementwise pass; one barrier per step. The float path uses an
-// AVX-512 microkernel over W_hh packed once per call (step_gemm.h) when the CPU has it.
+// Threads (thread_pool.h): with enough batch rows (8 or more per thread) the time loop is
+// split by rows — each thread runs the whole recurrence of its rows, which depend on no other
+// row, so there is no barrier in the loop; otherwise by hidden units — each thread owns blocks
+// of 16 units, computes their gate columns (its rows of W_hh, which stay in its core's cache)
+// and runs their elementwise pass, with one barrier per step. The float path uses an AVX-512
+// microkernel over W_hh packed once per call (step_gemm.h) when the CPU has it.
 //
 // Variable lengths (pack_padded_sequence semantics) are handled by masking: at time t row
 // b is active when t < lengths[b]. An inactive row keeps its state unchanged and outputs 0,

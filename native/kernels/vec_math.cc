@@ -77,6 +77,66 @@ __attribute__((target("avx512f"))) void map512(float* out, const float* x, int n
   }
 }
 
+// The LSTM cell's forward pass over n units in one sweep (gate pointers as in cells.h):
+// the same operations as the separate passes it replaces (sigmoid512/tanh512, then
+// c = f·c_in + i·g and h = o·tanh(c) unfused, as -ffp-contract=off compiles the plain
+// loops), so the results are bit for bit those of the AVX-512 kernels.
+__attribute__((target("avx512f"))) void lstm_cell512(float* gi, float* gf, float* gg, float* go, const float* c_in,
+                                                     float* c_out, float* h_out, float* y, int n) {
+  for (int j = 0; j < n; j += 16) {
+    const __mmask16 m = n - j >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - j)) - 1u);
+    const __m512 i = sigmoid512(_mm512_maskz_loadu_ps(m, gi + j));
+    const __m512 f = sigmoid512(_mm512_maskz_loadu_ps(m, gf + j));
+    const __m512 g = tanh512(_mm512_maskz_loadu_ps(m, gg + j));
+    const __m512 o = sigmoid512(_mm512_maskz_loadu_ps(m, go + j));
+    _mm512_mask_storeu_ps(gi + j, m, i);
+    _mm512_mask_storeu_ps(gf + j, m, f);
+    _mm512_mask_storeu_ps(gg + j, m, g);
+    _mm512_mask_storeu_ps(go + j, m, o);
+    const __m512 c = _mm512_add_ps(_mm512_mul_ps(f, _mm512_maskz_loadu_ps(m, c_in + j)), _mm512_mul_ps(i, g));
+    _mm512_mask_storeu_ps(c_out + j, m, c);
+    const __m512 h = _mm512_mul_ps(o, tanh512(c));
+    _mm512_mask_storeu_ps(h_out + j, m, h);
+    _mm512_mask_storeu_ps(y + j, m, h);
+  }
+}
+
+// The LSTM cell's backward step over n units (cells.h's lstm_backward_step): tanh(c_t), the
+// gate gradients and, when db is given, their sums, in one sweep. Every expression is
+// evaluated in the order and rounding of cells.cc's loops (unfused, left to right).
+__attribute__((target("avx512f"))) void lstm_cell_backward512(float* g, int H, const float* dh, const float* dc,
+                                                              const float* c_in, const float* c_t, float* dh_prev,
+                                                              float* dc_prev, float* db, int n) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (int j = 0; j < n; j += 16) {
+    const __mmask16 m = n - j >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - j)) - 1u);
+    const __m512 i = _mm512_maskz_loadu_ps(m, g + j), f = _mm512_maskz_loadu_ps(m, g + H + j);
+    const __m512 c_hat = _mm512_maskz_loadu_ps(m, g + 2 * H + j), og = _mm512_maskz_loadu_ps(m, g + 3 * H + j);
+    const __m512 tc = tanh512(_mm512_maskz_loadu_ps(m, c_t + j));
+    const __m512 dhj = _mm512_maskz_loadu_ps(m, dh + j);
+    // dct = dc + dh * og * (1 - tc * tc)
+    const __m512 dct = _mm512_add_ps(_mm512_maskz_loadu_ps(m, dc + j),
+                                     _mm512_mul_ps(_mm512_mul_ps(dhj, og), _mm512_sub_ps(one, _mm512_mul_ps(tc, tc))));
+    const __m512 d0 = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(dct, c_hat), i), _mm512_sub_ps(one, i));
+    const __m512 d1 = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(dct, _mm512_maskz_loadu_ps(m, c_in + j)), f), _mm512_sub_ps(one, f));
+    const __m512 d2 = _mm512_mul_ps(_mm512_mul_ps(dct, i), _mm512_sub_ps(one, _mm512_mul_ps(c_hat, c_hat)));
+    const __m512 d3 = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(dhj, tc), og), _mm512_sub_ps(one, og));
+    _mm512_mask_storeu_ps(g + j, m, d0);
+    _mm512_mask_storeu_ps(g + H + j, m, d1);
+    _mm512_mask_storeu_ps(g + 2 * H + j, m, d2);
+    _mm512_mask_storeu_ps(g + 3 * H + j, m, d3);
+    _mm512_mask_storeu_ps(dc_prev + j, m, _mm512_mul_ps(dct, f));
+    _mm512_mask_storeu_ps(dh_prev + j, m, _mm512_setzero_ps());
+    if (db) {
+      float* b = db + j;
+      _mm512_mask_storeu_ps(b, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, b), d0));
+      _mm512_mask_storeu_ps(b + H, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, b + H), d1));
+      _mm512_mask_storeu_ps(b + 2 * H, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, b + 2 * H), d2));
+      _mm512_mask_storeu_ps(b + 3 * H, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, b + 3 * H), d3));
+    }
+  }
+}
+
 // ---- AVX2 + FMA ---------------------------------------------------------------------------
 __attribute__((target("avx2,fma"))) inline __m256 exp256(__m256 x_in) {
   __m256 x = _mm256_min_ps(_mm256_max_ps(x_in, _mm256_set1_ps(-87.3365f)), _mm256_set1_ps(88.3762f));
@@ -126,19 +186,24 @@ __attribute__((target("avx2,fma"))) void map256(float* out, const float* x, int 
 #endif
 
 using MapFn = void (*)(float*, const float*, int);
+using LstmCellFn = void (*)(float*, float*, float*, float*, const float*, float*, float*, float*, int);
+using LstmBackFn = void (*)(float*, int, const float*, const float*, const float*, const float*, float*, float*, float*,
+                            int);
 struct Kernels {
   MapFn sigmoid, tanh, exp;
   const char* isa;
+  LstmCellFn lstm_cell;  // nullptr: run the separate passes
+  LstmBackFn lstm_back;  // likewise
 };
 
 Kernels kernels_for(const char* isa) {
 #ifdef RNN_X86
-  if (std::strcmp(isa, "avx512f") == 0) return {map512<sigmoid512>, map512<tanh512>, map512<exp512>, "avx512f"};
+  if (std::strcmp(isa, "avx512f") == 0) return {map512<sigmoid512>, map512<tanh512>, map512<exp512>, "avx512f", lstm_cell512, lstm_cell_backward512};
   if (std::strcmp(isa, "avx2") == 0)
-    return {map256<sigmoid256, sigmoid_scalar>, map256<tanh256, tanh_scalar>, map256<exp256, exp_scalar>, "avx2"};
+    return {map256<sigmoid256, sigmoid_scalar>, map256<tanh256, tanh_scalar>, map256<exp256, exp_scalar>, "avx2", nullptr, nullptr};
 #endif
   (void)isa;
-  return {sigmoid_scalar, tanh_scalar, exp_scalar, "scalar"};
+  return {sigmoid_scalar, tanh_scalar, exp_scalar, "scalar", nullptr, nullptr};
 }
 
 bool supported(const char* isa) {
@@ -163,6 +228,18 @@ void sigmoid_inplace(float* x, int n) { active.sigmoid(x, x, n); }
 void tanh_inplace(float* x, int n) { active.tanh(x, x, n); }
 void exp_inplace(float* x, int n) { active.exp(x, x, n); }
 void tanh_to(float* out, const float* x, int n) { active.tanh(out, x, n); }
+bool lstm_cell_forward_fused(float* gi, float* gf, float* gg, float* go, const float* c_in, float* c_out, float* h_out,
+                             float* y, int n) {
+  if (!active.lstm_cell) return false;
+  active.lstm_cell(gi, gf, gg, go, c_in, c_out, h_out, y, n);
+  return true;
+}
+bool lstm_cell_backward_fused(float* g, int H, const float* dh, const float* dc, const float* c_in, const float* c_t,
+                              float* dh_prev, float* dc_prev, float* db, int n) {
+  if (!active.lstm_back) return false;
+  active.lstm_back(g, H, dh, dc, c_in, c_t, dh_prev, dc_prev, db, n);
+  return true;
+}
 const char* vec_math_isa() { return active.isa; }
 bool vec_math_force(const char* isa) {
   if (!supported(isa)) return false;

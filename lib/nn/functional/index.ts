@@ -7,7 +7,7 @@ export { matmul } from './matmul';
 export { softmax, logSoftmax } from './softmax';
 export { maskedFill, dropout } from './masking';
 export { cat, stack, narrow, indexSelect } from './shape';
-export { sum, mean } from './reduce';
+export { sum, mean, max } from './reduce';
 export { crossEntropy, nllLoss, mseLoss, bceWithLogitsLoss } from './losses';
 export { layerNorm } from './normalization';
 export { additiveScores, lengthMask } from './attention';

@@ -2,7 +2,10 @@
 import { allocLike, record, recording, Tensor } from '../../core/tensor';
 import { checkInt32Array, checkInteger, checkKnownOptions, checkNumber, checkOptions, rangeError, typeError } from '../../core/validate';
 import { native } from '../../native/addon';
+import { mul } from './elementwise';
 import { checkSameDtype, checkTensor, FnNode, sameShape, shapeString } from './node';
+import { sum } from './reduce';
+import { logSoftmax } from './softmax';
 
 /**
  * A one-element loss tensor whose backward scales `grad` (d loss / d input, computed with
@@ -46,22 +49,51 @@ function checkClassification(ctx: string, input: unknown, targets: unknown, igno
 /**
  * Softmax cross-entropy of (N, C) logits against N class ids, as a differentiable
  * one-element tensor (torch.nn.functional.cross_entropy, mean over rows whose target is not
- * `ignoreIndex` (default −100), optional label smoothing). NaN when every row is ignored.
+ * `ignoreIndex` (default −100), optional label smoothing). `weight` (C) weighs each class, as
+ * PyTorch's: row i counts w[targets[i]] times, and the mean divides by the sum of those
+ * weights (the smoothing term of a row is weighted per class, divided by the same sum). NaN
+ * when every row is ignored.
  *
  * @example
  * const loss = F.crossEntropy(logits, targets, { ignoreIndex: 0 });
  * loss.backward();
+ * const balanced = F.crossEntropy(logits, labels, { weight: Tensor.from([1, 2.2]) }); // the rarer class counts more
  */
-export function crossEntropy(logits: Tensor, targets: Int32Array, opts?: { ignoreIndex?: number; labelSmoothing?: number }): Tensor {
+export function crossEntropy(logits: Tensor, targets: Int32Array, opts?: { ignoreIndex?: number; labelSmoothing?: number; weight?: Tensor }): Tensor {
   const ctx = 'F.crossEntropy';
-  const o = checkOptions<{ ignoreIndex: number; labelSmoothing: number }>(ctx, 'opts', opts);
-  checkKnownOptions(ctx, o, ['ignoreIndex', 'labelSmoothing']);
+  const o = checkOptions<{ ignoreIndex: number; labelSmoothing: number; weight: Tensor }>(ctx, 'opts', opts);
+  checkKnownOptions(ctx, o, ['ignoreIndex', 'labelSmoothing', 'weight']);
   const ignoreIndex = checkInteger(ctx, 'opts.ignoreIndex', o.ignoreIndex === undefined ? -100 : o.ignoreIndex, -(2 ** 31), 2 ** 31 - 1);
   const labelSmoothing = checkNumber(ctx, 'opts.labelSmoothing', o.labelSmoothing === undefined ? 0 : o.labelSmoothing, { min: 0, max: 1 });
   const { x, N, C } = checkClassification(ctx, logits, targets, ignoreIndex);
+  if (o.weight !== undefined) return weightedCrossEntropy(ctx, x, targets, N, C, ignoreIndex, labelSmoothing, o.weight);
   const grad = allocLike(x.data, x.size);
   const loss = native.crossEntropy(grad, x.data, targets, N, C, ignoreIndex, labelSmoothing);
   return lossTensor('CrossEntropyBackward', loss, x, grad);
+}
+
+/**
+ * The class-weighted cross-entropy as Σᵢ Σ_c M[i, c] · log softmax(x)[i, c] with a constant
+ * (N, C) coefficient matrix M: for a counted row, M[i, c] = −(ε/C) w_c / W plus
+ * −(1 − ε) w_{yᵢ} / W at c = yᵢ, where W = Σ w_{yᵢ} over counted rows (PyTorch's formula).
+ */
+function weightedCrossEntropy(ctx: string, x: Tensor, targets: Int32Array, N: number, C: number, ignoreIndex: number, eps: number, weightIn: unknown): Tensor {
+  if (!(weightIn instanceof Tensor)) throw typeError(ctx, 'opts.weight', `a Tensor of ${C} class weights`, weightIn);
+  const w = weightIn.data;
+  if (weightIn.shape.length !== 1 || w.length !== C)
+    throw new RangeError(`${ctx}: opts.weight must have shape [${C}] (one weight per class), received shape ${shapeString(weightIn.shape)}`);
+  for (let c = 0; c < C; c++) if (!(w[c] >= 0 && Number.isFinite(w[c]))) throw rangeError(ctx, `opts.weight[${c}]`, 'a finite weight ≥ 0', w[c]);
+  let total = 0;
+  for (let i = 0; i < N; i++) if (targets[i] !== ignoreIndex) total += w[targets[i]];
+  const m = allocLike(x.data, N * C); // M, (N, C); NaN everywhere when nothing is counted (0/0, as PyTorch)
+  for (let i = 0; i < N; i++) {
+    const y = targets[i];
+    if (y === ignoreIndex) continue;
+    for (let c = 0; c < C; c++) m[i * C + c] = -(eps / C) * w[c] / total;
+    m[i * C + y] -= (1 - eps) * w[y] / total;
+  }
+  if (total === 0) m.fill(NaN);
+  return sum(mul(logSoftmax(x, -1), Tensor.wrap(m, [N, C])));
 }
 
 /**

@@ -13,6 +13,7 @@ import { crossEntropy } from '../../nn/loss';
 import type { ResolvedConfig } from '../config';
 import { allFinite, firstNonFinite } from '../non-finite';
 import { PreparedTask, registerTask, TrainingTask } from '../task';
+import type { Shard } from '../data-parallel';
 
 /** The token stream as B parallel streams, time-major (rows, B): column b is the b-th slice. @internal */
 export function batchify(stream: Int32Array, B: number): { data: Int32Array; rows: number } {
@@ -20,6 +21,36 @@ export function batchify(stream: Int32Array, B: number): { data: Int32Array; row
   const data = new Int32Array(rows * B);
   for (let b = 0; b < B; b++) for (let t = 0; t < rows; t++) data[t * B + b] = stream[b * rows + t];
   return { data, rows };
+}
+
+/** Columns [from, from + width) of a row-major (rows, cols) matrix, as a (rows, width) one. */
+function columns(data: Int32Array, rows: number, cols: number, from: number, width: number): Int32Array {
+  const out = new Int32Array(rows * width);
+  for (let t = 0; t < rows; t++) out.set(data.subarray(t * cols + from, t * cols + from + width), t * width);
+  return out;
+}
+
+/**
+ * Every rank's carried state (L, B, H) gathered into the state of the global batch
+ * (L, N·B, H), rank r's streams at [rB, (r+1)B) — what one process with batch N·B carries.
+ */
+function gatherState(t: Tensor, shard: Shard): Tensor {
+  const [L, B, H] = t.shape;
+  const N = shard.worldSize;
+  const all = shard.allGather(t.data); // (N, L, B, H)
+  const out = new Float32Array(all.length); // (L, N·B, H)
+  for (let r = 0; r < N; r++)
+    for (let l = 0; l < L; l++) out.set(all.subarray(((r * L + l) * B) * H, ((r * L + l + 1) * B) * H), (l * N * B + r * B) * H);
+  return new Tensor(out, [L, N * B, H]);
+}
+
+/** This rank's streams [rB, (r+1)B) of a global batch's state (L, N·B, H), as (L, B, H). */
+function shareOfState(t: Tensor, shard: Shard): Tensor {
+  const [L, NB, H] = t.shape;
+  const B = NB / shard.worldSize;
+  const out = new Float32Array(L * B * H);
+  for (let l = 0; l < L; l++) out.set(t.data.subarray((l * NB + shard.rank * B) * H, (l * NB + (shard.rank + 1) * B) * H), l * B * H);
+  return new Tensor(out, [L, B, H]);
 }
 
 /**
@@ -120,10 +151,16 @@ export const LANGUAGE_MODEL_TASK: TrainingTask<LanguageModel, Int32Array> = {
     const cut = Math.floor(data.length * (1 - fraction));
     return { train: data.subarray(0, cut), validation: data.subarray(cut) };
   },
-  prepare(ctx, model, train, validation, cfg: ResolvedConfig): PreparedTask<LMBatch> {
+  prepare(ctx, model, train, validation, cfg: ResolvedConfig, shard?: Shard): PreparedTask<LMBatch> {
     const B = cfg.batchSize, T = cfg.seqLength;
-    const { data, rows } = batchify(train, B);
-    if (rows < 2) throw new RangeError(`${ctx}: train holds ${train.length} tokens, too few for batchSize ${B} (need at least ${2 * B})`);
+    // Data-parallel: the N·B streams of one process with batch N·B; this rank runs streams
+    // [rB, (r+1)B) of them, so that the ranks' gradients average to that process's.
+    const N = shard?.worldSize ?? 1;
+    const global = batchify(train, N * B);
+    const rows = global.rows;
+    if (rows < 2)
+      throw new RangeError(`${ctx}: train holds ${train.length} tokens, too few for batchSize ${B}${N > 1 ? ` on each of ${N} ranks` : ''} (need at least ${2 * N * B})`);
+    const data = shard && N > 1 ? columns(global.data, rows, N * B, shard.rank * B, B) : global.data;
     const { numLayers: L, hiddenSize: H, cell } = model.options;
     let state: LMState | undefined;
     let stateBefore: LMState | undefined;
@@ -148,9 +185,18 @@ export const LANGUAGE_MODEL_TASK: TrainingTask<LanguageModel, Int32Array> = {
       afterSkip() {
         if (state && !allFinite(state.c ? [state.h.data, state.c.data] : [state.h.data])) state = undefined; // restart the streams
       },
-      validate: () => ({ loss: validation && validation.length >= 2 ? evaluate(model, validation, B, T) : NaN }),
+      validate: () => ({ loss: validation && validation.length >= 2 ? evaluate(model, validation, N * B, T) : NaN }),
       saveState() {
         const out: Record<string, Tensor> = {};
+        if (shard && N > 1) {
+          // Gathers are collectives, so every rank takes part: a rank whose streams restarted
+          // (after a skipped step) sends zeros, which is what a restarted stream starts from.
+          if (!shard.allGather(Float32Array.of(state ? 1 : 0)).some((x) => x > 0)) return out;
+          const zeros = () => new Tensor(new Float32Array(L * B * H), [L, B, H]);
+          out.h = gatherState(state ? state.h.detach() : zeros(), shard);
+          if (cell === 'lstm') out.c = gatherState(state?.c ? state.c.detach() : zeros(), shard);
+          return out;
+        }
         if (state) {
           out.h = state.h.detach();
           if (state.c) out.c = state.c.detach();
@@ -164,11 +210,17 @@ export const LANGUAGE_MODEL_TASK: TrainingTask<LanguageModel, Int32Array> = {
         for (const e of entries) {
           if (e.shape.length !== 3 || e.shape[0] !== L || e.shape[2] !== H)
             damaged(`tensor ${e.name} has shape [${e.shape.join(', ')}], expected [${L}, batchSize, ${H}]`);
-          if (e.shape[1] !== B) mismatch(`carries a hidden state for batchSize ${e.shape[1]}, not ${B}: resume with batchSize ${e.shape[1]}`);
+          if (e.shape[1] !== N * B)
+            mismatch(
+              N === 1
+                ? `carries a hidden state for batchSize ${e.shape[1]}, not ${B}: resume with batchSize ${e.shape[1]}`
+                : `carries a hidden state for a global batch of ${e.shape[1]} streams, not ${N} ranks × batchSize ${B}: resume with the batchSize and ranks it was written with`,
+            );
         }
       },
       loadState(t) {
-        state = t.h ? (t.c ? { h: t.h, c: t.c } : { h: t.h }) : undefined;
+        const mine = (x: Tensor) => (shard && N > 1 ? shareOfState(x, shard) : x);
+        state = t.h ? (t.c ? { h: mine(t.h), c: mine(t.c) } : { h: mine(t.h) }) : undefined;
       },
       diagnose: (b, rng) => diagnose(model, b.x, b.seq, B, stateBefore, b.y, rng),
     };

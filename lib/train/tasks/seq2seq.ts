@@ -15,6 +15,7 @@ import * as F from '../../nn/functional';
 import { argmax } from '../../nn/reductions';
 import type { ResolvedConfig } from '../config';
 import { lossOf, PreparedTask, registerTask, TrainingTask } from '../task';
+import type { Shard } from '../data-parallel';
 
 /** Source–target pairs of token ids: sources[i] translates to targets[i]. */
 export interface Seq2SeqData {
@@ -108,8 +109,12 @@ export const SEQ2SEQ_TASK: TrainingTask<Seq2Seq, Packed> = {
     const cut = Math.max(1, Math.floor(N * (1 - fraction)));
     return { train: slice(data, 0, cut), validation: slice(data, cut, N) };
   },
-  prepare(ctx, model, train, validation, cfg: ResolvedConfig): PreparedTask<Seq2SeqBatch> {
-    const B = cfg.batchSize;
+  prepare(ctx, model, train, validation, cfg: ResolvedConfig, shard?: Shard): PreparedTask<Seq2SeqBatch | null> {
+    // Data-parallel: the global batches of one process with batch size ranks × batchSize,
+    // in the same order on every rank (the order seed comes from rank 0's generator); this
+    // rank trains on its rank-th share of each, which is empty (null) when a last batch has
+    // fewer pairs than there are ranks.
+    const B = cfg.batchSize * (shard?.worldSize ?? 1);
     const N = count(train);
     const lengths = Int32Array.from({ length: N }, (_, i) => source(train, i).length);
     const labelSmoothing = cfg.labelSmoothing ?? 0;
@@ -125,8 +130,14 @@ export const SEQ2SEQ_TASK: TrainingTask<Seq2Seq, Packed> = {
         const g = new Generator(orderSeed[0] * 2 ** 21 + (orderSeed[1] >>> 11) + epoch);
         batches = batchIndices(lengths, { batchSize: B, shuffle: cfg.shuffle ?? true, bucketSize: cfg.bucketSize ?? 50, generator: g });
       },
-      batch: (i) => make(train, batches[i]),
-      loss: (b) => lossOf(model.loss(b, { labelSmoothing }), b.tokens),
+      batch(i) {
+        if (!shard || shard.worldSize === 1) return make(train, batches[i]);
+        const idx = batches[i];
+        const per = Math.ceil(idx.length / shard.worldSize);
+        const mine = idx.subarray(Math.min(idx.length, shard.rank * per), Math.min(idx.length, (shard.rank + 1) * per));
+        return mine.length > 0 ? make(train, mine) : null;
+      },
+      loss: (b) => (b === null ? { value: 0, count: 0, backward: () => undefined } : lossOf(model.loss(b, { labelSmoothing }), b.tokens)),
       validate() {
         if (validationBatches.length === 0) return { loss: NaN };
         const wasTraining = model.training;

@@ -1,0 +1,156 @@
+/**
+ * The data-parallel side of a training run (DDP's job), used by the loop when a process group
+ * is initialised: every rank starts from rank 0's weights and random state, trains on its
+ * share of each global batch, and after backward one allreduce gives every rank the
+ * token-weighted mean of all ranks' gradients — what one process with the whole batch
+ * computes — together with the global loss and the ranks' stop requests. The gradients live
+ * in one arena (each parameter's `.grad` becomes a view into it), so that allreduce is a
+ * single call over one buffer with no copies. (Internal to the package.)
+ */
+import { markAsUntransferable } from 'node:worker_threads';
+import { alignedFloat32Array } from '../core/aligned';
+import { defaultGenerator } from '../core/random';
+import type { Parameter } from '../core/tensor';
+import { native } from '../native/addon';
+
+/** Where this rank's data is: its share of every global batch of worldSize × batchSize. */
+export interface Shard {
+  readonly rank: number;
+  readonly worldSize: number;
+  /** Every rank's `local` (the same length on all), concatenated in rank order; a collective. */
+  allGather(local: Float32Array): Float32Array;
+}
+
+/** What the ranks agreed on in a step's allreduce. */
+export interface ReducedStep {
+  /** The mean loss over every rank's units (NaN when any rank's loss was non-finite). */
+  loss: number;
+  /** The units (tokens) of all ranks together. */
+  count: number;
+  /** Why the run must stop after this step, when some rank asked: 'aborted' or 'max-seconds'. */
+  stop: 'aborted' | 'max-seconds' | null;
+}
+
+/** A 32-bit FNV-1a hash of a string, to compare settings that are not integers across ranks. */
+function hashString(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619) >>> 0;
+  return h;
+}
+
+/** Floats per gradient slot: a multiple of 16, so every slot starts on a 64-byte line. */
+const roundUp = (n: number) => Math.ceil(n / 16) * 16;
+
+export class DataParallel implements Shard {
+  readonly rank: number;
+  readonly worldSize: number;
+  private readonly timeoutMs: number;
+  /** (G + 4): the gradient slots (G floats, padding zero), then loss × count, count, abort, over-time. */
+  private readonly arena: Float32Array;
+  /** The gradient slots: arena[0, G). */
+  private readonly grads: Float32Array;
+  private readonly tail: number;
+
+  /** Joins the run to the process's group and moves every parameter's gradient into the arena. */
+  constructor(private readonly ctx: string, params: readonly Parameter[]) {
+    const info = native.distInfo();
+    if (info === null) throw new Error(`${ctx}: no process group is initialised`);
+    [this.rank, this.worldSize, this.timeoutMs] = info;
+    let total = 0;
+    for (const p of params) total += roundUp(p.size);
+    this.tail = total;
+    this.arena = alignedFloat32Array(total + 4);
+    try {
+      markAsUntransferable(this.arena.buffer); // parameters' gradients are never transferred
+    } catch {
+      // already marked
+    }
+    this.grads = this.arena.subarray(0, total);
+    let at = 0;
+    for (const p of params) {
+      const view = this.arena.subarray(at, at + p.size);
+      view.set(p.grad);
+      p.grad = view;
+      at += roundUp(p.size);
+    }
+  }
+
+  /**
+   * Checks that every rank has the same `value` for a setting (an integer, or anything else
+   * by a hash of its JSON); throws on every rank, naming it, when they differ.
+   */
+  agree(what: string, value: unknown): void {
+    const v = typeof value === 'number' && Number.isSafeInteger(value) ? value : hashString(JSON.stringify(value) ?? 'undefined');
+    native.distAgreeSync(v, what, this.timeoutMs, this.ctx);
+  }
+
+  /** Every rank takes rank 0's weights and default-generator state (dropout, shuffling). */
+  syncStart(params: readonly Parameter[]): void {
+    let total = 0;
+    for (const p of params) total += p.size;
+    const all = new Float32Array(total); // every parameter's data, back to back
+    let at = 0;
+    for (const p of params) {
+      all.set(p.data, at);
+      at += p.size;
+    }
+    native.distBroadcastSync(all, 0, this.timeoutMs, 0, this.ctx);
+    at = 0;
+    for (const p of params) {
+      p.data.set(all.subarray(at, at + p.size));
+      at += p.size;
+    }
+    // The generator's 4 uint32 words, sent as their bytes (a broadcast copies, never rounds).
+    const rng = Uint32Array.from(defaultGenerator.getState());
+    native.distBroadcastSync(new Float32Array(rng.buffer), 0, this.timeoutMs, 0, this.ctx);
+    defaultGenerator.setState(Array.from(rng));
+  }
+
+  /**
+   * After backward: every rank's gradients weighted by its units (count), summed, and divided
+   * by all ranks' units, in one allreduce that also sums the losses and the stop requests.
+   * `loss` is this rank's mean loss (non-finite when its backward was skipped: its gradients
+   * are then zero, and the global loss becomes NaN on every rank). `step` is checked equal on
+   * every rank.
+   */
+  reduce(loss: number, count: number, step: number, abort: boolean, overTime: boolean): ReducedStep {
+    const a = this.arena, t = this.tail;
+    const finite = Number.isFinite(loss);
+    if (finite && count !== 1) native.scaleGrads([this.grads], count);
+    a[t] = finite ? loss * count : NaN;
+    a[t + 1] = count;
+    a[t + 2] = abort ? 1 : 0;
+    a[t + 3] = overTime ? 1 : 0;
+    native.distAllReduceSync(a, 0, this.timeoutMs, step, this.ctx);
+    const total = a[t + 1];
+    if (total > 0) native.scaleGrads([this.grads], 1 / total);
+    return { loss: a[t] / total, count: total, stop: a[t + 2] > 0 ? 'aborted' : a[t + 3] > 0 ? 'max-seconds' : null };
+  }
+
+  /** Throws on every rank when the ranks' weights differ (a checksum of every bit of them). */
+  checkWeights(params: readonly Parameter[], step: number): void {
+    const sum = native.distChecksum(params.map((p) => p.data));
+    native.distAgreeSync(sum, `the checksum of the weights after step ${step} (the ranks' weights have diverged)`, this.timeoutMs, this.ctx);
+  }
+
+  /** Rank 0's validation result on every rank, so that every rank takes the same decisions (early stopping, plateau). */
+  shareValidation(v: { loss: number; metrics?: Record<string, number> }): { loss: number; metrics?: Record<string, number> } {
+    const keys = v.metrics ? Object.keys(v.metrics).sort() : [];
+    this.agree('the validation metrics', keys);
+    const values = new Float64Array(1 + keys.length); // doubles, sent as their bytes
+    values[0] = v.loss;
+    keys.forEach((k, i) => (values[i + 1] = v.metrics![k]));
+    native.distBroadcastSync(new Float32Array(values.buffer), 0, this.timeoutMs, 0, this.ctx);
+    return { loss: values[0], ...(v.metrics ? { metrics: Object.fromEntries(keys.map((k, i) => [k, values[i + 1]])) } : {}) };
+  }
+
+  allGather(local: Float32Array): Float32Array {
+    const n = local.length;
+    // (worldSize, n): rank r's piece in row r, zeros elsewhere; a sum fills every row
+    // (x + 0 is exactly x).
+    const all = new Float32Array(n * this.worldSize);
+    all.set(local, this.rank * n);
+    native.distAllReduceSync(all, 0, this.timeoutMs, 0, this.ctx);
+    return all;
+  }
+}
