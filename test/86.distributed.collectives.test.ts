@@ -113,7 +113,14 @@ withGloo('failures', () => {
       runChild([RANK_SCRIPT, 'rendezvous', '1500'], env, 1),
       runChild([RANK_SCRIPT, 'rendezvous', '1500'], env, 1),
     ]).then((rs) => [rs[1], rs[2]]);
-    const messages = [only(a).init, only(b).init].filter((x) => !x.ok).map((x) => x.message);
-    expect(messages.some((m: string) => m.includes('key rank_1 is already set (two ranks with the same RANK?)'))).toBe(true);
+    const messages: string[] = [only(a).init, only(b).init].filter((x) => !x.ok).map((x) => x.message);
+    // At least one of the two is refused. Usually both reach rank 0's store and the later one
+    // is told why; on a loaded machine the later one may arrive after the group has formed and
+    // rank 0's store has closed, and then it fails to reach it instead (still refused, never
+    // a second member of the group).
+    expect(messages.length).toBeGreaterThanOrEqual(1);
+    for (const m of messages) expect(m).toMatch(/^initProcessGroup \(rank 1 of 2\): /);
+    if (!messages.some((m) => m.includes('key rank_1 is already set (two ranks with the same RANK?)')))
+      expect(messages.some((m) => /could not reach rank 0|timed out|closed/.test(m))).toBe(true);
   });
 });
