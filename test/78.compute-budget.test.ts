@@ -84,6 +84,33 @@ describe('the compute budget', () => {
     asyncOut.forEach((o, k) => expect(bytes(o.output.data).equals(bytes((k % 2 ? serialL : serialG)[k]))).toBe(true));
   });
 
+  it('training gradients do not depend on the team a call gets: bias sums of a row-split backward while another thread computes', async () => {
+    if (getNumThreads() < 2) return; // one token: every call runs alone
+    manualSeed(7);
+    // B 32 with two threads: the time loop is split by batch rows, bias gradients summed per part
+    const lstm = new LSTM({ inputSize: 16, hiddenSize: 64 });
+    const x = new Tensor(Float32Array.from({ length: 12 * 32 * 16 }, (_, i) => Math.sin(i * 0.37)), [12, 32, 16]);
+    const grads = (): Buffer[] => {
+      lstm.zeroGrad();
+      const { output } = lstm.forward(x);
+      lstm.backward(new Tensor(Float32Array.from(output.data, (_, i) => Math.cos(i * 0.11)), [...output.shape]));
+      return lstm.parameters().map((p) => Buffer.from(p.grad!.slice().buffer));
+    };
+    const alone = grads();
+    // another model computing on a worker holds a token now and then, so some of these calls get a team of one
+    native.computeBudget(true);
+    const busy = generateOnWorker({ vocabSize: 30, hiddenSize: 256, numLayers: 2 }, 1, 40);
+    const runs: Buffer[][] = [];
+    const started = Date.now();
+    while (runs.length < 200 && Date.now() - started < 4000) {
+      runs.push(grads());
+      await new Promise((r) => setImmediate(r));
+    }
+    await busy;
+    for (const r of runs) r.forEach((g, k) => expect(g.equals(alone[k])).toBe(true));
+    expect(native.computeBudget().maxRunning).toBeGreaterThanOrEqual(2);
+  });
+
   it('setNumThreads resizes the budget and waits for running calls', async () => {
     const before = getNumThreads();
     try {

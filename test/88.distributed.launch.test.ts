@@ -10,10 +10,10 @@ import { GLOO, RANK_SCRIPT } from './helpers/dist';
 const BIN = path.join(__dirname, '..', 'bin', 'rnn-native.js');
 
 /** Runs the launcher to its end; `onStdout` sees its (and its ranks') output as it comes. */
-function launch(args: string[], onStdout?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+function launch(args: string[], onStdout?: (text: string, child: ReturnType<typeof spawn>) => void, env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
-    const child = spawn(process.execPath, [BIN, 'launch', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'launch', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stdout = '', stderr = '';
     child.stdout!.on('data', (d: Buffer) => {
       stdout += d.toString();
@@ -70,10 +70,11 @@ describe('rnn-native launch', () => {
   });
 
   (GLOO ? it : it.skip)('runs a data-parallel training job: both ranks end with the same weights', async () => {
-    const res = await launch(['--nproc', '2', '--', RANK_SCRIPT, 'train-lm', '4', 'fit']);
+    const res = await launch(['--nproc', '2', '--', RANK_SCRIPT, 'train-lm', '4', 'fit'], undefined, { ...process.env, DIGEST_WEIGHTS: '1' });
     expect(res.code).toBe(0);
     const lines = jsonLines(res.stdout);
     expect(lines.map((l) => l.rank).sort()).toEqual([0, 1]);
+    expect(lines[0].weights).toMatch(/^[0-9a-f]{64}$/);
     expect(lines[0].weights).toEqual(lines[1].weights);
     expect(lines[0].losses).toEqual(lines[1].losses);
   });

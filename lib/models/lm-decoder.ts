@@ -14,7 +14,21 @@ import { native } from '../native/addon';
 import { afterPreviousJobs } from '../native/async-queue';
 import { CELL_KINDS } from '../nn/cell-kinds';
 import { convertMatrix, FORMAT_CODE, Precision } from '../nn/precision';
-import type { LanguageModel } from './language-model';
+import type { CellKind } from '../nn/cell-kinds';
+import type { Embedding } from '../nn/embedding';
+import type { Linear } from '../nn/linear';
+import type { RecurrentBase } from '../nn/recurrent';
+
+/** What the decoder reads of a LanguageModel (a structural type: language-model.ts imports this file). */
+interface DecodedModel {
+  readonly options: { readonly cell: CellKind; readonly numLayers: number; readonly embeddingDim: number; readonly hiddenSize: number; readonly vocabSize: number };
+  readonly embedding: Embedding;
+  readonly rnn: RecurrentBase;
+  readonly head: Linear;
+  readonly training: boolean;
+  eval(): unknown;
+  train(mode?: boolean): unknown;
+}
 
 /** A row's state after its prompt: h and c (LSTM) as (L, H). */
 export interface RowState {
@@ -34,7 +48,7 @@ export class LMDecoder {
   private converted: Array<Float32Array | Uint16Array | Int8Array | Int32Array | null> | null = null;
   private precisionInUse: Precision = 'float32';
 
-  constructor(private readonly model: LanguageModel) {
+  constructor(private readonly model: DecodedModel) {
     const o = model.options;
     this.L = o.numLayers;
     this.H = o.hiddenSize;

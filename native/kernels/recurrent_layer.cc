@@ -371,77 +371,85 @@ void layer_backward(const LayerDims& d, const LayerWeights<F>& w, const LayerGra
   const bool by_rows = split_rows(B, workers);
   const size_t db_len = static_cast<size_t>(G + 1) * H;
   std::vector<F> db_parts(by_rows && db_sum ? (workers - 1) * db_len : 0);
+  // One part's loop: part `k` of `parts` (the rows, or the units, it owns).
+  const auto backward_part = [&](int k, int parts) {
+    const Part p = part_of(by_rows, B, H, k, parts);
+    const UnitRange& u = p.u;
+    const int nu = u.j1 - u.j0, rows = p.r1 - p.r0;
+    F* const db = !db_sum ? nullptr : by_rows && k > 0 ? db_parts.data() + (k - 1) * db_len : db_sum;
+    if (db && nu > 0)
+      for (int q = 0; q < G + (gru ? 1 : 0); ++q) std::memset(db + q * H + u.j0, 0, sizeof(F) * nu);
+    F* dh_cur = dh;  // each thread swaps its own copies of the two pointers
+    F* dh_next = dh + BH;
+    F* dc_cur = dc;
+    F* dc_next = dc ? dc + BH : nullptr;
+    for (int s = T - 1; s >= 0; --s) {
+      const int t = d.reverse ? T - 1 - s : s;
+      const int k_in = d.reverse ? t + 1 : t;
+      const int k_out = d.reverse ? t : t + 1;
+      F* dg_t = dgates + static_cast<size_t>(t) * B * GH;
+      F* dgn_t = gru ? dgn + static_cast<size_t>(t) * BH : nullptr;
+      const F* h_in = buf.hist_h + static_cast<size_t>(k_in) * BH;
+      const F* h_out = buf.hist_h + static_cast<size_t>(k_out) * BH;
+      for (int b = p.r0; b < p.r1 && nu > 0; ++b) {
+        const size_t o = static_cast<size_t>(b) * H + u.j0;
+        F* __restrict dhb = dh_cur + o;
+        F* __restrict dhn = dh_next + o;  // the part of dh_{prev} not coming through W_hh
+        // in: this row's activated gates (when dgates is buf.gates); out: their gradients
+        F* dgb = dg_t + static_cast<size_t>(b) * GH + u.j0;
+        F* __restrict dgnb = gru ? dgn_t + o : nullptr;
+        if (!is_active(lengths, b, t)) {
+          // The state passed through unchanged: so does its gradient. dy here is ignored,
+          // the output was the constant 0.
+          std::memcpy(dhn, dhb, sizeof(F) * nu);
+          if (lstm) std::memcpy(dc_next + o, dc_cur + o, sizeof(F) * nu);
+          for (int q = 0; q < G; ++q) std::memset(dgb + q * H, 0, sizeof(F) * nu);
+          if (gru) std::memset(dgnb, 0, sizeof(F) * nu);
+          continue;
+        }
+        if (dy) {
+          const F* dyb = dy + static_cast<size_t>(t) * B * ldy + static_cast<size_t>(b) * ldy + u.j0;
+          for (int j = 0; j < nu; ++j) dhb[j] += dyb[j];
+        }
+        if (lstm) {  // the bias gradients' sums included
+          lstm_backward_step(dgb, H, dhb, dc_cur + o, buf.hist_c + static_cast<size_t>(k_in) * BH + o,
+                             buf.hist_c + static_cast<size_t>(k_out) * BH + o, dhn, dc_next + o,
+                             db ? db + u.j0 : nullptr, nu);
+          continue;
+        }
+        if (gru)
+          gru_backward(dgb, H, dhb, dgnb, h_in + o, dhn, nu);
+        else
+          rnn_backward(d.cell == CellType::RnnRelu, dgb, dhb, h_out + o, dhn, nu);
+        if (db) {
+          for (int q = 0; q < G; ++q) add_span(db + q * H + u.j0, dgb + q * H, nu);
+          if (gru) add_span(db + GH + u.j0, dgnb, nu);
+        }
+      }
+      if (!by_rows) ThreadPool::instance().barrier();  // the product reads every unit's dgates
+      const Panels* v = use_view ? &view : nullptr;
+      // this part's rows: dgates (rows, GH), GRU's dn * r (rows, H), dh (rows, H)
+      F* dg_rows = dg_t + static_cast<size_t>(p.r0) * GH;
+      F* dh_rows = dh_next + static_cast<size_t>(p.r0) * H;
+      if (rows > 0) {
+        if (gru) {
+          backward_product(dg_rows, GH, 0, 2 * H, w.w_hh, dh_rows, rows, H, u, v);
+          backward_product(dgn_t + static_cast<size_t>(p.r0) * H, H, 2 * H, H, w.w_hh, dh_rows, rows, H, u, v);
+        } else {
+          backward_product(dg_rows, GH, 0, GH, w.w_hh, dh_rows, rows, H, u, v);
+        }
+      }
+      std::swap(dh_cur, dh_next);
+      if (lstm) std::swap(dc_cur, dc_next);
+    }
+  };
+  // Split by rows, the parts are always `workers` row ranges, whatever team the compute budget
+  // grants (a thread runs parts tid, tid + n, …; rows need no barrier), so each bias-gradient
+  // partial sum covers the same rows and the result does not depend on the team's size.
   ThreadPool::instance().run(
       [&](int tid, int n) {
-        const Part p = part_of(by_rows, B, H, tid, n);
-        const UnitRange& u = p.u;
-        const int nu = u.j1 - u.j0, rows = p.r1 - p.r0;
-        F* const db = !db_sum ? nullptr : by_rows && tid > 0 ? db_parts.data() + (tid - 1) * db_len : db_sum;
-        if (db && nu > 0)
-          for (int q = 0; q < G + (gru ? 1 : 0); ++q) std::memset(db + q * H + u.j0, 0, sizeof(F) * nu);
-        F* dh_cur = dh;  // each thread swaps its own copies of the two pointers
-        F* dh_next = dh + BH;
-        F* dc_cur = dc;
-        F* dc_next = dc ? dc + BH : nullptr;
-        for (int s = T - 1; s >= 0; --s) {
-          const int t = d.reverse ? T - 1 - s : s;
-          const int k_in = d.reverse ? t + 1 : t;
-          const int k_out = d.reverse ? t : t + 1;
-          F* dg_t = dgates + static_cast<size_t>(t) * B * GH;
-          F* dgn_t = gru ? dgn + static_cast<size_t>(t) * BH : nullptr;
-          const F* h_in = buf.hist_h + static_cast<size_t>(k_in) * BH;
-          const F* h_out = buf.hist_h + static_cast<size_t>(k_out) * BH;
-          for (int b = p.r0; b < p.r1 && nu > 0; ++b) {
-            const size_t o = static_cast<size_t>(b) * H + u.j0;
-            F* __restrict dhb = dh_cur + o;
-            F* __restrict dhn = dh_next + o;  // the part of dh_{prev} not coming through W_hh
-            // in: this row's activated gates (when dgates is buf.gates); out: their gradients
-            F* dgb = dg_t + static_cast<size_t>(b) * GH + u.j0;
-            F* __restrict dgnb = gru ? dgn_t + o : nullptr;
-            if (!is_active(lengths, b, t)) {
-              // The state passed through unchanged: so does its gradient. dy here is ignored,
-              // the output was the constant 0.
-              std::memcpy(dhn, dhb, sizeof(F) * nu);
-              if (lstm) std::memcpy(dc_next + o, dc_cur + o, sizeof(F) * nu);
-              for (int q = 0; q < G; ++q) std::memset(dgb + q * H, 0, sizeof(F) * nu);
-              if (gru) std::memset(dgnb, 0, sizeof(F) * nu);
-              continue;
-            }
-            if (dy) {
-              const F* dyb = dy + static_cast<size_t>(t) * B * ldy + static_cast<size_t>(b) * ldy + u.j0;
-              for (int j = 0; j < nu; ++j) dhb[j] += dyb[j];
-            }
-            if (lstm) {  // the bias gradients' sums included
-              lstm_backward_step(dgb, H, dhb, dc_cur + o, buf.hist_c + static_cast<size_t>(k_in) * BH + o,
-                                 buf.hist_c + static_cast<size_t>(k_out) * BH + o, dhn, dc_next + o,
-                                 db ? db + u.j0 : nullptr, nu);
-              continue;
-            }
-            if (gru)
-              gru_backward(dgb, H, dhb, dgnb, h_in + o, dhn, nu);
-            else
-              rnn_backward(d.cell == CellType::RnnRelu, dgb, dhb, h_out + o, dhn, nu);
-            if (db) {
-              for (int q = 0; q < G; ++q) add_span(db + q * H + u.j0, dgb + q * H, nu);
-              if (gru) add_span(db + GH + u.j0, dgnb, nu);
-            }
-          }
-          if (!by_rows) ThreadPool::instance().barrier();  // the product reads every unit's dgates
-          const Panels* v = use_view ? &view : nullptr;
-          // this part's rows: dgates (rows, GH), GRU's dn * r (rows, H), dh (rows, H)
-          F* dg_rows = dg_t + static_cast<size_t>(p.r0) * GH;
-          F* dh_rows = dh_next + static_cast<size_t>(p.r0) * H;
-          if (rows > 0) {
-            if (gru) {
-              backward_product(dg_rows, GH, 0, 2 * H, w.w_hh, dh_rows, rows, H, u, v);
-              backward_product(dgn_t + static_cast<size_t>(p.r0) * H, H, 2 * H, H, w.w_hh, dh_rows, rows, H, u, v);
-            } else {
-              backward_product(dg_rows, GH, 0, GH, w.w_hh, dh_rows, rows, H, u, v);
-            }
-          }
-          std::swap(dh_cur, dh_next);
-          if (lstm) std::swap(dc_cur, dc_next);
-        }
+        if (!by_rows) return backward_part(tid, n);
+        for (int k = tid; k < workers; k += n) backward_part(k, workers);
       },
       workers);
   for (int k = 0; k + 1 < workers && !db_parts.empty(); ++k)  // split by rows: the other threads' bias sums

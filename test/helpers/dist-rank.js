@@ -20,7 +20,14 @@ const lib = require(path.join(__dirname, '..', '..'));
 const dist = lib.distributed;
 const [mode, ...args] = process.argv.slice(2);
 const grouped = process.env.WORLD_SIZE !== undefined;
-const out = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
+// One JSON line. Ranks under the launcher share one stdout pipe, where a write longer than
+// PIPE_BUF (4 KiB) can interleave with another rank's: with DIGEST_WEIGHTS=1 the weights are
+// reported as a SHA-256 of their JSON, which keeps the line short.
+const out = (o) => {
+  if (process.env.DIGEST_WEIGHTS === '1' && o.weights !== undefined)
+    o = { ...o, weights: require('node:crypto').createHash('sha256').update(JSON.stringify(o.weights)).digest('hex') };
+  process.stdout.write(`${JSON.stringify(o)}\n`);
+};
 
 /** Runs f and reports whether it settled well, how long it took, and its error. */
 async function timed(f) {
