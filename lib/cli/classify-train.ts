@@ -19,6 +19,7 @@ import { CliError, integer, number, oneOf, Options, parseWithOne } from './args'
 import { reportLines, TrainingReporter } from './classify-report';
 import { checkDirectory, checkReadable, checkWritable, fileError } from './files';
 import { HELP } from './help';
+import { untilInterrupted } from './interrupt';
 import { DEFAULT_EPSILON, LabelledTexts, optionalNumber, readLabelled } from './labelled';
 import { UNBOUNDED_EPOCHS } from './train';
 
@@ -156,24 +157,12 @@ export async function classifyTrain(rawArgs: string[], others: Record<string, st
   };
 
   // Ctrl-C: stop after the current batch and save; a second one quits at once.
-  const controller = new AbortController();
-  const onInterrupt = () => {
-    if (controller.signal.aborted) process.exit(130);
-    reporter.line('rnn-native: stopping after this batch to save the model (Ctrl-C again quits without saving)');
-    controller.abort();
-  };
-  process.on('SIGINT', onInterrupt);
-  let result;
-  try {
-    result = await fit(model, train, {
-      ...config, ...(validation ? { validationData: validation } : {}), progress: false, signal: controller.signal,
+  const result = await untilInterrupted(reporter, (signal) =>
+    fit(model, train, {
+      ...config, ...(validation ? { validationData: validation } : {}), progress: false, signal,
       onBatch: (b) => reporter.batch(b),
       onEpoch: quiet ? undefined : (e) => reporter.epoch(e),
-    });
-  } finally {
-    process.off('SIGINT', onInterrupt);
-    reporter.end();
-  }
+    }));
 
   try {
     saveSequenceClassifier(out, model, { vocabulary, labels });

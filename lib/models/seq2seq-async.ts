@@ -10,7 +10,7 @@
  * model is garbage-collected. (Internal to the package.)
  */
 import { Worker } from 'node:worker_threads';
-import { workerScript } from '../core/worker-script';
+import { reviveWorkerError, workerScript } from '../core/worker-script';
 import type { Tensor } from '../core/tensor';
 import type { Precision } from '../nn/precision';
 import type { DecodeOptions } from './decode-options';
@@ -41,14 +41,6 @@ interface Part {
   precision: Precision;
   resolve: (outputs: Int32Array[]) => void;
   reject: (err: Error) => void;
-}
-
-/** Rebuilds a worker's error with its own class (TypeError, RangeError, …) and message. */
-function revive(e: { name: string; message: string; stack?: string }): Error {
-  const Ctor = e.name === 'TypeError' ? TypeError : e.name === 'RangeError' ? RangeError : Error;
-  const err = new Ctor(e.message);
-  if (Ctor === Error && e.name !== 'Error') err.name = e.name;
-  return err;
 }
 
 class TranslationWorker {
@@ -149,7 +141,7 @@ class TranslationWorker {
     this.inFlight = null;
     if ('outputs' in reply) job.parts.forEach((p, i) => p.resolve(reply.outputs[i]));
     else {
-      const err = revive(reply.error);
+      const err = reviveWorkerError(reply.error);
       for (const p of job.parts) p.reject(err);
     }
     this.pump();
