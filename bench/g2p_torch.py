@@ -121,7 +121,7 @@ else:
 # before torch loads, then torch.set_num_threads (as bench/torch_workloads.py).
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(THREADS)
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as bench/torch_workloads.py
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # Debian's 1.13: as bench/run.js runs it
 
 import torch  # noqa: E402
 

@@ -61,7 +61,7 @@ const { values: opts, positionals } = parseArgs({
     out: { type: 'string' },
     json: { type: 'string' },
     'torch-wait-policy': { type: 'string', default: 'PASSIVE' },
-    'torch2-wait-policy': { type: 'string', default: 'PASSIVE' },
+    'torch2-wait-policy': { type: 'string', default: 'default' },
     timeout: { type: 'string' },
     rounds: { type: 'string' },
     list: { type: 'boolean', default: false },
@@ -189,9 +189,10 @@ function demoLimitMs() {
  * the system OpenBLAS pool for Debian's 1.13 GEMMs; all get n. OMP_WAIT_POLICY PASSIVE by
  * default: with ACTIVE (libgomp's default) 1.13's OpenMP workers spin between regions while
  * OpenBLAS needs the cores, which made its 2-thread char-LM step up to 25× slower than its
- * 1-thread one here. The 2.x wheel has no second pool, but PASSIVE measured as its better
- * setting too: its 2-thread char-LM step ran about twice as fast as with ACTIVE (bench/NOTES.md §16). `--torch-wait-policy default` (or
- * `--torch2-wait-policy default`) leaves the variable unset.
+ * 1-thread one here. The 2.x wheel has no second pool, and there the variable is left unset
+ * by default (`--torch2-wait-policy default`): on a quiet machine its 2-thread char-LM step
+ * runs at ~72 k tokens/s unset and ~36 k with PASSIVE (2026-12-01). PASSIVE looked better only
+ * while other jobs shared the cores, where spinning workers lose their core (bench/NOTES.md §16).
  */
 function torchEnv(n, policy) {
   const env = { OMP_NUM_THREADS: String(n), OPENBLAS_NUM_THREADS: String(n), MKL_NUM_THREADS: String(n) };

@@ -10,7 +10,8 @@ scripts/torch2-venv.sh): bench/run.js runs both. The thread count must be fixed 
 loads: Debian's torch runs its GEMMs on the system OpenBLAS (openblas-pthread), whose pool
 reads OPENBLAS_NUM_THREADS at load time, and its own kernels on OpenMP; the 2.x wheel runs
 MKL and oneDNN on OpenMP; so all three variables are set here, then torch.set_num_threads.
-OMP_WAIT_POLICY defaults to PASSIVE (see below) unless the environment sets it.
+OMP_WAIT_POLICY is left as the environment has it: bench/run.js sets PASSIVE for Debian's 1.13
+and leaves it unset for 2.x (see torchEnv there).
 Each timed metric: warm-up calls (which also size a repetition to about targetRepSeconds),
 then `reps` repetitions timed with time.perf_counter; samples are seconds per call.
 """
@@ -44,7 +45,6 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 # With 2 threads, torch's OpenMP workers spin between parallel regions while OpenBLAS's own
 # pool needs the same 2 cores: on this machine that costs up to 25× in the char-LM step.
 # PASSIVE is PyTorch's best setting here; bench/run.js passes it explicitly (--torch-wait-policy).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 try:
     import torch
