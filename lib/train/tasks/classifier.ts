@@ -6,8 +6,6 @@
  * validation the loss, accuracy, per-class precision/recall/F1 and their macro average.
  */
 import { noGrad } from '../../core/grad-mode';
-import { defaultGenerator, Generator } from '../../core/random';
-import { Tensor } from '../../core/tensor';
 import { checkInt32Array, rangeError, typeError } from '../../core/validate';
 import { classificationReport } from '../../data/metrics';
 import { batchIndices } from '../../data/sequences';
@@ -18,6 +16,7 @@ import { argmax } from '../../nn/reductions';
 import { adversarialStep, resolveAdversarial, virtualAdversarialStep } from '../adversarial';
 import type { ResolvedConfig } from '../config';
 import { BatchLoss, lossOf, PreparedTask, registerTask, TrainingTask } from '../task';
+import { EpochOrder } from './epoch-order';
 
 /** Token sequences with a class id each (−1: unlabelled, read only by virtual adversarial training). */
 export interface ClassifierData {
@@ -136,9 +135,7 @@ export const CLASSIFIER_TASK: TrainingTask<SequenceClassifier, Packed> = {
     if (unlabelled === N) throw new RangeError(`${ctx}: train holds no labelled example`);
     const lengths = Int32Array.from({ length: N }, (_, i) => train.offsets[i + 1] - train.offsets[i]);
     const labelSmoothing = cfg.labelSmoothing ?? 0;
-    // The batch order of epoch e comes from a generator seeded with (orderSeed, e): a resumed
-    // run (orderSeed restored from the checkpoint) continues the same order.
-    const orderSeed = [defaultGenerator.nextUint32(), defaultGenerator.nextUint32()];
+    const order = new EpochOrder(); // resumable shuffled batch order
     let batches: Int32Array[] = [];
     const validationBatches = validation ? inOrder(validation, B) : [];
     const make = (p: Packed, idx: Int32Array) => model.batch(Array.from(idx, (i) => sequence(p, i)), Array.from(idx, (i) => p.labels[i]));
@@ -158,24 +155,14 @@ export const CLASSIFIER_TASK: TrainingTask<SequenceClassifier, Packed> = {
     return {
       batchesPerEpoch: Math.ceil(N / B),
       startEpoch(epoch) {
-        const g = new Generator(orderSeed[0] * 2 ** 21 + (orderSeed[1] >>> 11) + epoch);
-        batches = batchIndices(lengths, { batchSize: B, shuffle: cfg.shuffle ?? true, bucketSize: cfg.bucketSize ?? 50, generator: g });
+        batches = batchIndices(lengths, { batchSize: B, shuffle: cfg.shuffle ?? true, bucketSize: cfg.bucketSize ?? 50, generator: order.generator(epoch) });
       },
       batch: (i) => make(train, batches[i]),
       loss: stepLoss,
       validate: () => (validationBatches.length === 0 ? { loss: NaN } : validateOn(model, validation!, validationBatches, make)),
-      saveState: () => ({ orderSeed: new Tensor(Float32Array.from([orderSeed[0] >>> 16, orderSeed[0] & 0xffff, orderSeed[1] >>> 16, orderSeed[1] & 0xffff]), [4]) }),
-      checkState(entries, damaged) {
-        const names = entries.map((e) => e.name).join(',');
-        if (names !== 'orderSeed' || entries[0].shape.length !== 1 || entries[0].shape[0] !== 4)
-          damaged(`must hold one tensor orderSeed of shape [4], holds ${JSON.stringify(names)}`);
-      },
-      loadState(t) {
-        const half = (x: number) => (Number.isFinite(x) ? Math.round(x) : 0) & 0xffff; // a damaged value changes the order, nothing else
-        const v = t.orderSeed.data;
-        orderSeed[0] = ((half(v[0]) << 16) | half(v[1])) >>> 0;
-        orderSeed[1] = ((half(v[2]) << 16) | half(v[3])) >>> 0;
-      },
+      saveState: () => order.saveState(),
+      checkState: (entries, damaged) => order.checkState(entries, damaged),
+      loadState: (t) => order.loadState(t),
     };
   },
 };

@@ -5,8 +5,6 @@
  * loss and the teacher-forced token accuracy.
  */
 import { noGrad } from '../../core/grad-mode';
-import { defaultGenerator, Generator } from '../../core/random';
-import { Tensor } from '../../core/tensor';
 import { checkInt32Array, rangeError, typeError } from '../../core/validate';
 import { batchIndices } from '../../data/sequences';
 import { seq2seqLayout } from '../../io/seq2seq-file';
@@ -16,6 +14,7 @@ import { argmax } from '../../nn/reductions';
 import type { ResolvedConfig } from '../config';
 import { lossOf, PreparedTask, registerTask, TrainingTask } from '../task';
 import type { Shard } from '../data-parallel';
+import { EpochOrder } from './epoch-order';
 
 /** Source–target pairs of token ids: sources[i] translates to targets[i]. */
 export interface Seq2SeqData {
@@ -118,17 +117,14 @@ export const SEQ2SEQ_TASK: TrainingTask<Seq2Seq, Packed> = {
     const N = count(train);
     const lengths = Int32Array.from({ length: N }, (_, i) => source(train, i).length);
     const labelSmoothing = cfg.labelSmoothing ?? 0;
-    // The batch order of epoch e comes from a generator seeded with (orderSeed, e): a resumed
-    // run (orderSeed restored from the checkpoint) continues the same order.
-    const orderSeed = [defaultGenerator.nextUint32(), defaultGenerator.nextUint32()];
+    const order = new EpochOrder(); // resumable shuffled batch order
     let batches: Int32Array[] = [];
     const validationBatches = validation && count(validation) > 0 ? inOrder(validation, B) : [];
     const make = (p: Packed, idx: Int32Array) => model.batch(Array.from(idx, (i) => source(p, i)), Array.from(idx, (i) => target(p, i)));
     return {
       batchesPerEpoch: Math.ceil(N / B),
       startEpoch(epoch) {
-        const g = new Generator(orderSeed[0] * 2 ** 21 + (orderSeed[1] >>> 11) + epoch);
-        batches = batchIndices(lengths, { batchSize: B, shuffle: cfg.shuffle ?? true, bucketSize: cfg.bucketSize ?? 50, generator: g });
+        batches = batchIndices(lengths, { batchSize: B, shuffle: cfg.shuffle ?? true, bucketSize: cfg.bucketSize ?? 50, generator: order.generator(epoch) });
       },
       batch(i) {
         if (!shard || shard.worldSize === 1) return make(train, batches[i]);
@@ -159,18 +155,9 @@ export const SEQ2SEQ_TASK: TrainingTask<Seq2Seq, Packed> = {
           model.train(wasTraining);
         }
       },
-      saveState: () => ({ orderSeed: new Tensor(Float32Array.from([orderSeed[0] >>> 16, orderSeed[0] & 0xffff, orderSeed[1] >>> 16, orderSeed[1] & 0xffff]), [4]) }),
-      checkState(entries, damaged) {
-        const names = entries.map((e) => e.name).join(',');
-        if (names !== 'orderSeed' || entries[0].shape.length !== 1 || entries[0].shape[0] !== 4)
-          damaged(`must hold one tensor orderSeed of shape [4], holds ${JSON.stringify(names)}`);
-      },
-      loadState(t) {
-        const half = (x: number) => (Number.isFinite(x) ? Math.round(x) : 0) & 0xffff; // a damaged value changes the order, nothing else
-        const v = t.orderSeed.data;
-        orderSeed[0] = ((half(v[0]) << 16) | half(v[1])) >>> 0;
-        orderSeed[1] = ((half(v[2]) << 16) | half(v[3])) >>> 0;
-      },
+      saveState: () => order.saveState(),
+      checkState: (entries, damaged) => order.checkState(entries, damaged),
+      loadState: (t) => order.loadState(t),
     };
   },
 };
