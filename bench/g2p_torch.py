@@ -23,7 +23,10 @@ hiddenSize 256, encoderLayers 2, decoderLayers 1, bidirectional, attention gener
 feeding on, dropout 0.2; Adam lr 2e-3 (betas 0.9/0.999, eps 1e-8); batches of 64 pairs,
 bucketed by source length as lib/data/sequences.ts's batchIndices (shuffle the pairs, sort by
 source length within windows of 50 batches, cut, shuffle the batches; every epoch);
-clip_grad_norm_ 5; ReduceLROnPlateau(mode min, factor 0.5, patience 1) stepped with each
+clip_grad_norm_ 5; the learning rate on a cosine from lr to --min-lr over the training budget,
+set before each batch from the percent of the budget spent (torch's CosineAnnealingLR with
+T_max 100 stepped once per percent: the example's `interval: 'budget'` scheduler), or with
+`--schedule plateau` ReduceLROnPlateau(mode min, factor 0.5, patience 1) stepped with each
 validation loss; beam search K 5, lengthPenalty 1, maxLength our default (2 × the batch's
 longest source + 10).
 
@@ -71,6 +74,8 @@ p.add_argument("--attention", default="general", choices=["none", "dot", "genera
 p.add_argument("--input-feeding", action=argparse.BooleanOptionalAction, default=True)
 p.add_argument("--dropout", type=float, default=0.2)
 p.add_argument("--lr", type=float, default=2e-3)
+p.add_argument("--schedule", choices=["cosine", "plateau"], default="cosine")
+p.add_argument("--min-lr", type=float, default=2e-5)
 p.add_argument("--batch-size", type=int, default=64)
 p.add_argument("--bucket", type=int, default=50, help="sort by source length within windows of this many batches")
 p.add_argument("--clip", type=float, default=5.0, help="clip_grad_norm_ max norm")
@@ -305,7 +310,8 @@ def validate(tag):
     t0 = time.perf_counter()
     loss = validation_loss()
     wer, per = score(split["valid"], translate_all(valid_words, ARGS.curve_decode))
-    sched.step(loss)
+    if ARGS.schedule == "plateau":
+        sched.step(loss)
     point = {"minutes": round(train_seconds / 60, 4), "epoch": round(epoch_pos, 4), "words": words_trained,
              "validLoss": round(loss, 5), "validWER": round(wer, 3), "validPER": round(per, 3),
              "lr": opt.param_groups[0]["lr"], "seconds": round(time.perf_counter() - t0, 2)}
@@ -321,6 +327,10 @@ while not out_of_time:
         if train_seconds >= budget:
             out_of_time = True
             break
+        if ARGS.schedule == "cosine":
+            percent = min(100, math.floor(100 * train_seconds / budget))
+            for g in opt.param_groups:
+                g["lr"] = ARGS.min_lr + (ARGS.lr - ARGS.min_lr) * (1 + math.cos(math.pi * percent / 100)) / 2
         t0 = time.perf_counter()
         loss = train_step(idx)
         train_seconds += time.perf_counter() - t0
@@ -348,6 +358,7 @@ print(json.dumps({
     "impl": "torch", "task": "g2p", "torch": torch.__version__, "threads": THREADS, "threadRates": THREAD_RATES,
     "options": OPTIONS,
     "training": {"lr": ARGS.lr, "batchSize": ARGS.batch_size, "bucket": ARGS.bucket, "clip": ARGS.clip,
+                 "schedule": ARGS.schedule, "minLr": ARGS.min_lr,
                  "plateau": {"factor": ARGS.factor, "patience": ARGS.patience}, "seed": ARGS.seed},
     "minutes": ARGS.minutes, "trainSeconds": round(train_seconds, 2), "epochs": round(epoch_pos, 4),
     "wordsTrained": words_trained, "wordsPerSecond": round(words_trained / max(train_seconds, 1e-9), 1),

@@ -261,6 +261,35 @@ describe('fit()', () => {
     expect(epochLr).toEqual([0.1, 0.05, 0.025]); // reported before the epoch's scheduler step
   });
 
+  it("steps a scheduler by the time budget (interval 'budget'): p % of maxSeconds elapsed, p steps", () => {
+    // fitSync runs on this thread, so the loop's clock can be driven: every batch takes 7 s of a 100 s budget.
+    let now = 1_000_000;
+    const spy = jest.spyOn(Date, 'now').mockImplementation(() => now);
+    try {
+      const seen: Array<[number, number]> = [];
+      const result = fitSync(model(), IDS, {
+        epochs: 1000, batchSize: 4, seqLength: 16, maxSeconds: 100, optimizer: { type: 'SGD', lr: 0.1 },
+        scheduler: { type: 'LinearLR', startFactor: 1, endFactor: 0.01, totalIters: 100, interval: 'budget' },
+      }, {
+        onBatch: (b) => {
+          seen.push([b.step, b.lr]);
+          now += 7000;
+        },
+      });
+      // the clock reads 7(k − 1) s when batch k (1-based) ends and steps the scheduler to that
+      // percent, so batch k trains at LinearLR's lr after 7(k − 2) steps; 15 batches fit in 100 s
+      expect(result.steps).toBe(15);
+      expect(result.reason).toBe('max-seconds');
+      seen.forEach(([step, lr]) => expect(lr).toBeCloseTo(0.1 * (1 - (0.99 * 7 * Math.max(0, step - 2)) / 100), 10));
+    } finally {
+      spy.mockRestore();
+    }
+    expect(() => fitSync(model(), IDS, { scheduler: { type: 'CosineAnnealingLR', tMax: 100, interval: 'budget' } })).toThrow(
+      new RangeError("fit: scheduler.interval 'budget' steps the scheduler by the share of maxSeconds elapsed; pass maxSeconds too, received none"),
+    );
+    expect(() => fitSync(model(), IDS, { maxSeconds: 1, scheduler: { type: 'ReduceLROnPlateau', interval: 'budget' } })).toThrow(RangeError);
+  });
+
   it('validates its arguments with TypeError / RangeError naming the option', async () => {
     const lm = model();
     const before = snapshot(lm);

@@ -17,10 +17,16 @@ export interface OptimizerSpec {
   [option: string]: unknown;
 }
 
-/** A scheduler by class name with its options, stepped per batch (default) or per epoch. */
+/**
+ * A scheduler by class name with its options, stepped per batch (default), per epoch, or by
+ * the time budget: with `interval: 'budget'` (which needs `maxSeconds`) the scheduler counts
+ * percent of the budget — after p % of maxSeconds it has been stepped p times — so that, say,
+ * `{ type: 'CosineAnnealingLR', tMax: 100, interval: 'budget' }` anneals over the whole run
+ * however many batches fit in it.
+ */
 export interface SchedulerSpec {
   type: string;
-  interval?: 'batch' | 'epoch';
+  interval?: 'batch' | 'epoch' | 'budget';
   [option: string]: unknown;
 }
 
@@ -158,7 +164,11 @@ export function resolveConfig(ctx: string, config: unknown): ResolvedConfig {
   if (c.scheduler !== undefined) {
     const s = checkOptions<SchedulerSpec>(ctx, 'scheduler', c.scheduler);
     if (typeof s.type !== 'string' || !(s.type in SCHEDULERS)) throw new RangeError(`${ctx}: scheduler.type must be one of ${Object.keys(SCHEDULERS).join(', ')}, received ${JSON.stringify(s.type)}`);
-    if (s.interval !== undefined) checkOneOf(ctx, 'scheduler.interval', s.interval, ['batch', 'epoch'] as const);
+    if (s.interval !== undefined) checkOneOf(ctx, 'scheduler.interval', s.interval, ['batch', 'epoch', 'budget'] as const);
+    if (s.interval === 'budget' && c.maxSeconds === undefined)
+      throw new RangeError(`${ctx}: scheduler.interval 'budget' steps the scheduler by the share of maxSeconds elapsed; pass maxSeconds too, received none`);
+    if (s.interval === 'budget' && s.type === 'ReduceLROnPlateau')
+      throw new RangeError(`${ctx}: a ReduceLROnPlateau scheduler steps on each validation loss, not by the budget; received interval 'budget'`);
   }
   return out;
 }

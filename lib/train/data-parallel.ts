@@ -27,6 +27,8 @@ export interface ReducedStep {
   loss: number;
   /** The units (tokens) of all ranks together. */
   count: number;
+  /** The ranks' mean seconds since the run started (what a budget scheduler steps by). */
+  elapsed: number;
   /** Why the run must stop after this step, when some rank asked: 'aborted' or 'max-seconds'. */
   stop: 'aborted' | 'max-seconds' | null;
 }
@@ -45,7 +47,7 @@ export class DataParallel implements Shard {
   readonly rank: number;
   readonly worldSize: number;
   private readonly timeoutMs: number;
-  /** (G + 4): the gradient slots (G floats, padding zero), then loss × count, count, abort, over-time. */
+  /** (G + 5): the gradient slots (G floats, padding zero), then loss × count, count, abort, over-time, elapsed seconds. */
   private readonly arena: Float32Array;
   /** The gradient slots: arena[0, G). */
   private readonly grads: Float32Array;
@@ -59,7 +61,7 @@ export class DataParallel implements Shard {
     let total = 0;
     for (const p of params) total += roundUp(p.size);
     this.tail = total;
-    this.arena = alignedFloat32Array(total + 4);
+    this.arena = alignedFloat32Array(total + 5);
     try {
       markAsUntransferable(this.arena.buffer); // parameters' gradients are never transferred
     } catch {
@@ -113,7 +115,7 @@ export class DataParallel implements Shard {
    * are then zero, and the global loss becomes NaN on every rank). `step` is checked equal on
    * every rank.
    */
-  reduce(loss: number, count: number, step: number, abort: boolean, overTime: boolean): ReducedStep {
+  reduce(loss: number, count: number, step: number, abort: boolean, overTime: boolean, elapsed: number): ReducedStep {
     const a = this.arena, t = this.tail;
     const finite = Number.isFinite(loss);
     if (finite && count !== 1) native.scaleGrads([this.grads], count);
@@ -121,10 +123,11 @@ export class DataParallel implements Shard {
     a[t + 1] = count;
     a[t + 2] = abort ? 1 : 0;
     a[t + 3] = overTime ? 1 : 0;
+    a[t + 4] = elapsed;
     native.distAllReduceSync(a, 0, this.timeoutMs, step, this.ctx);
     const total = a[t + 1];
     if (total > 0) native.scaleGrads([this.grads], 1 / total);
-    return { loss: a[t] / total, count: total, stop: a[t + 2] > 0 ? 'aborted' : a[t + 3] > 0 ? 'max-seconds' : null };
+    return { loss: a[t] / total, count: total, elapsed: a[t + 4] / this.worldSize, stop: a[t + 2] > 0 ? 'aborted' : a[t + 3] > 0 ? 'max-seconds' : null };
   }
 
   /** Throws on every rank when the ranks' weights differ (a checksum of every bit of them). */

@@ -62,7 +62,9 @@ export function runTraining<M extends TrainableModel, D>(
   // Validation: in a data-parallel run every rank validates and takes rank 0's numbers, so
   // that early stopping and the plateau scheduler decide the same everywhere.
   const validate = () => (dp ? dp.shareValidation(run.validate()) : run.validate());
-  const overTime = () => cfg.maxSeconds !== undefined && (Date.now() - started) / 1000 >= cfg.maxSeconds;
+  const elapsed = () => (Date.now() - started) / 1000;
+  const overTime = () => cfg.maxSeconds !== undefined && elapsed() >= cfg.maxSeconds;
+  let elapsedShared = 0; // data-parallel: the ranks' mean elapsed seconds, from the step's allreduce
   // Data-parallel: why the ranks agreed to stop, in the allreduce of the step before.
   let stopAfter: 'aborted' | 'max-seconds' | null = null;
   const nonFinite = cfg.nonFinite ?? 'stop';
@@ -142,8 +144,8 @@ export function runTraining<M extends TrainableModel, D>(
         // Data-parallel: every rank reduces, even one whose loss is non-finite (its gradients
         // stay zero and its NaN reaches every rank's global loss, so all skip or stop alike).
         if (Number.isFinite(loss)) step.backward();
-        const reduced = dp.reduce(loss, count, progress.step + 1, hooks.shouldStop?.() ?? false, overTime());
-        ({ loss, count } = reduced);
+        const reduced = dp.reduce(loss, count, progress.step + 1, hooks.shouldStop?.() ?? false, overTime(), elapsed());
+        ({ loss, count, elapsed: elapsedShared } = reduced);
         stopAfter = reduced.stop;
       } else if (Number.isFinite(loss)) step.backward();
       if (!Number.isFinite(loss)) fault = 'loss';
@@ -193,6 +195,11 @@ export function runTraining<M extends TrainableModel, D>(
       // phase 7: the scheduler
       const lr = lrNow();
       if (scheduler && interval === 'batch' && !plateau) scheduler.step();
+      else if (scheduler && interval === 'budget') {
+        // percent of the budget elapsed (data-parallel: the ranks' mean, the same on every rank)
+        const percent = Math.min(100, Math.floor((100 * (dp ? elapsedShared : elapsed())) / cfg.maxSeconds!));
+        while (scheduler.lastEpoch < percent) scheduler.step();
+      }
       progress.offset++;
       progress.step++;
       if (!skipped) {
