@@ -400,6 +400,7 @@ function main() {
     const next = at >= 0 && end > at ? `${old.slice(0, at)}${onnx.markdown}${old.slice(end + ONNX_END.length + 1)}` : `${old.replace(/\n*$/, '\n')}\n${onnx.markdown}`;
     fs.writeFileSync(outFile, next);
     log(`\nupdated the ONNX Runtime section of ${path.relative(process.cwd(), outFile) || outFile} (${elapsed.toFixed(0)} s)`);
+    if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ machine, onnx: onnx.data }, null, 1));
     return;
   }
   const report = buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, elapsed });
@@ -414,7 +415,7 @@ function main() {
   console.log(report.text);
   fs.writeFileSync(outFile, report.markdown);
   log(`\nwrote ${outFile.startsWith(process.cwd()) ? path.relative(process.cwd(), outFile) : outFile} (${elapsed.toFixed(0)} s in all)`);
-  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ machine, torch, rnnInfo, results }, null, 1));
+  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ machine, torch, rnnInfo, results, ...(onnx ? { onnx: onnx.data } : {}) }, null, 1));
 }
 
 /**
@@ -428,7 +429,8 @@ const ONNX_END = '<!-- bench/onnx: end -->';
 function runOnnxGroup() {
   process.stderr.write('onnx (bench/onnx/bench.js) …\n');
   const mdFile = path.join(os.tmpdir(), `rnn-native-bench-onnx-${process.pid}.md`);
-  const a = [path.join(HERE, 'onnx', 'bench.js'), '--out', mdFile];
+  const jsonFile = path.join(os.tmpdir(), `rnn-native-bench-onnx-${process.pid}.json`);
+  const a = [path.join(HERE, 'onnx', 'bench.js'), '--out', mdFile, '--json', jsonFile];
   if (opts.smoke) a.push('--smoke');
   if (opts['no-torch']) a.push('--no-torch');
   if (opts.threads) a.push('--threads', opts.threads);
@@ -437,10 +439,17 @@ function runOnnxGroup() {
   const r = spawnSync(process.execPath, a, { cwd: ROOT, encoding: 'utf8', timeout: 4 * timeoutMs, maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] });
   let md = fs.existsSync(mdFile) ? fs.readFileSync(mdFile, 'utf8') : null;
   fs.rmSync(mdFile, { force: true });
+  let data = null;
+  try {
+    data = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
+  } catch {
+    data = null;
+  }
+  fs.rmSync(jsonFile, { force: true });
   if (!md) md = `## ONNX Runtime\n\nfailed: ${r.error ? r.error.message : `exit ${r.status}${r.signal ? ` (${r.signal})` : ''}`}\n`;
   const text = (r.stdout || '').trim() || md.trim();
   process.stderr.write(r.status === 0 ? 'onnx: done\n' : 'onnx: FAILED\n');
-  return { markdown: `${ONNX_BEGIN}\n${md.replace(/\n*$/, '\n')}${ONNX_END}\n`, text };
+  return { markdown: `${ONNX_BEGIN}\n${md.replace(/\n*$/, '\n')}${ONNX_END}\n`, text, data };
 }
 
 /** The torch setting (build and threads) that won most metrics so far (for the demo). */
