@@ -325,7 +325,7 @@ async function main() {
 
 function buildReport({ models, batches, contestants, results, check, exporter, ort, oursInfo, loadBefore, loadAfter, seconds }) {
   const ortLabels = contestants.filter((c) => c.key === 'ort').map((c) => c.label);
-  const header = ['workload', 'B', 'unit', 'ours sync', 'ours async', ...ortLabels, 'ours sync ÷ best ORT', 'ours async ÷ best ORT'];
+  const header = ['workload', 'B', 'unit', 'ours sync', 'ours async', ...ortLabels, 'ours sync ÷ best ORT', 'ours async ÷ best ORT', 'GFLOP/s: ours sync, best ORT'];
   const rows = [];
   for (const m of models)
     for (const B of batches) {
@@ -342,7 +342,8 @@ function buildReport({ models, batches, contestants, results, check, exporter, o
       rows.push([m.name === 'bilstm' ? `bi-LSTM ${m.L}×${m.H}` : `fastrnns LSTM ${m.H}`, String(B), unit, fmtStat(st['ours sync']), fmtStat(st['ours async']),
         ...ortLabels.map((l) => fmtStat(st[l])),
         `${ratio(st['ours sync']).toFixed(2)}× (vs ${bestOrt.l}; per round ${paired('ours sync').toFixed(2)}×)`,
-        `${ratio(st['ours async']).toFixed(2)}× (vs ${bestOrt.l}; per round ${paired('ours async').toFixed(2)}×)`]);
+        `${ratio(st['ours async']).toFixed(2)}× (vs ${bestOrt.l}; per round ${paired('ours async').toFixed(2)}×)`,
+        `${fmt(gemmFlops(m, B) / stats(r.samples['ours sync']).median / 1e9)}, ${fmt(gemmFlops(m, B) / stats(r.samples[bestOrt.l]).median / 1e9)}`]);
     }
   const checkHeader = ['workload', 'max |ours − ORT| output', 'h_n', 'c_n', 'max |output|', 'ours async vs sync'];
   const checkRows = check.map((c) => [c.id, fmtExp(c.diff.output), fmtExp(c.diff.h_n), fmtExp(c.diff.c_n), fmt(c.maxAbs.output), fmtExp(c.asyncVsSync)]);
@@ -368,6 +369,8 @@ function buildReport({ models, batches, contestants, results, check, exporter, o
     '',
     mdTable(header, rows),
     '',
+    'GFLOP/s: the forward\'s GEMM FLOPs (2·T·B·4H·(I + H) per layer and direction) over the median time; the machine\'s 2-thread SGEMM rate is in the "Machine SGEMM rate" table (when that group ran).',
+    '',
     'Output agreement (float32, on each workload\'s input; ours sync against ORT 1t):',
     '',
     mdTable(checkHeader, checkRows),
@@ -375,6 +378,14 @@ function buildReport({ models, batches, contestants, results, check, exporter, o
   ].join('\n');
   const text = [`== ${SECTION} (onnxruntime-node ${ort}; models exported by PyTorch ${exporter.torch}; ratio > 1: ours faster)`, table(header, rows), '', table(checkHeader, checkRows)].join('\n');
   return { markdown: md, text };
+}
+
+/** The GEMM FLOPs of one forward: 2·T·B·4H·(I_l + H) per layer and direction. */
+function gemmFlops(m, B) {
+  const D = m.bidirectional ? 2 : 1;
+  let f = 0;
+  for (let l = 0; l < m.L; l++) f += D * 2 * m.T * B * 4 * m.H * ((l === 0 ? m.I : D * m.H) + m.H);
+  return f;
 }
 
 function table(header, rows) {
