@@ -9,6 +9,8 @@
 //   node bench/run.js charlm layer         # a subset: groups or single tasks
 //   node bench/run.js demo                 # the demo, trained for 140 s here and in PyTorch
 //   node bench/run.js distributed          # allreduce and 1-vs-2-rank training (bench/distributed.js)
+//   node bench/run.js onnx                 # against ONNX Runtime (bench/onnx/bench.js); run alone, it
+//                                          # updates only its own section of bench/RESULTS.md
 //   node bench/run.js --smoke              # seconds-long check of the scripts (tiny sizes);
 //                                          # writes to a temp file, not bench/RESULTS.md
 //   node bench/run.js --list
@@ -41,10 +43,11 @@ const GROUPS = {
   trees: ['tree-lstm', 'tree-childsum', 'tree-rnn'],
   seq2seq: ['seq2seq-train', 'seq2seq-beam'],
   distributed: ['distributed'],
+  onnx: ['onnx'],
   demo: ['demo'],
 };
 const ALIASES = { memory: 'layer' };
-const DEFAULT_GROUPS = ['sgemm', 'charlm', 'layer', 'fastrnns', 'inference', 'scaling', 'trees', 'seq2seq', 'distributed'];
+const DEFAULT_GROUPS = ['sgemm', 'charlm', 'layer', 'fastrnns', 'inference', 'scaling', 'trees', 'seq2seq', 'distributed', 'onnx'];
 const ALL_TASKS = Object.values(GROUPS).flat();
 
 const { values: opts, positionals } = parseArgs({
@@ -98,7 +101,10 @@ if (selected.some((t) => t.startsWith('layer-')) && !selected.includes('sgemm'))
 // The distributed group runs its own processes (bench/distributed.js: ranks, no PyTorch twin)
 // and reports its own tables, folded into the report at the end.
 const runDistributed = selected.includes('distributed');
-const tasks = [...new Set(selected)].filter((t) => t !== 'distributed');
+// So does the onnx group (bench/onnx/bench.js: ours against ONNX Runtime, which it installs
+// into bench/onnx on first use); run alone, it replaces only its section of RESULTS.md.
+const runOnnx = selected.includes('onnx');
+const tasks = [...new Set(selected)].filter((t) => t !== 'distributed' && t !== 'onnx');
 const torchThreads = opts['torch-threads'].split(',').map(Number).filter((n) => n >= 1);
 const timeoutSeconds = Number(opts.timeout || (opts.smoke ? 60 : 300));
 const timeoutMs = timeoutSeconds * 1000;
@@ -329,7 +335,8 @@ function main() {
     log('warning: require(\'rnn-native\') failed in a probe process: is dist/ built (npm run build:ts)?');
   }
   const machine = machineInfo();
-  const builds = probeTorchBuilds();
+  // (the onnx and distributed groups run no PyTorch twin of their own: no probe for them alone)
+  const builds = tasks.length ? probeTorchBuilds() : [{ name: 'PyTorch', available: false, reason: 'no task here runs it' }];
   const available = builds.filter((b) => b.available);
   const settings = available.flatMap((build) => torchThreads.map((threads) => ({ key: `${build.short} ${threads}t`, build, threads })));
   const torch = { available: available.length > 0, builds, settings, reason: builds.map((b) => `${b.name}: ${b.reason}`).join('; ') };
@@ -370,6 +377,7 @@ function main() {
     fs.rmSync(mdFile, { force: true });
     process.stderr.write(r.status === 0 ? 'done\n' : 'FAILED\n');
   }
+  const onnx = runOnnx ? runOnnxGroup() : null;
   const loadAfter = os.loadavg();
   if (!rnnInfo.version) {
     // the package did not load at the start (e.g. dist/ was being rebuilt): take it from a task
@@ -382,15 +390,66 @@ function main() {
   }
   const elapsed = (Date.now() - started) / 1000;
 
+  if (onnx && !tasks.length && !runDistributed && fs.existsSync(outFile)) {
+    // The onnx group alone: its section of the existing RESULTS.md is replaced (or appended);
+    // everything else in the file stays as the last full run left it.
+    console.log(onnx.text);
+    const old = fs.readFileSync(outFile, 'utf8');
+    const at = old.indexOf(ONNX_BEGIN);
+    const end = old.indexOf(ONNX_END);
+    const next = at >= 0 && end > at ? `${old.slice(0, at)}${onnx.markdown}${old.slice(end + ONNX_END.length + 1)}` : `${old.replace(/\n*$/, '\n')}\n${onnx.markdown}`;
+    fs.writeFileSync(outFile, next);
+    log(`\nupdated the ONNX Runtime section of ${path.relative(process.cwd(), outFile) || outFile} (${elapsed.toFixed(0)} s)`);
+    if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ machine, onnx: onnx.data }, null, 1));
+    return;
+  }
   const report = buildReport({ results, machine, torch, rnnInfo, loadBefore, loadAfter, elapsed });
   if (distributedMd) {
     report.text += `\n\n${distributedMd}`;
     report.markdown += `\n${distributedMd}`;
   }
+  if (onnx) {
+    report.text += `\n\n${onnx.text}`;
+    report.markdown += `\n${onnx.markdown}`;
+  }
   console.log(report.text);
   fs.writeFileSync(outFile, report.markdown);
   log(`\nwrote ${outFile.startsWith(process.cwd()) ? path.relative(process.cwd(), outFile) : outFile} (${elapsed.toFixed(0)} s in all)`);
-  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ machine, torch, rnnInfo, results }, null, 1));
+  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ machine, torch, rnnInfo, results, ...(onnx ? { onnx: onnx.data } : {}) }, null, 1));
+}
+
+/**
+ * The onnx group: bench/onnx/bench.js in a process of its own (it spawns its own: the export,
+ * the output check, ours and one per ORT thread setting); its progress goes to our stderr.
+ * Returns its section { markdown (between the ONNX_BEGIN/END markers), text }; a group that
+ * cannot run here (no ORT package, no PyTorch to export with) says so in one line.
+ */
+const ONNX_BEGIN = '<!-- bench/onnx: begin -->';
+const ONNX_END = '<!-- bench/onnx: end -->';
+function runOnnxGroup() {
+  process.stderr.write('onnx (bench/onnx/bench.js) …\n');
+  const mdFile = path.join(os.tmpdir(), `rnn-native-bench-onnx-${process.pid}.md`);
+  const jsonFile = path.join(os.tmpdir(), `rnn-native-bench-onnx-${process.pid}.json`);
+  const a = [path.join(HERE, 'onnx', 'bench.js'), '--out', mdFile, '--json', jsonFile];
+  if (opts.smoke) a.push('--smoke');
+  if (opts['no-torch']) a.push('--no-torch');
+  if (opts.threads) a.push('--threads', opts.threads);
+  if (opts.reps) a.push('--reps', opts.reps);
+  if (opts.warmup) a.push('--warmup', opts.warmup);
+  const r = spawnSync(process.execPath, a, { cwd: ROOT, encoding: 'utf8', timeout: 4 * timeoutMs, maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] });
+  let md = fs.existsSync(mdFile) ? fs.readFileSync(mdFile, 'utf8') : null;
+  fs.rmSync(mdFile, { force: true });
+  let data = null;
+  try {
+    data = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
+  } catch {
+    data = null;
+  }
+  fs.rmSync(jsonFile, { force: true });
+  if (!md) md = `## ONNX Runtime\n\nfailed: ${r.error ? r.error.message : `exit ${r.status}${r.signal ? ` (${r.signal})` : ''}`}\n`;
+  const text = (r.stdout || '').trim() || md.trim();
+  process.stderr.write(r.status === 0 ? 'onnx: done\n' : 'onnx: FAILED\n');
+  return { markdown: `${ONNX_BEGIN}\n${md.replace(/\n*$/, '\n')}${ONNX_END}\n`, text, data };
 }
 
 /** The torch setting (build and threads) that won most metrics so far (for the demo). */
