@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import {
-  Adagrad, Adam, AdamW, clipGradNorm, clipGradValue, functional as F, LanguageModel, Linear, LSTM, loadSafetensors, manualSeed,
+  Adagrad, Adam, AdamW, clipGradNorm, clipGradValue, functional as F, fitSync, LanguageModel, Linear, LSTM, loadSafetensors, manualSeed,
   Module, Optimizer, Parameter, ParameterArena, RMSprop, saveSafetensors, SGD, Tensor,
 } from '../lib';
 import { native } from '../lib/native/addon';
@@ -417,5 +417,30 @@ describe('optimizer steps over arena runs', () => {
       opt.step();
       ps.forEach((p, i) => expect(maxError(p.data, c.steps[k].params[i])).toBeLessThanOrEqual(1e-6));
     }
+  });
+});
+
+describe('the trainer', () => {
+  it('fitSync trains the model in an arena, each optimizer group one run of slots', () => {
+    manualSeed(3);
+    const lm = new LanguageModel({ vocabSize: 9, embeddingDim: 4, hiddenSize: 8, numLayers: 1, cell: 'lstm' });
+    const ids = Int32Array.from({ length: 400 }, (_, i) => (i * 7) % 9);
+    let gradientsInArena = false;
+    const result = fitSync(lm, ids, {
+      epochs: 1, batchSize: 4, seqLength: 8, maxBatches: 3, clipGradNorm: 1, validationFraction: 0, seed: 1,
+      optimizer: { type: 'Adam', lr: 1e-2, groups: [{ params: ['head'], lr: 5e-3 }] },
+    }, {
+      onGradients: ({ parameters }) => {
+        const arena = ParameterArena.of(parameters[0][1]);
+        gradientsInArena = arena !== null && parameters.every(([, p]) => ParameterArena.of(p) === arena);
+      },
+    });
+    expect(result.steps).toBe(3);
+    expect(gradientsInArena).toBe(true);
+    const arena = ParameterArena.of(lm.head.weight)!;
+    expect(arena.valid).toBe(true);
+    // the head's group first, then the rest (the optimizer's groups in order)
+    expect(arena.parameters.slice(0, 2)).toEqual([lm.head.weight, lm.head.bias]);
+    expect(arena.rangeOf(lm.head.parameters())).toEqual([0, arena.offsets[2]]);
   });
 });
