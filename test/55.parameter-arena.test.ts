@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as vm from 'node:vm';
 import { MessageChannel } from 'node:worker_threads';
 import {
   Adagrad, Adam, AdamW, clipGradNorm, clipGradValue, functional as F, fitSync, LanguageModel, Linear, LSTM, loadSafetensors, manualSeed,
@@ -192,6 +193,20 @@ describe('Module.flattenParameters', () => {
     expect(() => m.flattenParameters({ order: p as never })).toThrow(TypeError);
     expect(() => m.flattenParameters({ ordr: [] } as never)).toThrow(/ordr/);
     expect(() => ParameterArena.of({} as never)).toThrow(new TypeError('ParameterArena.of: expected a Parameter for p but received [object] of type object'));
+  });
+});
+
+describe('element types', () => {
+  it("takes a Float32Array of another realm (a worker's message under a vm context); float64 arrays (the gradient checks') are a TypeError", () => {
+    const foreign = vm.runInNewContext('new Float32Array([1, 2, 3, 4])') as Float32Array;
+    expect(foreign instanceof Float32Array).toBe(false);
+    const p = new Parameter(foreign, [4]);
+    const arena = new ParameterArena([p]);
+    expect(Array.from(arena.data.subarray(0, 4))).toEqual([1, 2, 3, 4]);
+    expect(p.data.buffer).toBe(arena.data.buffer);
+    const q = new Parameter(new Float32Array(2), [2]);
+    (q as { data: Float32Array }).data = new Float64Array(2) as unknown as Float32Array;
+    expect(() => new ParameterArena([q])).toThrow(new TypeError('ParameterArena: expected a Parameter whose data and grad are Float32Arrays for parameters[0] but received Float64Array(2) of type Float64Array'));
   });
 });
 

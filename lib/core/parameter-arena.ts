@@ -24,6 +24,9 @@ function alignedBlock(length: number): Float32Array {
   return out;
 }
 
+/** A Float32Array of any realm (an array from a worker's message under a vm context has its own constructor). */
+const isFloat32Array = (a: unknown): boolean => ArrayBuffer.isView(a) && Object.prototype.toString.call(a) === '[object Float32Array]';
+
 /** Which arena a parameter's arrays were last moved into, and its slot there. */
 const home = new WeakMap<Parameter, { arena: ParameterArena; index: number }>();
 
@@ -72,7 +75,7 @@ export class ParameterArena {
     const seen = new Map<Parameter, number>();
     parameters.forEach((p, i) => {
       if (!(p instanceof Parameter)) throw typeError(ctx, `parameters[${i}]`, 'a Parameter', p);
-      if (!(p.data instanceof Float32Array) || !(p.grad instanceof Float32Array))
+      if (!isFloat32Array(p.data) || !isFloat32Array(p.grad))
         throw typeError(ctx, `parameters[${i}]`, 'a Parameter whose data and grad are Float32Arrays', p.data);
       const first = seen.get(p);
       if (first !== undefined) throw rangeError(ctx, `parameters[${i}]`, `a Parameter not already listed (it is parameters[${first}])`, p);
