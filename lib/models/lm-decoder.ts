@@ -18,6 +18,7 @@ import type { CellKind } from '../nn/cell-kinds';
 import type { Embedding } from '../nn/embedding';
 import type { Linear } from '../nn/linear';
 import type { RecurrentBase } from '../nn/recurrent';
+import type { Parameter } from '../core/tensor';
 
 /** What the decoder reads of a LanguageModel (a structural type: language-model.ts imports this file). */
 interface DecodedModel {
@@ -76,6 +77,7 @@ export class LMDecoder {
       return;
     }
     const fp = this.weights();
+    this.convertedFrom = fp;
     const out: Array<Float32Array | Uint16Array | Int8Array | Int32Array | null> = [fp[0]];
     const put = (w: Float32Array, N: number, K: number) => {
       const m = convertMatrix(p, w, N, K);
@@ -96,25 +98,51 @@ export class LMDecoder {
 
   /** The weights a step reads: the converted copies, or the parameters. */
   private stepWeights(): Array<Float32Array | Uint16Array | Int8Array | Int32Array | null> {
-    return this.converted ?? this.weights();
+    if (!this.converted) return this.weights();
+    // The converted list passes the float32 table and biases through: if the parameters'
+    // arrays were replaced since (a ParameterArena), it takes the new ones.
+    const fp = this.weights();
+    if (fp !== this.convertedFrom) {
+      const out = this.converted;
+      out[0] = fp[0];
+      for (let l = 0; l < this.L; l++) {
+        const at = 1 + 8 * l;
+        out[at + 6] = fp[at + 6];
+        out[at + 7] = fp[at + 7];
+      }
+      const head = 1 + 8 * this.L;
+      out[head + 3] = fp[head + 3];
+      this.convertedFrom = fp;
+    }
+    return this.converted;
   }
+  /** The float32 list the converted one was made from (or last patched with). */
+  private convertedFrom: Array<Float32Array | null> | null = null;
 
   /** [table, per layer w_ih, null, null, w_hh, null, null, b_ih, b_hh, head w, null, null, head b]: the parameters themselves (float32). */
   private weights(): Array<Float32Array | null> {
-    // Cached: rebuilt only if a parameter's array was replaced (loadStateDict copies into them).
+    // Cached: rebuilt only if a parameter's array was replaced (a ParameterArena, the float64
+    // checks; loadStateDict copies into them).
+    const src = (this.sources ??= this.collectSources());
     const cached = this.fp32;
-    if (cached && cached[0] === this.model.embedding.weight.data && cached[cached.length - 4] === this.model.head.weight.data) return cached;
-    return (this.fp32 = this.collect());
+    if (cached) {
+      let same = true;
+      for (let i = 0; same && i < src.length; i++) same = cached[i] === (src[i] ? src[i]!.data : null);
+      if (same) return cached;
+    }
+    return (this.fp32 = src.map((p) => (p ? p.data : null)));
   }
   private fp32: Array<Float32Array | null> | null = null;
+  /** The parameters behind weights(), in its order (a model's parameters are fixed once it is built). */
+  private sources: Array<Parameter | null> | null = null;
 
-  private collect(): Array<Float32Array | null> {
+  private collectSources(): Array<Parameter | null> {
     const m = this.model;
-    const p = new Map(m.rnn.namedParameters().map(([name, t]) => [name, t.data]));
-    const out: Array<Float32Array | null> = [m.embedding.weight.data];
+    const p = new Map(m.rnn.namedParameters());
+    const out: Array<Parameter | null> = [m.embedding.weight];
     for (let l = 0; l < this.L; l++)
       out.push(p.get(`weight_ih_l${l}`)!, null, null, p.get(`weight_hh_l${l}`)!, null, null, p.get(`bias_ih_l${l}`) ?? null, p.get(`bias_hh_l${l}`) ?? null);
-    out.push(m.head.weight.data, null, null, m.head.bias ? m.head.bias.data : null);
+    out.push(m.head.weight, null, null, m.head.bias ?? null);
     return out;
   }
 

@@ -1,6 +1,7 @@
 import { isGradEnabled } from '../core/grad-mode';
+import { arenaRangeOf, ParameterArena } from '../core/parameter-arena';
 import { Parameter, Tensor } from '../core/tensor';
-import { checkOptions, shapeString, typeError } from '../core/validate';
+import { checkKnownOptions, checkOptions, rangeError, shapeString, typeError } from '../core/validate';
 
 /**
  * The base of every layer and model: parameter registration in PyTorch's order, dotted
@@ -171,9 +172,53 @@ export abstract class Module {
   /** Hook for modules that cache something derived from their parameters (called on every module a loadStateDict reached). */
   protected onParametersLoaded(): void {}
 
-  /** Sets every parameter's gradient to zero. */
+  /** Sets every parameter's gradient to zero (one fill when they fill a flattened arena's run of slots). */
   zeroGrad(): void {
-    for (const p of this.parameters()) p.grad.fill(0);
+    const params = this.parameterList();
+    const r = arenaRangeOf(params);
+    if (r) r.arena.grad.fill(0, r.start, r.end);
+    else for (const p of params) p.grad.fill(0);
+  }
+
+  /**
+   * Moves every parameter's values and gradient into one arena (see ParameterArena): each
+   * `.data` and `.grad` becomes a view into one contiguous, 64-byte-aligned buffer, so that
+   * clipping, an optimizer step over a parameter group, zeroing and a data-parallel
+   * allreduce are each one pass over one buffer. The slots follow `opts.order` (parameters of
+   * this module; an optimizer's groups one after the other make each group one run of slots),
+   * then the other parameters in registration order. Calling it again with the same order
+   * returns the same arena, untouched; another order, or a module whose parameters were moved
+   * elsewhere since, gets a new arena with the values and gradients as they are. The trainer
+   * (fitSync, fit) flattens the model it trains, grouped by its optimizer's groups.
+   *
+   * Arrays taken from the parameters before (a `stateDict()`'s tensors) no longer follow
+   * them; loading weights afterwards copies into the views.
+   *
+   * @example
+   * const arena = model.flattenParameters();
+   * model.parameters().every((p) => p.data.buffer === arena.data.buffer); // true
+   */
+  flattenParameters(opts?: { order?: Parameter[] }): ParameterArena {
+    const ctx = `${this.constructor.name}.flattenParameters`;
+    const o = checkOptions<{ order: Parameter[] }>(ctx, 'opts', opts);
+    checkKnownOptions(ctx, o, ['order']);
+    const all = this.parameters();
+    let list = all;
+    if (o.order !== undefined) {
+      if (!Array.isArray(o.order)) throw typeError(ctx, 'opts.order', "an array of this module's parameters", o.order);
+      const mine = new Set(all);
+      const placed = new Set<Parameter>();
+      o.order.forEach((p, i) => {
+        if (!(p instanceof Parameter)) throw typeError(ctx, `opts.order[${i}]`, 'a Parameter', p);
+        if (!mine.has(p)) throw rangeError(ctx, `opts.order[${i}]`, `a parameter of this ${this.constructor.name}`, p);
+        if (placed.has(p)) throw rangeError(ctx, `opts.order[${i}]`, 'a parameter listed once', p);
+        placed.add(p);
+      });
+      list = [...o.order, ...all.filter((p) => !placed.has(p))];
+    }
+    const current = list.length ? ParameterArena.of(list[0]) : null;
+    if (current && current.parameters.length === list.length && current.parameters.every((p, i) => p === list[i]) && current.valid) return current;
+    return new ParameterArena(list);
   }
 
   /** Training mode (dropout active, activations saved for backward). */

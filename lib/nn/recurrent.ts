@@ -492,9 +492,13 @@ export abstract class RecurrentBase extends Module {
 
   private weightArrays(): Float32Array[] {
     const params = this.parameterList();
-    // Rebuilt when the parameters' arrays were swapped (the float64 conversion of the checks).
-    if (!this.weights || this.weights[0] !== params[0].data) this.weights = params.map((p) => p.data);
-    return this.weights;
+    // Rebuilt when any parameter's array was swapped (the float64 conversion of the checks, a
+    // ParameterArena taking some or all of them).
+    const w = this.weights;
+    let same = w !== null;
+    for (let i = 0; same && i < params.length; i++) same = w![i] === params[i].data;
+    if (!same) this.weights = params.map((p) => p.data);
+    return this.weights!;
   }
   /** The parameters' data arrays in binding order (loadStateDict copies into them). */
   private weights: Float32Array[] | null = null;

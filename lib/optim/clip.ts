@@ -1,4 +1,5 @@
 import { native } from '../native/addon';
+import { arenaRangeOf } from '../core/parameter-arena';
 import { Parameter } from '../core/tensor';
 import { checkBoolean, checkKnownOptions, checkNumber, checkOptions, typeError } from '../core/validate';
 
@@ -12,9 +13,20 @@ function checkParams(ctx: string, params: unknown): Parameter[] {
 }
 
 /**
+ * The gradients as the kernels take them: one view over an arena run when `params` fill one
+ * (a flattened model: one pass over one buffer, its zero padding included), else one array
+ * per parameter.
+ */
+function gradArrays(list: Parameter[]): { grads: Float32Array[]; flat: boolean } {
+  const r = arenaRangeOf(list);
+  return r ? { grads: [r.arena.grad.subarray(r.start, r.end)], flat: true } : { grads: list.map((x) => x.grad), flat: false };
+}
+
+/**
  * Scales all gradients together so that their joint norm is at most `maxNorm`, as
  * `torch.nn.utils.clip_grad_norm_`: every gradient is multiplied by
- * min(1, maxNorm / (total + 1e-6)). Returns the total norm before clipping.
+ * min(1, maxNorm / (total + 1e-6)). Returns the total norm before clipping. Parameters that
+ * fill a ParameterArena's run of slots (a flattened model) are read and scaled in one pass.
  *
  * @example
  * const total = clipGradNorm(model.parameters(), 1.0);            // L2
@@ -36,7 +48,7 @@ export function clipGradNorm(
   else if (typeof nt === 'number') p = checkNumber(ctx, 'opts.normType', nt, { min: 0, minExclusive: true });
   else throw typeError(ctx, 'opts.normType', "a positive number or 'inf'", nt);
   const errorIfNonfinite = checkBoolean(ctx, 'opts.errorIfNonfinite', o.errorIfNonfinite ?? false);
-  const grads = list.map((x) => x.grad);
+  const { grads, flat } = gradArrays(list);
   // torch computes the norm in the gradients' dtype: round the double accumulation to float32.
   const total = Math.fround(native.gradNorm(grads, p));
   if (errorIfNonfinite && !Number.isFinite(total))
@@ -45,7 +57,8 @@ export function clipGradNorm(
         'so they cannot be clipped; pass errorIfNonfinite: false to scale them by it anyway',
     );
   const coef = Math.fround(maxNorm / Math.fround(total + 1e-6));
-  if (!(coef >= 1)) native.scaleGrads(grads, coef); // NaN scales too, as torch
+  // NaN scales too, as torch; but only the gradients themselves: the arena's padding stays zero.
+  if (!(coef >= 1)) native.scaleGrads(flat && Number.isNaN(coef) ? list.map((x) => x.grad) : grads, coef);
   return total;
 }
 
@@ -59,5 +72,5 @@ export function clipGradValue(params: Parameter[], clipValue: number): void {
   const ctx = 'clipGradValue';
   const list = checkParams(ctx, params);
   checkNumber(ctx, 'clipValue', clipValue, { min: 0 });
-  native.clipGradValue(list.map((x) => x.grad), clipValue);
+  native.clipGradValue(gradArrays(list).grads, clipValue); // clamping keeps the zero padding zero
 }

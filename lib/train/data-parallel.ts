@@ -4,12 +4,13 @@
  * share of each global batch, and after backward one allreduce gives every rank the
  * token-weighted mean of all ranks' gradients — what one process with the whole batch
  * computes — together with the global loss and the ranks' stop requests. The gradients live
- * in one arena (each parameter's `.grad` becomes a view into it), so that allreduce is a
- * single call over one buffer with no copies. (Internal to the package.)
+ * in the model's ParameterArena (the loop flattens every model it trains), so that allreduce
+ * is a single call over one buffer with no copies, and the start's broadcast of rank 0's
+ * weights one call over the values' buffer. (Internal to the package.)
  */
-import { markAsUntransferable } from 'node:worker_threads';
-import { alignedFloat32Array } from '../core/aligned';
+import { GRAD_TAIL, ParameterArena } from '../core/parameter-arena';
 import { defaultGenerator } from '../core/random';
+import { rangeError, shapeString } from '../core/validate';
 import type { Parameter } from '../core/tensor';
 import { native } from '../native/addon';
 
@@ -40,41 +41,40 @@ function hashString(s: string): number {
   return h;
 }
 
-/** Floats per gradient slot: a multiple of 16, so every slot starts on a 64-byte line. */
-const roundUp = (n: number) => Math.ceil(n / 16) * 16;
-
 export class DataParallel implements Shard {
   readonly rank: number;
   readonly worldSize: number;
   private readonly timeoutMs: number;
-  /** (G + 5): the gradient slots (G floats, padding zero), then loss × count, count, abort, over-time, elapsed seconds. */
+  /**
+   * (G + 5) floats of the parameter arena's gradient buffer: the gradient slots (G floats,
+   * padding zero), then in its spare tail loss × count, count, abort, over-time, elapsed seconds.
+   */
   private readonly arena: Float32Array;
   /** The gradient slots: arena[0, G). */
   private readonly grads: Float32Array;
   private readonly tail: number;
 
-  /** Joins the run to the process's group and moves every parameter's gradient into the arena. */
-  constructor(private readonly ctx: string, params: readonly Parameter[]) {
+  /** Joins the run to the process's group; the gradients are reduced where the model's arena holds them. */
+  constructor(private readonly ctx: string, private readonly params: ParameterArena) {
     const info = native.distInfo();
     if (info === null) throw new Error(`${ctx}: no process group is initialised`);
     [this.rank, this.worldSize, this.timeoutMs] = info;
-    let total = 0;
-    for (const p of params) total += roundUp(p.size);
+    const total = params.grad.length;
+    if (GRAD_TAIL < 5) throw new Error(`${ctx}: the arena's gradient tail holds ${GRAD_TAIL} floats, the step's allreduce needs 5`);
     this.tail = total;
-    this.arena = alignedFloat32Array(total + 5);
-    try {
-      markAsUntransferable(this.arena.buffer); // parameters' gradients are never transferred
-    } catch {
-      // already marked
-    }
-    this.grads = this.arena.subarray(0, total);
-    let at = 0;
-    for (const p of params) {
-      const view = this.arena.subarray(at, at + p.size);
-      view.set(p.grad);
-      p.grad = view;
-      at += roundUp(p.size);
-    }
+    this.arena = params.gradWithTail.subarray(0, total + 5);
+    this.grads = params.grad;
+  }
+
+  /** Throws when something (a hook) replaced a parameter's `.data` or `.grad`: the allreduce would miss it. */
+  private checkArena(): void {
+    const i = this.params.firstStray();
+    if (i < 0) return;
+    const p = this.params.parameters[i];
+    const which = p.data.buffer === this.params.data.buffer ? 'grad' : 'data';
+    throw rangeError(this.ctx, `the .${which} of parameter ${i} (shape ${shapeString(p.shape)})`,
+      "the view into the model's ParameterArena that the trainer made (data-parallel gradients are allreduced there: change values in place, never replace the array)",
+      p[which]);
   }
 
   /**
@@ -86,22 +86,10 @@ export class DataParallel implements Shard {
     native.distAgreeSync(v, what, this.timeoutMs, this.ctx);
   }
 
-  /** Every rank takes rank 0's weights and default-generator state (dropout, shuffling). */
-  syncStart(params: readonly Parameter[]): void {
-    let total = 0;
-    for (const p of params) total += p.size;
-    const all = new Float32Array(total); // every parameter's data, back to back
-    let at = 0;
-    for (const p of params) {
-      all.set(p.data, at);
-      at += p.size;
-    }
-    native.distBroadcastSync(all, 0, this.timeoutMs, 0, this.ctx);
-    at = 0;
-    for (const p of params) {
-      p.data.set(all.subarray(at, at + p.size));
-      at += p.size;
-    }
+  /** Every rank takes rank 0's weights (one broadcast over the arena's values) and default-generator state (dropout, shuffling). */
+  syncStart(): void {
+    this.checkArena();
+    native.distBroadcastSync(this.params.data, 0, this.timeoutMs, 0, this.ctx);
     // The generator's 4 uint32 words, sent as their bytes (a broadcast copies, never rounds).
     const rng = Uint32Array.from(defaultGenerator.getState());
     native.distBroadcastSync(new Float32Array(rng.buffer), 0, this.timeoutMs, 0, this.ctx);
@@ -116,6 +104,7 @@ export class DataParallel implements Shard {
    * every rank.
    */
   reduce(loss: number, count: number, step: number, abort: boolean, overTime: boolean, elapsed: number): ReducedStep {
+    this.checkArena();
     const a = this.arena, t = this.tail;
     const finite = Number.isFinite(loss);
     if (finite && count !== 1) native.scaleGrads([this.grads], count);

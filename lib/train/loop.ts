@@ -25,20 +25,28 @@ export function runTraining<M extends TrainableModel, D>(
   ctx: string, task: TrainingTask<M, D>, model: M, train: D, validation: D | null, cfg: ResolvedConfig, hooks: TrainingHooks,
 ): FitResult {
   if (cfg.seed !== undefined) manualSeed(cfg.seed);
+  const optimizer = buildOptimizer(model, cfg.optimizer);
+  // The model's values and gradients in two arenas, each optimizer group one run of slots:
+  // zeroing, the finiteness checks, clipping and each group's optimizer update are one pass
+  // over one buffer, and so is a data-parallel allreduce.
+  const arena = model.flattenParameters({ order: optimizer.paramGroups.flatMap((g) => g.params) });
   // Data-parallel when a process group exists (unless distributed: false): rank 0's weights
   // and random state everywhere before the task draws from it (a Seq2Seq's batch order).
-  const dp = cfg.distributed !== false && native.distInfo() !== null ? new DataParallel(ctx, model.parameters()) : null;
-  dp?.syncStart(model.parameters());
+  const dp = cfg.distributed !== false && native.distInfo() !== null ? new DataParallel(ctx, arena) : null;
+  dp?.syncStart();
   const run = task.prepare(ctx, model, train, validation, cfg, dp ?? undefined);
   const batchesPerEpoch = run.batchesPerEpoch;
 
-  const optimizer = buildOptimizer(model, cfg.optimizer);
   const interval = cfg.scheduler?.interval ?? 'batch';
   const scheduler = buildScheduler(optimizer, cfg.scheduler);
   const plateau = scheduler instanceof schedulers.ReduceLROnPlateau;
   const params = model.parameters();
   const named = model.namedParameters();
-  const grads = params.map((p) => p.grad);
+  // Every gradient / every weight as the finiteness checks read them: the arena in one array
+  // while it holds every parameter (a hook may have replaced a .grad), else one per parameter.
+  const whole = arena.rangeOf(params) !== null && arena.parameters.length === params.length;
+  const gradArrays = () => (whole && arena.valid ? [arena.grad] : params.map((p) => p.grad));
+  const dataArrays = () => (whole && arena.valid ? [arena.data] : params.map((p) => p.data));
   const progress: Progress = { epoch: 0, offset: 0, step: 0, bestValLoss: Infinity, badEpochs: 0, epochs: [], epochLossSum: 0, epochTokens: 0, skippedSteps: 0 };
   let best: Float32Array[] | null = null; // weights at the best validation loss (early stopping)
   // The step/epoch of the checkpoint last written to (or resumed from) checkpointDir: a second
@@ -152,7 +160,7 @@ export function runTraining<M extends TrainableModel, D>(
       else {
         // phase 4: the gradient hook (data-parallel: after the gradients were averaged)
         hooks.onGradients?.({ step: progress.step + 1, epoch: progress.epoch, parameters: named });
-        if (!allFinite(grads)) fault = `gradient of ${firstNonFinite(named, 'grad')}`;
+        if (!allFinite(gradArrays())) fault = `gradient of ${firstNonFinite(named, 'grad')}`;
       }
       let skipped: { nonFinite: string; anomaly?: string } | null = null;
       if (fault !== null) {
@@ -182,7 +190,7 @@ export function runTraining<M extends TrainableModel, D>(
         if (cfg.clipGradValue !== undefined) clipGradValue(params, cfg.clipGradValue);
         optimizer.step();
         // finite gradients can still overflow the weights (a huge learning rate, a corrupt optimizer state)
-        if (!allFinite(params.map((p) => p.data))) {
+        if (!allFinite(dataArrays())) {
           const at = `step ${progress.step + 1} (epoch ${progress.epoch}, batch ${index + 1} of ${batchesPerEpoch})`;
           throw new NonFiniteError(
             `${ctx}: the optimizer update of ${at} made the weights of ${firstNonFinite(named, 'data')} non-finite (learning rate ${lrNow()}), ` +

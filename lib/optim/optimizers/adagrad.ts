@@ -1,7 +1,7 @@
 /** Adagrad with learning-rate decay (torch.optim.Adagrad). */
 import { native } from '../../native/addon';
 import { Parameter } from '../../core/tensor';
-import { Group, Optimizer, ResolvedGroup, StateValue, bool, buffer, lrSpec, nonNegative } from './base';
+import { Group, ParameterSlot, Optimizer, ResolvedGroup, StateValue, bool, buffer, lrSpec, nonNegative } from './base';
 
 export interface AdagradOptions { lr: number; lrDecay: number; eps: number; weightDecay: number; initialAccumulatorValue: number; maximize: boolean }
 
@@ -15,7 +15,12 @@ export class Adagrad extends Optimizer<AdagradOptions> {
       { lr: lrSpec, lrDecay: nonNegative, eps: nonNegative, weightDecay: nonNegative, initialAccumulatorValue: nonNegative, maximize: bool }, options);
   }
 
-  protected update(p: Parameter, g: ResolvedGroup<AdagradOptions>, st: Record<string, StateValue>): void {
+  /** One pass per group over its arena run: a zero gradient and weight stay zero when eps > 0. */
+  protected flatSafe(g: ResolvedGroup<AdagradOptions>): boolean {
+    return g.eps > 0;
+  }
+
+  protected update(p: ParameterSlot, g: ResolvedGroup<AdagradOptions>, st: Record<string, StateValue>): void {
     const step = ((st.step as number | undefined) ?? 0) + 1;
     st.step = step;
     const sum = buffer(st, 'sum', p.size, g.initialAccumulatorValue);

@@ -1,14 +1,19 @@
 /** Adam and AdamW (torch.optim.Adam, torch.optim.AdamW): one update, L2 or decoupled weight decay. */
 import { native } from '../../native/addon';
 import { Parameter } from '../../core/tensor';
-import { Group, OptionSpec, Optimizer, ResolvedGroup, StateValue, betasSpec, bool, buffer, lrSpec, nonNegative } from './base';
+import { Group, ParameterSlot, OptionSpec, Optimizer, ResolvedGroup, StateValue, betasSpec, bool, buffer, lrSpec, nonNegative } from './base';
 
 export interface AdamOptions { lr: number; betas: [number, number]; eps: number; weightDecay: number; amsgrad: boolean; maximize: boolean }
 const adamSpec: OptionSpec<AdamOptions> = { lr: lrSpec, betas: betasSpec, eps: nonNegative, weightDecay: nonNegative, amsgrad: bool, maximize: bool };
 
 abstract class AdamBase extends Optimizer<AdamOptions> {
   protected abstract readonly decoupled: boolean;
-  protected update(p: Parameter, g: ResolvedGroup<AdamOptions>, st: Record<string, StateValue>): void {
+  /** One pass per group over its arena run: a zero gradient, moment and weight stay zero when eps > 0. */
+  protected flatSafe(g: ResolvedGroup<AdamOptions>): boolean {
+    return g.eps > 0;
+  }
+
+  protected update(p: ParameterSlot, g: ResolvedGroup<AdamOptions>, st: Record<string, StateValue>): void {
     const step = ((st.step as number | undefined) ?? 0) + 1;
     st.step = step;
     const m = buffer(st, 'expAvg', p.size);

@@ -4,6 +4,8 @@
  * option validators the optimizers share.
  */
 import { native } from '../../native/addon';
+import { alignedFloat32Array } from '../../core/aligned';
+import { arenaRangeOf, ParameterArena } from '../../core/parameter-arena';
 import { Parameter } from '../../core/tensor';
 import { checkBoolean, checkKnownOptions, checkNumber, checkOptions, rangeError, typeError } from '../../core/validate';
 
@@ -16,6 +18,30 @@ import { checkBoolean, checkKnownOptions, checkNumber, checkOptions, rangeError,
 export type Group<O> = { params: Parameter[] } & Partial<O> & { maxNorm?: number };
 /** A group as the optimizer holds it: every option resolved; schedulers write `lr`. */
 export type ResolvedGroup<O> = { params: Parameter[]; maxNorm?: number; initialLr?: number } & O;
+
+/**
+ * What an update reads and writes: a parameter, or (the arena path) one run of a
+ * ParameterArena's slots holding a whole group — `data`, `grad` and `size` only.
+ */
+export type ParameterSlot = Pick<Parameter, 'data' | 'grad' | 'size'>;
+
+/**
+ * A group's arena path: the run of arena slots that holds exactly its parameters, state
+ * buffers over the same run (each parameter's state entries are views into them) and the
+ * counters every parameter shares.
+ */
+interface FlatPlan {
+  arena: ParameterArena;
+  start: number;
+  end: number;
+  slot: ParameterSlot;
+  /** The group's state: buffers over [start, end), counters. */
+  state: Record<string, StateValue>;
+  /** Per parameter of the group (its order): its state record and where its slot starts in the run. */
+  params: Parameter[];
+  records: Array<Record<string, StateValue>>;
+  offsets: number[];
+}
 
 /** One entry of a parameter's optimizer state: a buffer or a counter. */
 export type StateValue = Float32Array | number;
@@ -84,28 +110,150 @@ export abstract class Optimizer<O extends { lr: number; weightDecay: number }> {
     });
   }
 
-  /** Updates every parameter from its `.grad`, group by group. */
+  /**
+   * Updates every parameter from its `.grad`, group by group. A group whose parameters fill
+   * a run of adjacent slots of one ParameterArena (`model.flattenParameters()`, as the
+   * trainer does) is updated in one pass over that run, with the same arithmetic as one
+   * update per parameter; other groups parameter by parameter.
+   */
   step(): void {
-    for (const group of this.paramGroups) {
+    this.paramGroups.forEach((group, gi) => {
       checkNumber(`${this.name}.step`, 'paramGroups[].lr', group.lr, { min: 0 });
-      for (const p of group.params) {
-        let st = this.state.get(p);
-        if (!st) {
-          st = {};
-          this.state.set(p, st);
+      if (!this.stepFlat(group, gi))
+        for (const p of group.params) {
+          let st = this.state.get(p);
+          if (!st) {
+            st = {};
+            this.state.set(p, st);
+          }
+          this.update(p, group, st);
         }
-        this.update(p, group, st);
-        if (group.maxNorm !== undefined && p.shape.length === 2) native.maxNormRows(p.data, p.shape[0], p.shape[1], group.maxNorm);
-      }
-    }
+      if (group.maxNorm !== undefined)
+        for (const p of group.params) if (p.shape.length === 2) native.maxNormRows(p.data, p.shape[0], p.shape[1], group.maxNorm);
+    });
   }
 
-  /** One parameter's update; `state` starts empty and persists between steps. */
-  protected abstract update(p: Parameter, group: ResolvedGroup<O>, state: Record<string, StateValue>): void;
+  /**
+   * One parameter's update (or, where `flatSafe` allows, one update of a whole group's run
+   * of arena slots: then `p` has only data, grad and size); `state` starts empty and
+   * persists between steps.
+   */
+  protected abstract update(p: ParameterSlot, group: ResolvedGroup<O>, state: Record<string, StateValue>): void;
 
-  /** Zeroes the gradient of every parameter in every group. */
+  /**
+   * Whether `update` may run once over a group's run of arena slots: it must read only
+   * `data`, `grad` and `size`, treat elements independently with the group's options, and
+   * leave an element whose gradient, value and state are zero (the padding between slots)
+   * at zero. False by default (an optimizer defined elsewhere updates parameter by
+   * parameter); the built-in ones say when it holds.
+   */
+  protected flatSafe(_group: ResolvedGroup<O>): boolean {
+    return false;
+  }
+
+  /** The arena paths, per group index (rebuilt when the group's slots or state changed). */
+  private readonly plans: Array<FlatPlan | null> = [];
+
+  /** The group's update in one pass over its arena run; false when it must go parameter by parameter. */
+  private stepFlat(group: ResolvedGroup<O>, gi: number): boolean {
+    if (!this.flatSafe(group)) return false;
+    const params = group.params;
+    let plan = this.plans[gi] ?? null;
+    if (!plan || !this.planHolds(plan, params)) {
+      plan = this.makePlan(params);
+      this.plans[gi] = plan;
+      if (!plan) return false;
+    }
+    this.update(plan.slot, group, plan.state);
+    // Each parameter's state follows: counters copied, new buffers seen through views.
+    const keys = Object.keys(plan.state);
+    for (let i = 0; i < plan.records.length; i++) {
+      const st = plan.records[i];
+      for (const k of keys) {
+        const v = plan.state[k];
+        if (typeof v === 'number') st[k] = v;
+        else if (st[k] === undefined) st[k] = v.subarray(plan.offsets[i], plan.offsets[i] + plan.params[i].size);
+      }
+    }
+    return true;
+  }
+
+  /** Whether a plan still fits: the same parameters in the same slots, and their state what the plan left. */
+  private planHolds(plan: FlatPlan, params: Parameter[]): boolean {
+    if (params.length !== plan.params.length) return false;
+    for (let i = 0; i < params.length; i++) if (params[i] !== plan.params[i]) return false;
+    const r = arenaRangeOf(params);
+    if (!r || r.arena !== plan.arena || r.start !== plan.start || r.end !== plan.end) return false;
+    const keys = Object.keys(plan.state);
+    for (let i = 0; i < params.length; i++) {
+      const st = this.state.get(params[i]);
+      if (st !== plan.records[i]) return false;
+      for (const k of keys) {
+        const v = plan.state[k], own = st[k];
+        if (typeof v === 'number' ? own !== v : !(own instanceof Float32Array) || own.buffer !== v.buffer || own.byteOffset !== v.byteOffset + 4 * plan.offsets[i]) return false;
+      }
+      for (const k in st) if (!(k in plan.state)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * A plan for a group whose parameters fill one arena run, taking over their state: none
+   * yet, or the same keys and counters for every parameter (the buffers are copied into
+   * buffers over the run, and each parameter's entries become views). Null otherwise.
+   */
+  private makePlan(params: Parameter[]): FlatPlan | null {
+    const r = arenaRangeOf(params);
+    if (!r) return null;
+    const { arena, start, end } = r;
+    const records = params.map((p) => this.state.get(p));
+    const first = records[0];
+    const keys = first ? Object.keys(first) : [];
+    for (const st of records) {
+      if ((st === undefined) !== (first === undefined)) return null;
+      if (!st) continue;
+      const ks = Object.keys(st);
+      if (ks.length !== keys.length) return null;
+      for (const k of keys) {
+        const v = st[k], w = first![k];
+        if (v === undefined || typeof v !== typeof w || (typeof v === 'number' && v !== w)) return null;
+      }
+    }
+    const offsets = params.map((p) => arena.offsets[arena.parameters.indexOf(p)] - start);
+    const state: Record<string, StateValue> = {};
+    for (const k of keys) {
+      const w = first![k];
+      if (typeof w === 'number') {
+        state[k] = w;
+        continue;
+      }
+      const flat = alignedFloat32Array(end - start);
+      params.forEach((p, i) => flat.set(records[i]![k] as Float32Array, offsets[i]));
+      state[k] = flat;
+    }
+    const recs = params.map((p, i) => {
+      let st = records[i];
+      if (!st) {
+        st = {};
+        this.state.set(p, st);
+      }
+      for (const k of keys) {
+        const v = state[k];
+        st[k] = typeof v === 'number' ? v : v.subarray(offsets[i], offsets[i] + p.size);
+      }
+      return st;
+    });
+    const slot = { data: arena.data.subarray(start, end), grad: arena.grad.subarray(start, end), size: end - start };
+    return { arena, start, end, slot, state, params: params.slice(), records: recs, offsets };
+  }
+
+  /** Zeroes the gradient of every parameter in every group (one fill per group in an arena run). */
   zeroGrad(): void {
-    for (const g of this.paramGroups) for (const p of g.params) p.grad.fill(0);
+    for (const g of this.paramGroups) {
+      const r = arenaRangeOf(g.params);
+      if (r) r.arena.grad.fill(0, r.start, r.end);
+      else for (const p of g.params) p.grad.fill(0);
+    }
   }
 
   /**
@@ -194,7 +342,7 @@ function copyOptions(o: Record<string, unknown>): Record<string, unknown> {
 export function buffer(state: Record<string, StateValue>, key: string, n: number, fill = 0): Float32Array {
   let b = state[key];
   if (!(b instanceof Float32Array)) {
-    b = new Float32Array(n);
+    b = alignedFloat32Array(n);
     if (fill !== 0) b.fill(fill);
     state[key] = b;
   }

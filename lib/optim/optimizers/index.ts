@@ -4,7 +4,7 @@
  * rmsprop.ts, adagrad.ts.
  */
 export { Optimizer } from './base';
-export type { Group, ResolvedGroup } from './base';
+export type { Group, ResolvedGroup, ParameterSlot } from './base';
 export { SGD } from './sgd';
 export type { SGDOptions } from './sgd';
 export { Adam, AdamW } from './adam';

@@ -1,7 +1,7 @@
 /** RMSprop, optionally centered and with momentum (torch.optim.RMSprop). */
 import { native } from '../../native/addon';
 import { Parameter } from '../../core/tensor';
-import { Group, Optimizer, ResolvedGroup, StateValue, bool, buffer, lrSpec, nonNegative } from './base';
+import { Group, ParameterSlot, Optimizer, ResolvedGroup, StateValue, bool, buffer, lrSpec, nonNegative } from './base';
 
 export interface RMSpropOptions { lr: number; alpha: number; eps: number; weightDecay: number; momentum: number; centered: boolean; maximize: boolean }
 
@@ -15,7 +15,12 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
       { lr: lrSpec, alpha: nonNegative, eps: nonNegative, weightDecay: nonNegative, momentum: nonNegative, centered: bool, maximize: bool }, options);
   }
 
-  protected update(p: Parameter, g: ResolvedGroup<RMSpropOptions>, st: Record<string, StateValue>): void {
+  /** One pass per group over its arena run: a zero gradient, weight and average stay zero when eps > 0. */
+  protected flatSafe(g: ResolvedGroup<RMSpropOptions>): boolean {
+    return g.eps > 0;
+  }
+
+  protected update(p: ParameterSlot, g: ResolvedGroup<RMSpropOptions>, st: Record<string, StateValue>): void {
     st.step = ((st.step as number | undefined) ?? 0) + 1;
     const sq = buffer(st, 'squareAvg', p.size);
     const buf = g.momentum > 0 ? buffer(st, 'momentumBuffer', p.size) : null;

@@ -2,7 +2,7 @@
 import { native } from '../../native/addon';
 import { Parameter } from '../../core/tensor';
 import { typeError } from '../../core/validate';
-import { Group, Optimizer, ResolvedGroup, StateValue, bool, buffer, lrSpec, nonNegative, num } from './base';
+import { Group, ParameterSlot, Optimizer, ResolvedGroup, StateValue, bool, buffer, lrSpec, nonNegative, num } from './base';
 
 export interface SGDOptions { lr: number; momentum: number; dampening: number; nesterov: boolean; weightDecay: number; maximize: boolean }
 
@@ -26,7 +26,12 @@ export class SGD extends Optimizer<SGDOptions> {
         throw new RangeError('SGD: Nesterov momentum requires a momentum > 0 and zero dampening');
   }
 
-  protected update(p: Parameter, g: ResolvedGroup<SGDOptions>, st: Record<string, StateValue>): void {
+  /** One pass per group over its arena run: a zero gradient, weight and momentum stay zero. */
+  protected flatSafe(_g: ResolvedGroup<SGDOptions>): boolean {
+    return true;
+  }
+
+  protected update(p: ParameterSlot, g: ResolvedGroup<SGDOptions>, st: Record<string, StateValue>): void {
     const firstStep = !(st.momentumBuffer instanceof Float32Array);
     const buf = g.momentum !== 0 ? buffer(st, 'momentumBuffer', p.size) : null;
     native.sgdStep(p.data, p.grad, buf, {
