@@ -35,16 +35,7 @@ const pause = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 
 const median = (a) => [...a].sort((p, q) => p - q)[a.length >> 1];
 const now = () => process.hrtime.bigint();
 
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const { prng } = require('./common');
 
 /** The char-LM of bench/workloads.js (Embedding → LSTM 256 → Linear, Adam, clip): one side. */
 function charlmSide(flat) {

@@ -285,23 +285,7 @@ function machineInfo() {
 
 // ---- statistics and formatting ------------------------------------------------------------
 
-function stats(samples) {
-  const s = samples.slice().sort((a, b) => a - b);
-  const n = s.length;
-  const median = n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-  return { median, min: s[0], max: s[n - 1], n };
-}
-
-function fmt(v) {
-  if (v === undefined || v === null || Number.isNaN(v)) return '–';
-  const a = Math.abs(v);
-  if (a >= 1000) return Math.round(v).toLocaleString('en-US');
-  if (a >= 100) return v.toFixed(0);
-  if (a >= 10) return v.toFixed(1);
-  if (a >= 1) return v.toFixed(2);
-  return v.toPrecision(3);
-}
-const fmtStat = (st) => (st ? `${fmt(st.median)} [${fmt(st.min)}–${fmt(st.max)}]` : '–');
+const { stats, fmt, fmtStat } = require('./common');
 const fmtRatio = (r) => (r === null || r === undefined || !Number.isFinite(r) ? '–' : `${r.toFixed(2)}×`);
 const mib = (b) => (Math.abs(b) >= 2 ** 24 ? `${(b / 2 ** 20).toFixed(0)} MiB` : Math.abs(b) >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${(b / 1024).toFixed(0)} KiB`);
 

@@ -22,17 +22,7 @@ const CONFIG = require('./config.json');
 
 // ---- helpers ------------------------------------------------------------------------------
 
-/** Deterministic data (mulberry32): the inputs' values do not matter for speed. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const { prng } = require('./common');
 const rand = prng(12345);
 function randomTensor(shape, scale = 1) {
   const n = shape.reduce((a, b) => a * b, 1);

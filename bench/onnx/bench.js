@@ -197,21 +197,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // here: the process's CPU time grows for ~35 ms of idleness, then stops); ours for 0.2 ms.
 const PAUSE_MS = 100;
 
-function stats(samples) {
-  const s = samples.slice().sort((a, b) => a - b);
-  const n = s.length;
-  return { median: n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2, min: s[0], max: s[n - 1], n };
-}
-function fmt(v) {
-  if (v === undefined || v === null || Number.isNaN(v)) return '–';
-  const a = Math.abs(v);
-  if (a >= 1000) return Math.round(v).toLocaleString('en-US');
-  if (a >= 100) return v.toFixed(0);
-  if (a >= 10) return v.toFixed(1);
-  if (a >= 1) return v.toFixed(2);
-  return v.toPrecision(3);
-}
-const fmtStat = (st) => (st ? `${fmt(st.median)} [${fmt(st.min)}–${fmt(st.max)}]` : '–');
+const { stats, fmt, fmtStat } = require('../common');
 const fmtExp = (v) => (v === 0 ? '0' : v.toExponential(1));
 
 async function main() {

@@ -37,17 +37,7 @@ function ort() {
   return (ortModule ??= require(require.resolve('onnxruntime-node', { paths: [HERE] })));
 }
 
-/** Deterministic inputs (mulberry32), uniform in [-1, 1). */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const { prng } = require('../common');
 function inputData(model, B) {
   const r = prng(1000 + B);
   const d = new Float32Array(model.T * B * model.I);
